@@ -1,0 +1,106 @@
+/* lex_auditlog.h: the audit log, and the reader API tools link.
+ * One record per message per direction, appended to RocksDB under the
+ * switch's data directory before the message is forwarded; records are keyed
+ * by a sequence number and chained by a BLAKE2b hash of the previous record.
+ * Index column families find records by ORI and by state (on-disk layout:
+ * docs/LOG.md). The writer is single-threaded: the switch's loop appends
+ * records for everything it received in one pass, then commits once (group
+ * commit, one fsync in sync mode). */
+#ifndef LEX_AUDITLOG_H
+#define LEX_AUDITLOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "lex_limits.h"
+
+typedef enum {
+    LEX_DIR_IN = 0,    /* received by the switch */
+    LEX_DIR_OUT = 1,   /* sent by the switch (forwarded, or a status it made) */
+} lex_direction_t;
+
+typedef enum {
+    LEX_DURABILITY_SYNC = 0,   /* fsync before forwarding (default) */
+    LEX_DURABILITY_BATCH = 1,  /* written to the OS before forwarding: survives a process crash */
+    LEX_DURABILITY_NONE = 2,   /* no WAL: benchmarks only */
+} lex_durability_t;
+
+#define LEX_DECISION_MAX 15
+#define LEX_RULE_ID_MAX 63
+#define LEX_CONN_MAX 31
+
+typedef struct {
+    uint64_t seq;                          /* set by lex_log_append */
+    uint64_t time_us;                      /* switch clock; set by append if 0 */
+    lex_direction_t dir;
+    char conn[LEX_CONN_MAX + 1];           /* connection (hex routing id) */
+    char key[LEX_KEY_MAX + 1];             /* message key */
+    char src[LEX_ORI_LEN + 1];             /* source ORI ("" if undecodable) */
+    char dst[LEX_ORI_LEN + 1];             /* the destination this record concerns (state or ORI) */
+    uint64_t msg_id;                       /* envelope id */
+    uint64_t ref;                          /* envelope ref */
+    char decision[LEX_DECISION_MAX + 1];   /* "allow", "deny", "redact", "refuse", "status", "session" */
+    char rule_id[LEX_RULE_ID_MAX + 1];     /* rule that decided, "" if none */
+    int status;                            /* ST code for refusals and statuses, else 0 */
+    const void *envelope;                  /* raw envelope frame (not owned) */
+    size_t envelope_len;
+    const void *body;                      /* raw body frame (not owned) */
+    size_t body_len;
+    uint8_t prev_hash[32];                 /* filled by append and by readers */
+    uint8_t hash[32];
+} lex_log_record_t;
+
+typedef struct lex_log lex_log_t;
+
+/* Opens (creating if needed) the log for writing. Continues the sequence and
+ * the hash chain of an existing log. Caller owns *out (lex_log_close). */
+int lex_log_open(const char *dir, lex_durability_t mode, lex_log_t **out,
+                 char *err, size_t errlen);
+
+/* Opens the log for reading while a writer may hold it (RocksDB secondary
+ * instance; lex_log_refresh catches up with the writer). */
+int lex_log_open_reader(const char *dir, lex_log_t **out, char *err, size_t errlen);
+
+/* Flushes pending records (lex_log_commit) and closes; sets *log to NULL. */
+void lex_log_close(lex_log_t **log);
+
+/* Adds a record to the current batch and assigns rec->seq and hashes.
+ * Nothing is durable until lex_log_commit. */
+int lex_log_append(lex_log_t *log, lex_log_record_t *rec);
+
+/* Writes the current batch (one fsync in sync mode). Returns 0 when the
+ * batch is empty. */
+int lex_log_commit(lex_log_t *log);
+
+/* Records appended but not yet committed. */
+size_t lex_log_pending(const lex_log_t *log);
+
+/* Highest committed sequence number (0 = empty log). */
+uint64_t lex_log_last_seq(const lex_log_t *log);
+
+/* Reader: catch up with the writer. */
+int lex_log_refresh(lex_log_t *log);
+
+/* Visitor for scans: return 0 to go on, non-zero to stop. The record's
+ * envelope and body pointers are valid only during the call. */
+typedef int (*lex_log_visit_fn)(const lex_log_record_t *rec, void *arg);
+
+/* Visits records with seq >= from_seq in order (at most limit, 0 = all). */
+int lex_log_scan(lex_log_t *log, uint64_t from_seq, size_t limit,
+                 lex_log_visit_fn fn, void *arg);
+
+/* Visits, in sequence order, records whose src or dst is the ORI. */
+int lex_log_scan_ori(lex_log_t *log, const char *ori, lex_log_visit_fn fn, void *arg);
+
+/* Visits records whose dst is the state, or whose src ORI belongs to it
+ * (first two letters), in sequence order. */
+int lex_log_scan_state(lex_log_t *log, const char *state, lex_log_visit_fn fn, void *arg);
+
+/* Walks the hash chain. *bad_seq = 0 when intact, else the first record
+ * whose link is broken (returns LEX_EPARSE in that case). */
+int lex_log_verify(lex_log_t *log, uint64_t *bad_seq);
+
+const char *lex_direction_name(lex_direction_t dir);
+/* Parses "sync" | "batch" | "none"; -1 if unknown. */
+int lex_durability_from_name(const char *name);
+
+#endif

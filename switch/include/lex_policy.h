@@ -1,0 +1,65 @@
+/* lex_policy.h: each state's outbound rules (syntax: docs/RULES.md).
+ * The switch asks, for every query to a state and every response from it,
+ * what that state's rules decide for this requester and key: allow, deny
+ * (with the status the requester sees) or redact named fields. First match
+ * wins; each state has a default (allow unless its file says otherwise). */
+#ifndef LEX_POLICY_H
+#define LEX_POLICY_H
+
+#include <stddef.h>
+#include "lex_directory.h"
+
+typedef enum {
+    LEX_ACT_ALLOW = 0,
+    LEX_ACT_DENY = 1,
+    LEX_ACT_REDACT = 2,
+} lex_action_t;
+
+#define LEX_REDACT_MAX 16
+
+typedef struct {
+    lex_action_t action;
+    int deny_status;                        /* LEX_ST_DENIED or LEX_ST_NO_RECORD */
+    const char *rule_id;                    /* "default" for the default; owned by the policy */
+    size_t nredact;
+    const char *redact[LEX_REDACT_MAX];     /* field names; owned by the policy */
+} lex_decision_t;
+
+/* What the rules look at. agency may be NULL when the ORI is not in the
+ * directory (such a requester matches only ori patterns and "any"). */
+typedef struct {
+    const char *ori;              /* requester ORI */
+    const lex_agency_t *agency;   /* requester's directory entry */
+    const char *key;              /* the query key (for responses: the key of the query answered) */
+    const char *purpose;          /* purpose code, may be "" */
+} lex_policy_subject_t;
+
+typedef struct lex_policy lex_policy_t;
+
+/* Empty policy: every state allows everything. Caller owns *out. */
+int lex_policy_new(lex_policy_t **out);
+void lex_policy_destroy(lex_policy_t **p);
+
+/* Parses rules text for one state and installs it in p (replacing what p had
+ * for that state). On LEX_EPARSE, err holds "name:line: reason" and p is
+ * unchanged. */
+int lex_policy_load_text(lex_policy_t *p, const char *state, const char *text,
+                         const char *name, char *err, size_t errlen);
+
+/* Loads a rules file; the state is the file's base name ("IL.rules" -> IL). */
+int lex_policy_load_file(lex_policy_t *p, const char *path, char *err, size_t errlen);
+
+/* Loads every *.rules file in dir. Stops at the first bad file (err says which). */
+int lex_policy_load_dir(lex_policy_t *p, const char *dir, char *err, size_t errlen);
+
+/* Decides for a message carrying state's data. Never fails: unknown states
+ * get allow/"default". */
+void lex_policy_decide(const lex_policy_t *p, const char *state,
+                       const lex_policy_subject_t *subject, lex_decision_t *out);
+
+/* Number of rules in force for a state (0 when it has no file). */
+size_t lex_policy_rule_count(const lex_policy_t *p, const char *state);
+
+const char *lex_action_name(lex_action_t a);
+
+#endif

@@ -1,0 +1,16 @@
+/* lexctl.h: the subcommands of lexctl, one file each (lexctl_<name>.c).
+ * Each takes the arguments after its name (argv[0] is the subcommand name)
+ * and returns the process exit code: 0 ok, 1 failure, 2 usage error. */
+#ifndef LEXCTL_H
+#define LEXCTL_H
+
+int lexctl_send(int argc, char **argv);    /* lexctl_send.c */
+int lexctl_tail(int argc, char **argv);    /* lexctl_log.c */
+int lexctl_audit(int argc, char **argv);   /* lexctl_log.c */
+int lexctl_verify(int argc, char **argv);  /* lexctl_log.c */
+int lexctl_rules(int argc, char **argv);   /* lexctl_rules.c */
+
+/* Default data directory of the switch, shared by the log subcommands. */
+#define LEXCTL_DEFAULT_DATA "lexswitch-data"
+
+#endif
