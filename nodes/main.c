@@ -1,0 +1,1 @@
+/* placeholder */ int lex_placeholder_main(void); int lex_placeholder_main(void){return 0;}

@@ -1,0 +1,2 @@
+/* lexload.c: placeholder until the load generator lands. */
+int main(void) { return 0; }

@@ -1,0 +1,179 @@
+/* body.c: reading and writing message bodies (frame 2): field look-up,
+ * ST bodies, and removal of named fields at any depth (the redaction a
+ * state's rules ask for on responses). */
+#include <stdio.h>
+#include <string.h>
+#include "lex_body.h"
+#include "lex_error.h"
+#include "lex_status.h"
+
+int lex_body_parse(const void *data, size_t len, msgpack_unpacked *up)
+{
+    msgpack_unpacked_init(up);
+    if (len == 0) { /* an empty frame is an empty map */
+        up->data.type = MSGPACK_OBJECT_MAP;
+        up->data.via.map.size = 0;
+        up->data.via.map.ptr = NULL;
+        return 0;
+    }
+    size_t off = 0;
+    msgpack_unpack_return r = msgpack_unpack_next(up, data, len, &off);
+    if (r != MSGPACK_UNPACK_SUCCESS || off != len) {
+        msgpack_unpacked_destroy(up);
+        return LEX_EMSGPACK;
+    }
+    if (up->data.type != MSGPACK_OBJECT_MAP) {
+        msgpack_unpacked_destroy(up);
+        return LEX_ENOTMAP;
+    }
+    return 0;
+}
+
+int lex_mp_str_eq(const msgpack_object *o, const char *s)
+{
+    size_t n = strlen(s);
+    return o->type == MSGPACK_OBJECT_STR && o->via.str.size == n &&
+           memcmp(o->via.str.ptr, s, n) == 0;
+}
+
+const msgpack_object *lex_mp_get(const msgpack_object *map, const char *name)
+{
+    if (!map || map->type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    for (uint32_t i = 0; i < map->via.map.size; i++)
+        if (lex_mp_str_eq(&map->via.map.ptr[i].key, name))
+            return &map->via.map.ptr[i].val;
+    return NULL;
+}
+
+int lex_mp_str(const msgpack_object *o, char *buf, size_t size)
+{
+    if (!o || o->type != MSGPACK_OBJECT_STR)
+        return LEX_ETYPE;
+    if (o->via.str.size >= size)
+        return LEX_ELENGTH;
+    if (memchr(o->via.str.ptr, 0, o->via.str.size))
+        return LEX_EFORMAT;
+    memcpy(buf, o->via.str.ptr, o->via.str.size);
+    buf[o->via.str.size] = 0;
+    return 0;
+}
+
+int lex_mp_uint(const msgpack_object *o, uint64_t *v)
+{
+    if (!o || o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return LEX_ETYPE;
+    *v = o->via.u64;
+    return 0;
+}
+
+void lex_mp_pack_str(msgpack_packer *pk, const char *s)
+{
+    size_t n = strlen(s);
+    msgpack_pack_str(pk, n);
+    msgpack_pack_str_body(pk, s, n);
+}
+
+void lex_mp_pack_kv_str(msgpack_packer *pk, const char *k, const char *v)
+{
+    lex_mp_pack_str(pk, k);
+    lex_mp_pack_str(pk, v);
+}
+
+void lex_mp_pack_kv_uint(msgpack_packer *pk, const char *k, uint64_t v)
+{
+    lex_mp_pack_str(pk, k);
+    msgpack_pack_uint64(pk, v);
+}
+
+int lex_status_body(lex_buf_t *out, int code, const char *text)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, lex_buf_write);
+    msgpack_pack_map(&pk, 3);
+    lex_mp_pack_str(&pk, "code");
+    msgpack_pack_int(&pk, code);
+    lex_mp_pack_kv_str(&pk, "name", lex_status_name(code));
+    char clipped[257];
+    snprintf(clipped, sizeof clipped, "%s", text ? text : "");
+    lex_mp_pack_kv_str(&pk, "text", clipped);
+    return out->failed ? LEX_ENOMEM : 0;
+}
+
+int lex_status_parse(const void *data, size_t len, int *code, char *text, size_t textlen)
+{
+    msgpack_unpacked up;
+    int rc = lex_body_parse(data, len, &up);
+    if (rc != 0)
+        return rc;
+    const msgpack_object *c = lex_mp_get(&up.data, "code");
+    if (!c || (c->type != MSGPACK_OBJECT_POSITIVE_INTEGER &&
+               c->type != MSGPACK_OBJECT_NEGATIVE_INTEGER)) {
+        rc = LEX_EMISSING;
+        goto cleanup;
+    }
+    *code = (int)c->via.i64;
+    if (text && textlen) {
+        text[0] = 0;
+        const msgpack_object *t = lex_mp_get(&up.data, "text");
+        if (t && t->type == MSGPACK_OBJECT_STR) {
+            size_t n = t->via.str.size < textlen - 1 ? t->via.str.size : textlen - 1;
+            memcpy(text, t->via.str.ptr, n);
+            text[n] = 0;
+        }
+    }
+cleanup:
+    msgpack_unpacked_destroy(&up);
+    return rc;
+}
+
+static int key_listed(const msgpack_object *k, const char *const *fields, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (lex_mp_str_eq(k, fields[i]))
+            return 1;
+    return 0;
+}
+
+/* Re-packs o without listed map keys. Depth is bounded by msgpack-c's own
+ * unpack nesting limit, so the recursion is too. */
+static void pack_without(msgpack_packer *pk, const msgpack_object *o,
+                         const char *const *fields, size_t n, size_t *removed)
+{
+    if (o->type == MSGPACK_OBJECT_MAP) {
+        uint32_t keep = 0;
+        for (uint32_t i = 0; i < o->via.map.size; i++)
+            keep += !key_listed(&o->via.map.ptr[i].key, fields, n);
+        *removed += o->via.map.size - keep;
+        msgpack_pack_map(pk, keep);
+        for (uint32_t i = 0; i < o->via.map.size; i++) {
+            if (key_listed(&o->via.map.ptr[i].key, fields, n))
+                continue;
+            msgpack_pack_object(pk, o->via.map.ptr[i].key);
+            pack_without(pk, &o->via.map.ptr[i].val, fields, n, removed);
+        }
+    } else if (o->type == MSGPACK_OBJECT_ARRAY) {
+        msgpack_pack_array(pk, o->via.array.size);
+        for (uint32_t i = 0; i < o->via.array.size; i++)
+            pack_without(pk, &o->via.array.ptr[i], fields, n, removed);
+    } else {
+        msgpack_pack_object(pk, *o);
+    }
+}
+
+int lex_body_remove_fields(const void *data, size_t len, const char *const *fields,
+                           size_t nfields, lex_buf_t *out, size_t *removed)
+{
+    msgpack_unpacked up;
+    size_t count = 0;
+    int rc = lex_body_parse(data, len, &up);
+    if (rc != 0)
+        return rc;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, lex_buf_write);
+    pack_without(&pk, &up.data, fields, nfields, &count);
+    msgpack_unpacked_destroy(&up);
+    if (removed)
+        *removed = count;
+    return out->failed ? LEX_ENOMEM : 0;
+}

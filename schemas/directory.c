@@ -1,0 +1,227 @@
+/* directory.c: loads the agency directory (docs/PROTOCOL.md, "Agency
+ * directory"): one agency a line, `ORI|level|family|home_state|name`.
+ * Kept as an array sorted by ORI so look-ups are a binary search. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lex_directory.h"
+#include "lex_envelope.h"
+#include "lex_error.h"
+
+struct lex_directory {
+    size_t count;
+    lex_agency_t *agencies; /* sorted by ORI */
+};
+
+static const char *level_names[] = {"local", "state", "federal", "tribal"};
+
+const char *lex_level_name(lex_level_t level)
+{
+    return (unsigned)level < 4 ? level_names[level] : "unknown";
+}
+
+int lex_level_from_name(const char *name)
+{
+    for (int i = 0; i < 4; i++)
+        if (strcmp(name, level_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+static int cmp_agency(const void *a, const void *b)
+{
+    return strcmp(((const lex_agency_t *)a)->ori, ((const lex_agency_t *)b)->ori);
+}
+
+static int fail(char *err, size_t errlen, const char *name, size_t line, const char *why)
+{
+    if (err && errlen)
+        snprintf(err, errlen, "%s:%zu: %s", name, line, why);
+    return LEX_EPARSE;
+}
+
+/* Trims spaces at both ends, in place. */
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+        s[--n] = 0;
+    return s;
+}
+
+static int parse_line(char *line, lex_agency_t *a, const char **why)
+{
+    char *parts[5];
+    int n = 0;
+    char *p = line;
+    while (n < 5) {
+        parts[n++] = p;
+        char *bar = strchr(p, '|');
+        if (!bar)
+            break;
+        *bar = 0;
+        p = bar + 1;
+    }
+    if (n != 5 || strchr(parts[4], '|')) {
+        *why = "expected 5 fields: ORI|level|family|home_state|name";
+        return LEX_EPARSE;
+    }
+    for (int i = 0; i < 5; i++)
+        parts[i] = trim(parts[i]);
+    memset(a, 0, sizeof *a);
+    if (!lex_ori_valid(parts[0])) {
+        *why = "ORI must be 9 characters A-Z 0-9";
+        return LEX_EPARSE;
+    }
+    strcpy(a->ori, parts[0]);
+    int level = lex_level_from_name(parts[1]);
+    if (level < 0) {
+        *why = "level must be local, state, federal or tribal";
+        return LEX_EPARSE;
+    }
+    a->level = (lex_level_t)level;
+    if (!parts[2][0] || strlen(parts[2]) > LEX_FAMILY_MAX) {
+        *why = "family must be 1 to 15 characters";
+        return LEX_EPARSE;
+    }
+    strcpy(a->family, parts[2]);
+    if (!lex_state_valid(parts[3])) {
+        *why = "home_state is not a known state code";
+        return LEX_EPARSE;
+    }
+    strcpy(a->home_state, parts[3]);
+    if (strlen(parts[4]) > LEX_AGENCY_NAME_MAX) {
+        *why = "name longer than 79 characters";
+        return LEX_EPARSE;
+    }
+    strcpy(a->name, parts[4]);
+    return 0;
+}
+
+int lex_directory_parse(const char *text, const char *name, lex_directory_t **out, char *err,
+                        size_t errlen)
+{
+    *out = NULL;
+    lex_directory_t *dir = calloc(1, sizeof *dir);
+    size_t cap = 0, lineno = 0;
+    int rc = 0;
+    char line[512];
+    if (!dir)
+        return LEX_ENOMEM;
+    const char *p = text;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        lineno++;
+        if (n >= sizeof line) {
+            rc = fail(err, errlen, name, lineno, "line too long");
+            goto fail;
+        }
+        memcpy(line, p, n);
+        line[n] = 0;
+        p += n + (nl ? 1 : 0);
+        char *t = trim(line);
+        if (!*t || *t == '#')
+            continue;
+        if (dir->count == cap) {
+            cap = cap ? cap * 2 : 1024;
+            lex_agency_t *grown = realloc(dir->agencies, cap * sizeof *grown);
+            if (!grown) {
+                rc = LEX_ENOMEM;
+                goto fail;
+            }
+            dir->agencies = grown;
+        }
+        const char *why = NULL;
+        if (parse_line(t, &dir->agencies[dir->count], &why) != 0) {
+            rc = fail(err, errlen, name, lineno, why);
+            goto fail;
+        }
+        dir->count++;
+    }
+    qsort(dir->agencies, dir->count, sizeof *dir->agencies, cmp_agency);
+    for (size_t i = 1; i < dir->count; i++)
+        if (strcmp(dir->agencies[i - 1].ori, dir->agencies[i].ori) == 0) {
+            char why[64];
+            snprintf(why, sizeof why, "ORI %s listed twice", dir->agencies[i].ori);
+            rc = fail(err, errlen, name, 0, why);
+            goto fail;
+        }
+    *out = dir;
+    return 0;
+fail:
+    lex_directory_destroy(&dir);
+    return rc;
+}
+
+int lex_directory_load(const char *path, lex_directory_t **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s: cannot open", path);
+        return LEX_EIO;
+    }
+    char *text = NULL;
+    size_t len = 0;
+    int rc = LEX_EIO;
+    if (fseek(f, 0, SEEK_END) != 0)
+        goto cleanup;
+    long size = ftell(f);
+    if (size < 0 || fseek(f, 0, SEEK_SET) != 0)
+        goto cleanup;
+    text = malloc((size_t)size + 1);
+    if (!text) {
+        rc = LEX_ENOMEM;
+        goto cleanup;
+    }
+    len = fread(text, 1, (size_t)size, f);
+    if (len != (size_t)size) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s: read failed", path);
+        goto cleanup;
+    }
+    text[len] = 0;
+    rc = lex_directory_parse(text, path, out, err, errlen);
+cleanup:
+    free(text);
+    fclose(f);
+    return rc;
+}
+
+void lex_directory_destroy(lex_directory_t **dir)
+{
+    if (!dir || !*dir)
+        return;
+    free((*dir)->agencies);
+    free(*dir);
+    *dir = NULL;
+}
+
+const lex_agency_t *lex_directory_find(const lex_directory_t *dir, const char *ori)
+{
+    lex_agency_t probe;
+    if (!dir || strlen(ori) != LEX_ORI_LEN)
+        return NULL;
+    memcpy(probe.ori, ori, LEX_ORI_LEN + 1);
+    return bsearch(&probe, dir->agencies, dir->count, sizeof probe, cmp_agency);
+}
+
+size_t lex_directory_count(const lex_directory_t *dir)
+{
+    return dir->count;
+}
+
+const lex_agency_t *lex_directory_at(const lex_directory_t *dir, size_t i)
+{
+    return i < dir->count ? &dir->agencies[i] : NULL;
+}
+
+void lex_directory_write_line(FILE *f, const lex_agency_t *a)
+{
+    fprintf(f, "%s|%s|%s|%s|%s\n", a->ori, lex_level_name(a->level), a->family, a->home_state,
+            a->name);
+}

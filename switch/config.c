@@ -1,0 +1,127 @@
+/* config.c: the switch's configuration: defaults, `name = value` config
+ * files, and the same names set from command-line flags (docs/OPERATIONS.md
+ * lists them). A bad name or value is an error, never ignored. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lex_error.h"
+#include "lex_switch.h"
+
+void lex_switch_config_defaults(lex_switch_config_t *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    strcpy(cfg->bind_tcp, "tcp://127.0.0.1:7400");
+    strcpy(cfg->data_dir, "lexswitch-data");
+    cfg->durability = LEX_DURABILITY_SYNC;
+    cfg->query_timeout_ms = 5000;
+    cfg->heartbeat_ms = 1000;
+    cfg->dead_after_ms = 3500;
+    cfg->drain_ms = 5000;
+}
+
+typedef enum { OPT_STR, OPT_INT } opt_kind_t;
+
+typedef struct {
+    const char *name;
+    opt_kind_t kind;
+    size_t offset;
+    int min, max;
+} option_t;
+
+#define STR_OPT(n) {#n, OPT_STR, offsetof(lex_switch_config_t, n), 0, 0}
+#define INT_OPT(n, lo, hi) {#n, OPT_INT, offsetof(lex_switch_config_t, n), lo, hi}
+
+static const option_t options[] = {
+    STR_OPT(bind_tcp),   STR_OPT(bind_ipc),   STR_OPT(data_dir),   STR_OPT(rules_dir),
+    STR_OPT(directory),  STR_OPT(ready_file), STR_OPT(stats_file),
+    INT_OPT(query_timeout_ms, 10, 3600000),   INT_OPT(heartbeat_ms, 50, 600000),
+    INT_OPT(dead_after_ms, 100, 3600000),     INT_OPT(drain_ms, 0, 600000),
+    INT_OPT(verbose, 0, 2),
+};
+
+int lex_switch_config_set(lex_switch_config_t *cfg, const char *name, const char *value, char *err,
+                          size_t errlen)
+{
+    if (strcmp(name, "durability") == 0) {
+        int d = lex_durability_from_name(value);
+        if (d < 0) {
+            snprintf(err, errlen, "durability must be sync, batch or none (got '%s')", value);
+            return LEX_EINVAL;
+        }
+        cfg->durability = (lex_durability_t)d;
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
+        const option_t *o = &options[i];
+        if (strcmp(o->name, name) != 0)
+            continue;
+        char *field = (char *)cfg + o->offset;
+        if (o->kind == OPT_STR) {
+            if (strlen(value) >= LEX_PATH_MAX) {
+                snprintf(err, errlen, "%s: value too long", name);
+                return LEX_EINVAL;
+            }
+            strcpy(field, value);
+            return 0;
+        }
+        char *end;
+        errno = 0;
+        long v = strtol(value, &end, 10);
+        if (errno || end == value || *end || v < o->min || v > o->max) {
+            snprintf(err, errlen, "%s must be an integer from %d to %d (got '%s')", name, o->min,
+                     o->max, value);
+            return LEX_EINVAL;
+        }
+        *(int *)field = (int)v;
+        return 0;
+    }
+    snprintf(err, errlen, "unknown option '%s'", name);
+    return LEX_EINVAL;
+}
+
+int lex_switch_config_load(lex_switch_config_t *cfg, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return LEX_EIO;
+    }
+    char line[1024];
+    int lineno = 0, rc = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        char *hash = strchr(line, '#');
+        if (hash)
+            *hash = 0;
+        char *p = line;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        size_t n = strlen(p);
+        while (n && strchr(" \t\r\n", p[n - 1]))
+            p[--n] = 0;
+        if (!*p)
+            continue;
+        char *eq = strchr(p, '=');
+        if (!eq) {
+            snprintf(err, errlen, "%s:%d: expected 'name = value'", path, lineno);
+            rc = LEX_EPARSE;
+            break;
+        }
+        *eq = 0;
+        char *name = p, *value = eq + 1;
+        n = strlen(name);
+        while (n && (name[n - 1] == ' ' || name[n - 1] == '\t'))
+            name[--n] = 0;
+        while (*value == ' ' || *value == '\t')
+            value++;
+        char why[256];
+        if (lex_switch_config_set(cfg, name, value, why, sizeof why) != 0) {
+            snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
+            rc = LEX_EPARSE;
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
+}

@@ -1,0 +1,52 @@
+/* lex_switch.h: the switch as a library: configuration, and an object that
+ * binds the ROUTER socket, runs the libuv loop (ZeroMQ's descriptor, timers,
+ * signals) and routes until stopped. lexswitch's main() is a thin wrapper. */
+#ifndef LEX_SWITCH_H
+#define LEX_SWITCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "lex_auditlog.h"
+
+#define LEX_PATH_MAX 512
+
+typedef struct {
+    char bind_tcp[LEX_PATH_MAX];   /* e.g. "tcp://127.0.0.1:7400"; "" = none */
+    char bind_ipc[LEX_PATH_MAX];   /* e.g. "ipc:///run/lexswitch.sock"; "" = none */
+    char data_dir[LEX_PATH_MAX];   /* audit log directory */
+    char rules_dir[LEX_PATH_MAX];  /* *.rules files; "" = every state allows all */
+    char directory[LEX_PATH_MAX];  /* agency directory; "" = accept any well-formed ORI */
+    char ready_file[LEX_PATH_MAX]; /* written with the bound endpoints once serving */
+    char stats_file[LEX_PATH_MAX]; /* counters as JSON, written when the switch stops */
+    lex_durability_t durability;
+    int query_timeout_ms;          /* a query unanswered this long gets ST timeout */
+    int heartbeat_ms;              /* heartbeat interval to nodes */
+    int dead_after_ms;             /* a node silent this long is dropped */
+    int drain_ms;                  /* on SIGINT/SIGTERM, wait this long for open queries */
+    int verbose;
+} lex_switch_config_t;
+
+void lex_switch_config_defaults(lex_switch_config_t *cfg);
+
+/* Sets one option by name (the names of docs/OPERATIONS.md, e.g.
+ * "query_timeout_ms"). LEX_EINVAL with err text for an unknown name or bad value. */
+int lex_switch_config_set(lex_switch_config_t *cfg, const char *name, const char *value,
+                          char *err, size_t errlen);
+
+/* Reads `name = value` lines ('#' comments) from a file. err: "path:line: reason". */
+int lex_switch_config_load(lex_switch_config_t *cfg, const char *path, char *err, size_t errlen);
+
+typedef struct lex_switch lex_switch_t;
+
+/* Opens the log, loads rules and directory, binds. Caller owns *out. */
+int lex_switch_new(const lex_switch_config_t *cfg, lex_switch_t **out, char *err, size_t errlen);
+
+/* Runs until SIGINT/SIGTERM (or lex_switch_stop), then drains and returns. */
+int lex_switch_run(lex_switch_t *sw);
+
+/* Asks a running switch to drain and stop; safe from another thread. */
+void lex_switch_stop(lex_switch_t *sw);
+
+void lex_switch_destroy(lex_switch_t **sw);
+
+#endif

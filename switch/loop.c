@@ -1,0 +1,373 @@
+/* loop.c: the switch object and its libuv loop. ZeroMQ's descriptor is
+ * edge-triggered, so every wake-up drains the ROUTER while ZMQ_EVENTS says
+ * readable, in passes: receive up to a batch, commit the audit log once
+ * (group commit), then send what the pass produced. Timers drive timeouts,
+ * heartbeats and dead-node detection; SIGINT/SIGTERM drain and stop; SIGHUP
+ * reloads the rules. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+#include "lex_error.h"
+#include "switch_internal.h"
+
+#define PASS_MAX 1024     /* messages received per group commit */
+#define PASSES_PER_WAKE 8 /* then yield to timers and come back */
+#define TICK_MS 25
+
+static void pump(lex_switch_t *sw);
+
+static void commit_and_flush(lex_switch_t *sw)
+{
+    if (lex_log_pending(sw->log) == 0 && sw->outbox.count == 0)
+        return;
+    int rc = lex_log_commit(sw->log);
+    if (rc != 0) {
+        /* Nothing unlogged leaves the switch: the queries stay open and
+         * their requesters get a timeout status. */
+        fprintf(stderr, "lexswitch: AUDIT LOG COMMIT FAILED (%s): %zu messages held back\n",
+                lex_strerror(rc), sw->outbox.count);
+        sw->outbox.count = 0;
+        lex_buf_reset(&sw->outbox.data);
+        return;
+    }
+    lex_outbox_flush(sw);
+}
+
+/* Receives one message; 0 when one was handled, LEX_EAGAIN when none. */
+static int recv_one(lex_switch_t *sw)
+{
+    zmq_msg_t rid, f1, f2;
+    zmq_msg_init(&rid);
+    if (zmq_msg_recv(&rid, sw->router, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&rid);
+        return LEX_EAGAIN;
+    }
+    zmq_msg_init(&f1);
+    zmq_msg_init(&f2);
+    int frames = 0;
+    int more = zmq_msg_more(&rid);
+    while (more) {
+        zmq_msg_t *into = frames == 0 ? &f1 : &f2;
+        zmq_msg_t extra;
+        if (frames >= 2) {
+            zmq_msg_init(&extra);
+            into = &extra;
+        }
+        if (zmq_msg_recv(into, sw->router, 0) < 0)
+            break;
+        frames++;
+        more = zmq_msg_more(into);
+        if (into == &extra)
+            zmq_msg_close(&extra);
+    }
+    lex_route_message(sw, zmq_msg_data(&rid), zmq_msg_size(&rid), frames, zmq_msg_data(&f1),
+                      zmq_msg_size(&f1), zmq_msg_data(&f2), zmq_msg_size(&f2));
+    zmq_msg_close(&f2);
+    zmq_msg_close(&f1);
+    zmq_msg_close(&rid);
+    return 0;
+}
+
+static int readable(lex_switch_t *sw)
+{
+    int events = 0;
+    size_t size = sizeof events;
+    if (zmq_getsockopt(sw->router, ZMQ_EVENTS, &events, &size) != 0)
+        return 0;
+    return (events & ZMQ_POLLIN) != 0;
+}
+
+static void on_more(uv_idle_t *h)
+{
+    pump(h->data);
+}
+
+static void pump(lex_switch_t *sw)
+{
+    for (int pass = 0; pass < PASSES_PER_WAKE; pass++) {
+        if (!readable(sw)) {
+            uv_idle_stop(&sw->more);
+            return;
+        }
+        for (int i = 0; i < PASS_MAX; i++)
+            if (recv_one(sw) != 0)
+                break;
+        commit_and_flush(sw);
+    }
+    uv_idle_start(&sw->more, on_more);
+}
+
+static void on_zmq(uv_poll_t *h, int status, int events)
+{
+    (void)status;
+    (void)events;
+    pump(h->data);
+}
+
+static void close_all(lex_switch_t *sw)
+{
+    uv_close((uv_handle_t *)&sw->zpoll, NULL);
+    uv_close((uv_handle_t *)&sw->tick, NULL);
+    uv_close((uv_handle_t *)&sw->more, NULL);
+    uv_close((uv_handle_t *)&sw->sigint, NULL);
+    uv_close((uv_handle_t *)&sw->sigterm, NULL);
+    uv_close((uv_handle_t *)&sw->sighup, NULL);
+    uv_close((uv_handle_t *)&sw->stop_async, NULL);
+}
+
+static void on_tick(uv_timer_t *h)
+{
+    lex_switch_t *sw = h->data;
+    uint64_t now = lex_mono_us();
+    pump(sw);
+    lex_route_expire(sw, now);
+    if (now - sw->last_heartbeat_us >= (uint64_t)sw->cfg.heartbeat_ms * 1000u) {
+        sw->last_heartbeat_us = now;
+        lex_route_heartbeat(sw);
+        lex_route_reap(sw, now);
+    }
+    commit_and_flush(sw);
+    if (sw->draining && (lex_flight_count(sw) == 0 || now >= sw->drain_deadline_us)) {
+        if (lex_flight_count(sw) > 0) {
+            fprintf(stderr, "lexswitch: drain time over, %zu queries still open get a timeout\n",
+                    lex_flight_count(sw));
+            lex_route_expire(sw, UINT64_MAX);
+        }
+        lex_route_bye_all(sw);
+        commit_and_flush(sw);
+        close_all(sw);
+    }
+}
+
+static void begin_drain(lex_switch_t *sw, const char *why)
+{
+    if (sw->draining)
+        return;
+    fprintf(stderr, "lexswitch: %s: draining %zu open queries (at most %d ms)\n", why,
+            lex_flight_count(sw), sw->cfg.drain_ms);
+    sw->draining = 1;
+    sw->drain_deadline_us = lex_mono_us() + (uint64_t)sw->cfg.drain_ms * 1000u;
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    begin_drain(h->data, signum == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+static void on_stop_async(uv_async_t *h)
+{
+    begin_drain(h->data, "stop requested");
+}
+
+static int reload_rules(lex_switch_t *sw, char *err, size_t errlen)
+{
+    lex_policy_t *fresh = NULL;
+    int rc = lex_policy_new(&fresh);
+    if (rc != 0)
+        return rc;
+    if (sw->cfg.rules_dir[0] && (rc = lex_policy_load_dir(fresh, sw->cfg.rules_dir, err,
+                                                          errlen)) != 0) {
+        lex_policy_destroy(&fresh);
+        return rc;
+    }
+    lex_policy_destroy(&sw->policy);
+    sw->policy = fresh;
+    return 0;
+}
+
+static void on_sighup(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    lex_switch_t *sw = h->data;
+    char err[512];
+    if (reload_rules(sw, err, sizeof err) != 0)
+        fprintf(stderr, "lexswitch: SIGHUP: rules NOT reloaded, old rules stay in force: %s\n",
+                err);
+    else
+        fprintf(stderr, "lexswitch: SIGHUP: rules reloaded from %s\n", sw->cfg.rules_dir);
+}
+
+static int bind_one(lex_switch_t *sw, const char *endpoint, char *err, size_t errlen)
+{
+    if (!endpoint[0])
+        return 0;
+    if (zmq_bind(sw->router, endpoint) != 0) {
+        snprintf(err, errlen, "cannot bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
+        return LEX_EZMQ;
+    }
+    char last[LEX_PATH_MAX];
+    size_t size = sizeof last;
+    if (zmq_getsockopt(sw->router, ZMQ_LAST_ENDPOINT, last, &size) != 0)
+        snprintf(last, sizeof last, "%s", endpoint);
+    size_t used = strlen(sw->endpoints);
+    snprintf(sw->endpoints + used, sizeof sw->endpoints - used, "%s\n", last);
+    return 0;
+}
+
+static int write_ready_file(lex_switch_t *sw)
+{
+    char tmp[LEX_PATH_MAX + 8];
+    snprintf(tmp, sizeof tmp, "%s.tmp", sw->cfg.ready_file);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return LEX_EIO;
+    fputs(sw->endpoints, f);
+    if (fclose(f) != 0)
+        return LEX_EIO;
+    return rename(tmp, sw->cfg.ready_file) == 0 ? 0 : LEX_EIO;
+}
+
+int lex_switch_new(const lex_switch_config_t *cfg, lex_switch_t **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    lex_switch_t *sw = calloc(1, sizeof *sw);
+    if (!sw)
+        return LEX_ENOMEM;
+    int rc = LEX_ENOMEM;
+    sw->cfg = *cfg;
+    lex_buf_init(&sw->scratch_env);
+    lex_buf_init(&sw->scratch_body);
+    sw->catalogue = lex_catalogue_builtin();
+    sw->sessions_by_rid = lex_table_new();
+    sw->sessions_by_ori = lex_table_new();
+    sw->flights = lex_table_new();
+    sw->stats.by_key = lex_table_new();
+    if (!sw->catalogue || !sw->sessions_by_rid || !sw->sessions_by_ori || !sw->flights ||
+        !sw->stats.by_key) {
+        snprintf(err, errlen, "out of memory or broken built-in catalogue");
+        goto fail;
+    }
+    if (cfg->directory[0] &&
+        (rc = lex_directory_load(cfg->directory, &sw->directory, err, errlen)) != 0)
+        goto fail;
+    if ((rc = reload_rules(sw, err, errlen)) != 0)
+        goto fail;
+    if ((rc = lex_log_open(cfg->data_dir, cfg->durability, &sw->log, err, errlen)) != 0)
+        goto fail;
+    /* ids of switch-made messages continue across restarts via the log */
+    sw->next_status_id = lex_log_last_seq(sw->log) << 8;
+    sw->next_fid = sw->next_status_id;
+
+    rc = LEX_EZMQ;
+    sw->zctx = zmq_ctx_new();
+    sw->router = sw->zctx ? zmq_socket(sw->zctx, ZMQ_ROUTER) : NULL;
+    if (!sw->router) {
+        snprintf(err, errlen, "cannot create ROUTER socket: %s", zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    int one = 1, linger = 1000, hwm = 500000;
+    int64_t maxsize = 4 * LEX_MSG_MAX; /* between 1x and 4x the limit a sender gets ST too-large */
+    zmq_setsockopt(sw->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    zmq_setsockopt(sw->router, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(sw->router, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(sw->router, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(sw->router, ZMQ_MAXMSGSIZE, &maxsize, sizeof maxsize);
+    if (!cfg->bind_tcp[0] && !cfg->bind_ipc[0]) {
+        snprintf(err, errlen, "nothing to bind: set bind_tcp or bind_ipc");
+        rc = LEX_EINVAL;
+        goto fail;
+    }
+    if ((rc = bind_one(sw, cfg->bind_tcp, err, errlen)) != 0 ||
+        (rc = bind_one(sw, cfg->bind_ipc, err, errlen)) != 0)
+        goto fail;
+
+    rc = LEX_EUV;
+    if (uv_loop_init(&sw->loop) != 0) {
+        snprintf(err, errlen, "uv_loop_init failed");
+        goto fail;
+    }
+    int fd;
+    size_t fdsize = sizeof fd;
+    zmq_getsockopt(sw->router, ZMQ_FD, &fd, &fdsize);
+    uv_poll_init(&sw->loop, &sw->zpoll, fd);
+    uv_timer_init(&sw->loop, &sw->tick);
+    uv_idle_init(&sw->loop, &sw->more);
+    uv_signal_init(&sw->loop, &sw->sigint);
+    uv_signal_init(&sw->loop, &sw->sigterm);
+    uv_signal_init(&sw->loop, &sw->sighup);
+    uv_async_init(&sw->loop, &sw->stop_async, on_stop_async);
+    sw->zpoll.data = sw->tick.data = sw->more.data = sw->sigint.data = sw->sigterm.data =
+        sw->sighup.data = sw->stop_async.data = sw;
+    sw->loop_ready = 1;
+    *out = sw;
+    return 0;
+fail:
+    lex_switch_destroy(&sw);
+    return rc;
+}
+
+int lex_switch_run(lex_switch_t *sw)
+{
+    fprintf(stderr, "lexswitch: serving on %.*s", (int)strlen(sw->endpoints), sw->endpoints);
+    fprintf(stderr, "lexswitch: WARNING: running without CURVE encryption or authentication; "
+                    "use only on loopback or a trusted network\n");
+    uv_poll_start(&sw->zpoll, UV_READABLE, on_zmq);
+    uv_timer_start(&sw->tick, on_tick, TICK_MS, TICK_MS);
+    uv_signal_start(&sw->sigint, on_signal, SIGINT);
+    uv_signal_start(&sw->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&sw->sighup, on_sighup, SIGHUP);
+    sw->last_heartbeat_us = lex_mono_us();
+    if (sw->cfg.ready_file[0] && write_ready_file(sw) != 0)
+        fprintf(stderr, "lexswitch: cannot write ready file %s\n", sw->cfg.ready_file);
+    pump(sw);
+    uv_run(&sw->loop, UV_RUN_DEFAULT);
+    commit_and_flush(sw);
+    if (sw->cfg.stats_file[0] && lex_stats_write(sw, sw->cfg.stats_file) != 0)
+        fprintf(stderr, "lexswitch: cannot write stats file %s\n", sw->cfg.stats_file);
+    fprintf(stderr, "lexswitch: stopped; %llu messages received, %llu routed, log at seq %llu\n",
+            (unsigned long long)sw->stats.received, (unsigned long long)sw->stats.forwarded,
+            (unsigned long long)lex_log_last_seq(sw->log));
+    return 0;
+}
+
+void lex_switch_stop(lex_switch_t *sw)
+{
+    uv_async_send(&sw->stop_async);
+}
+
+static void free_flight(const void *key, size_t len, void *value, void *arg)
+{
+    (void)key;
+    (void)len;
+    (void)arg;
+    free(value);
+}
+
+void lex_switch_destroy(lex_switch_t **swp)
+{
+    if (!swp || !*swp)
+        return;
+    lex_switch_t *sw = *swp;
+    if (sw->loop_ready) {
+        if (!uv_is_closing((uv_handle_t *)&sw->tick)) {
+            close_all(sw);
+            uv_run(&sw->loop, UV_RUN_DEFAULT);
+        }
+        uv_loop_close(&sw->loop);
+    }
+    if (sw->sessions_by_rid)
+        lex_session_remove_all(sw);
+    if (sw->flights) {
+        lex_table_each(sw->flights, free_flight, NULL);
+        lex_table_destroy(&sw->flights);
+    }
+    for (size_t i = 0; i < 64; i++)
+        free(sw->state_responders[i]);
+    lex_table_destroy(&sw->sessions_by_rid);
+    lex_table_destroy(&sw->sessions_by_ori);
+    lex_table_destroy(&sw->stats.by_key);
+    if (sw->router)
+        zmq_close(sw->router);
+    if (sw->zctx)
+        zmq_ctx_term(sw->zctx);
+    lex_log_close(&sw->log);
+    lex_policy_destroy(&sw->policy);
+    lex_directory_destroy(&sw->directory);
+    lex_outbox_free(&sw->outbox);
+    lex_buf_free(&sw->scratch_env);
+    lex_buf_free(&sw->scratch_body);
+    free(sw);
+    *swp = NULL;
+}

@@ -1,0 +1,64 @@
+/* outbox.c: messages the switch will send once the log records for them
+ * are committed. route.c fills it while handling a pass of received
+ * messages; loop.c commits the log and then flushes it. A send that fails
+ * (peer gone, queue full) is counted and reported, never silently lost. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+#include "lex_error.h"
+#include "switch_internal.h"
+
+int lex_outbox_add(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, const void *env,
+                   size_t env_len, const void *body, size_t body_len)
+{
+    outbox_t *ob = &sw->outbox;
+    if (ob->count == ob->cap) {
+        size_t cap = ob->cap ? ob->cap * 2 : 256;
+        outmsg_t *grown = realloc(ob->msgs, cap * sizeof *grown);
+        if (!grown)
+            return LEX_ENOMEM;
+        ob->msgs = grown;
+        ob->cap = cap;
+    }
+    outmsg_t *m = &ob->msgs[ob->count];
+    memcpy(m->rid, rid, rid_len);
+    m->rid_len = rid_len;
+    m->env_off = ob->data.len;
+    m->env_len = env_len;
+    if (lex_buf_append(&ob->data, env, env_len) != 0)
+        return LEX_ENOMEM;
+    m->body_off = ob->data.len;
+    m->body_len = body_len;
+    if (lex_buf_append(&ob->data, body, body_len) != 0)
+        return LEX_ENOMEM;
+    ob->count++;
+    return 0;
+}
+
+void lex_outbox_flush(lex_switch_t *sw)
+{
+    outbox_t *ob = &sw->outbox;
+    for (size_t i = 0; i < ob->count; i++) {
+        outmsg_t *m = &ob->msgs[i];
+        const char *d = ob->data.data;
+        if (zmq_send(sw->router, m->rid, m->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+            zmq_send(sw->router, d + m->env_off, m->env_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+            zmq_send(sw->router, d + m->body_off, m->body_len, ZMQ_DONTWAIT) < 0) {
+            sw->stats.send_failures++;
+            if (sw->stats.send_failures < 10 || sw->cfg.verbose)
+                fprintf(stderr, "lexswitch: could not deliver a message (%s); "
+                                "%llu undeliverable so far\n",
+                        zmq_strerror(zmq_errno()), (unsigned long long)sw->stats.send_failures);
+        }
+    }
+    ob->count = 0;
+    lex_buf_reset(&ob->data);
+}
+
+void lex_outbox_free(outbox_t *ob)
+{
+    free(ob->msgs);
+    lex_buf_free(&ob->data);
+    memset(ob, 0, sizeof *ob);
+}

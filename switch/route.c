@@ -1,0 +1,586 @@
+/* route.c: what the switch does with each message (DESIGN.md, "A message's
+ * trip"). It checks frames, envelope, sender and body; asks the destination
+ * state's rules; opens a flight per forwarded query copy; matches responses
+ * to flights; and answers every refusal with an ST status. Every message in
+ * and every message out gets an audit record; outgoing messages wait in the
+ * outbox until loop.c has committed those records. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <zmq.h>
+#include "lex_body.h"
+#include "lex_error.h"
+#include "lex_status.h"
+#include "switch_internal.h"
+
+/* The switch's own ORI: the source of the statuses it makes. */
+#define SWITCH_ORI "LEXSWITCH"
+
+static const char *const decision_names[] = {"allow", "deny", "redact"};
+
+static void conn_hex(const uint8_t *rid, size_t rid_len, char out[LEX_CONN_MAX + 1])
+{
+    out[0] = 0;
+    for (size_t i = 0; i < rid_len && 2 * i + 2 < LEX_CONN_MAX + 1; i++)
+        snprintf(out + 2 * i, 3, "%02x", rid[i]);
+}
+
+static void copy_str(char *dst, size_t size, const char *src)
+{
+    snprintf(dst, size, "%s", src ? src : "");
+}
+
+/* Appends one audit record; a failure here is fatal for the message, so it
+ * is reported loudly and counted. */
+static void log_record(lex_switch_t *sw, lex_direction_t dir, const char *conn, const char *key,
+                       const char *src, const char *dst, uint64_t id, uint64_t ref,
+                       const char *decision, const char *rule, int status, const void *env,
+                       size_t env_len, const void *body, size_t body_len)
+{
+    lex_log_record_t rec;
+    memset(&rec, 0, sizeof rec);
+    rec.dir = dir;
+    copy_str(rec.conn, sizeof rec.conn, conn);
+    copy_str(rec.key, sizeof rec.key, key);
+    copy_str(rec.src, sizeof rec.src, src);
+    copy_str(rec.dst, sizeof rec.dst, dst);
+    rec.msg_id = id;
+    rec.ref = ref;
+    copy_str(rec.decision, sizeof rec.decision, decision);
+    copy_str(rec.rule_id, sizeof rec.rule_id, rule);
+    rec.status = status;
+    rec.envelope = env;
+    rec.envelope_len = env_len;
+    rec.body = body;
+    rec.body_len = body_len;
+    int rc = lex_log_append(sw->log, &rec);
+    if (rc != 0)
+        fprintf(stderr, "lexswitch: AUDIT LOG APPEND FAILED: %s\n", lex_strerror(rc));
+}
+
+/* Queues a message for rid and logs it as outgoing. */
+static void emit(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, const char *conn,
+                 const lex_envelope_t *env, const void *body, size_t body_len,
+                 const char *log_src, const char *log_dst, const char *decision, const char *rule,
+                 int status)
+{
+    lex_buf_reset(&sw->scratch_env);
+    if (lex_envelope_encode(env, &sw->scratch_env) != 0) {
+        fprintf(stderr, "lexswitch: out of memory encoding an envelope\n");
+        return;
+    }
+    log_record(sw, LEX_DIR_OUT, conn, env->key, log_src, log_dst, env->id, env->ref, decision, rule,
+               status, sw->scratch_env.data, sw->scratch_env.len, body, body_len);
+    if (lex_outbox_add(sw, rid, rid_len, sw->scratch_env.data, sw->scratch_env.len, body,
+                       body_len) != 0)
+        fprintf(stderr, "lexswitch: out of memory queueing a message\n");
+    if (strcmp(env->key, "ST") == 0)
+        sw->stats.statuses++;
+    else
+        sw->stats.forwarded++;
+}
+
+/* Sends an ST to a connection. to_ori may be "" when the sender is unknown;
+ * on_behalf is what the log names as the status's source (a state whose rule
+ * refused, or the switch). */
+static void send_status(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, const char *conn,
+                        const char *to_ori, uint64_t ref, const char *ctl, const char *on_behalf,
+                        int code, const char *decision, const char *rule, const char *fmt, ...)
+{
+    char text[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    lex_envelope_t env;
+    lex_envelope_init(&env);
+    env.id = ++sw->next_status_id;
+    strcpy(env.key, "ST");
+    strcpy(env.src, SWITCH_ORI);
+    if (to_ori && lex_ori_valid(to_ori))
+        lex_envelope_add_dst(&env, to_ori);
+    env.ref = ref;
+    copy_str(env.ctl, sizeof env.ctl, ctl);
+    env.ts_us = lex_now_us();
+    lex_buf_reset(&sw->scratch_body);
+    lex_status_body(&sw->scratch_body, code, text);
+    emit(sw, rid, rid_len, conn, &env, sw->scratch_body.data, sw->scratch_body.len, on_behalf,
+         to_ori, decision, rule, code);
+}
+
+/* Refuses a received message outright: one in-record, one ST back. */
+static void refuse(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, const char *conn,
+                   const lex_envelope_t *e, const void *env, size_t env_len, const void *body,
+                   size_t body_len, int code, const char *fmt, const char *detail)
+{
+    char text[256];
+    snprintf(text, sizeof text, fmt, detail ? detail : "");
+    sw->stats.refused++;
+    log_record(sw, LEX_DIR_IN, conn, e && e->key[0] ? e->key : "?", e ? e->src : "",
+               e && e->ndst ? e->dst[0] : "", e ? e->id : 0, e ? e->ref : 0, "refuse", "", code,
+               env, env_len, body, body_len);
+    send_status(sw, rid, rid_len, conn, e ? e->src : "", e ? e->id : 0, e ? e->ctl : "",
+                SWITCH_ORI, code, "status", "", "%s", text);
+}
+
+static void handle_hello(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, const char *conn,
+                         const lex_envelope_t *e, const void *env, size_t env_len,
+                         const void *body, size_t body_len)
+{
+    char why[200];
+    session_t *s = NULL;
+    int st = lex_session_register(sw, rid, rid_len, body, body_len, &s, why, sizeof why);
+    if (st != 0) {
+        refuse(sw, rid, rid_len, conn, e, env, env_len, body, body_len, st, "%s", why);
+        return;
+    }
+    log_record(sw, LEX_DIR_IN, s->conn, e->key, e->src, "", e->id, 0, "session", "", 0, env,
+               env_len, body, body_len);
+    lex_envelope_t w;
+    lex_envelope_init(&w);
+    w.id = ++sw->next_status_id;
+    strcpy(w.key, "WELCOME");
+    strcpy(w.src, SWITCH_ORI);
+    lex_envelope_add_dst(&w, e->src);
+    w.ref = e->id;
+    w.ts_us = lex_now_us();
+    lex_buf_reset(&sw->scratch_body);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sw->scratch_body, lex_buf_write);
+    msgpack_pack_map(&pk, 2);
+    lex_mp_pack_kv_str(&pk, "session", s->conn);
+    lex_mp_pack_kv_uint(&pk, "heartbeat_ms", (uint64_t)sw->cfg.heartbeat_ms);
+    emit(sw, rid, rid_len, s->conn, &w, sw->scratch_body.data, sw->scratch_body.len, SWITCH_ORI,
+         e->src, "session", "", 0);
+    if (sw->cfg.verbose)
+        fprintf(stderr, "lexswitch: node %s registered (%s, %zu ORIs, %zu states)\n", s->conn,
+                s->role, s->noris, s->nstates);
+}
+
+/* Per-destination outcome of a query. */
+typedef struct {
+    const char *rules_state;   /* "" when no state's rules apply */
+    char rules_state_buf[LEX_STATE_LEN + 1];
+    lex_decision_t decision;
+    session_t *responder;
+    int status;                /* 0 = forward, else ST code to the requester */
+    const char *why;
+} dest_plan_t;
+
+static void plan_destination(lex_switch_t *sw, const lex_envelope_t *e, const char *dst,
+                             const lex_policy_subject_t *subject, dest_plan_t *p)
+{
+    memset(p, 0, sizeof *p);
+    p->rules_state = "";
+    if (strlen(dst) == LEX_STATE_LEN) {
+        copy_str(p->rules_state_buf, sizeof p->rules_state_buf, dst);
+        p->rules_state = p->rules_state_buf;
+        p->responder = lex_session_for_state(sw, dst);
+    } else {
+        p->responder = lex_session_by_ori(sw, dst);
+        const lex_agency_t *a = sw->directory ? lex_directory_find(sw->directory, dst) : NULL;
+        if (!p->responder && sw->directory && !a) {
+            p->status = LEX_ST_UNKNOWN_DEST;
+            p->why = "destination ORI is not in the agency directory";
+            return;
+        }
+        if (p->responder && p->responder->nstates > 0) {
+            copy_str(p->rules_state_buf, sizeof p->rules_state_buf, p->responder->states[0]);
+            p->rules_state = p->rules_state_buf;
+        }
+    }
+    lex_policy_decide(sw->policy, p->rules_state, subject, &p->decision);
+    sw->stats.by_decision[p->decision.action]++;
+    if (p->decision.action == LEX_ACT_DENY) {
+        p->status = p->decision.deny_status;
+        p->why = p->status == LEX_ST_NO_RECORD ? "no record found" : "denied by the state's policy";
+    } else if (!p->responder) {
+        p->status = LEX_ST_NO_ROUTE;
+        p->why = "no node is serving this destination";
+    } else if (!lex_session_answers_key(p->responder, e->key)) {
+        p->status = LEX_ST_NOT_SERVED;
+        p->why = "the destination does not answer this message key";
+    }
+}
+
+static void handle_query(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, session_t *s,
+                         const lex_msgdef_t *def, const lex_envelope_t *e, const void *env,
+                         size_t env_len, const void *body, size_t body_len)
+{
+    if (sw->draining) {
+        refuse(sw, rid, rid_len, s->conn, e, env, env_len, body, body_len, LEX_ST_SHUTTING_DOWN,
+               "%s", "the switch is shutting down");
+        return;
+    }
+    if (e->ndst == 0) {
+        refuse(sw, rid, rid_len, s->conn, e, env, env_len, body, body_len, LEX_ST_BAD_ENVELOPE,
+               "%s", "a query must name at least one destination");
+        return;
+    }
+    lex_policy_subject_t subject = {
+        .ori = e->src,
+        .agency = sw->directory ? lex_directory_find(sw->directory, e->src) : NULL,
+        .key = e->key,
+        .purpose = e->purpose,
+    };
+    dest_plan_t plans[LEX_DEST_MAX];
+    for (uint32_t i = 0; i < e->ndst; i++)
+        plan_destination(sw, e, e->dst[i], &subject, &plans[i]);
+
+    if (e->ndst == 1) {
+        dest_plan_t *p = &plans[0];
+        const char *decision = p->decision.action == LEX_ACT_DENY
+                                   ? "deny"
+                                   : p->status ? "refuse" : decision_names[p->decision.action];
+        log_record(sw, LEX_DIR_IN, s->conn, e->key, e->src, e->dst[0], e->id, 0, decision,
+                   p->decision.rule_id, p->status, env, env_len, body, body_len);
+    } else {
+        log_record(sw, LEX_DIR_IN, s->conn, e->key, e->src, "", e->id, 0, "fanout", "", 0, env,
+                   env_len, body, body_len);
+    }
+
+    for (uint32_t i = 0; i < e->ndst; i++) {
+        dest_plan_t *p = &plans[i];
+        const char *on_behalf = p->rules_state[0] ? p->rules_state : e->dst[i];
+        if (p->status) {
+            int denied = p->decision.action == LEX_ACT_DENY;
+            send_status(sw, rid, rid_len, s->conn, e->src, e->id, e->ctl,
+                        denied ? on_behalf : SWITCH_ORI, p->status, denied ? "deny" : "status",
+                        denied ? p->decision.rule_id : "", "%s: %s", e->dst[i], p->why);
+            continue;
+        }
+        flight_t *f = lex_flight_open(sw);
+        if (!f) {
+            send_status(sw, rid, rid_len, s->conn, e->src, e->id, e->ctl, SWITCH_ORI,
+                        LEX_ST_INTERNAL, "status", "", "%s: out of memory", e->dst[i]);
+            continue;
+        }
+        memcpy(f->rid, rid, rid_len);
+        f->rid_len = rid_len;
+        f->req_id = e->id;
+        copy_str(f->req_ori, sizeof f->req_ori, e->src);
+        copy_str(f->dest, sizeof f->dest, e->dst[i]);
+        copy_str(f->rules_state, sizeof f->rules_state, p->rules_state);
+        copy_str(f->key, sizeof f->key, e->key);
+        copy_str(f->answer_key, sizeof f->answer_key, def->pair);
+        copy_str(f->ctl, sizeof f->ctl, e->ctl);
+        copy_str(f->purpose, sizeof f->purpose, e->purpose);
+        f->responder = p->responder;
+        p->responder->open_flights++;
+
+        lex_envelope_t fwd = *e;
+        fwd.id = f->fid;
+        fwd.ndst = 0;
+        lex_envelope_add_dst(&fwd, e->dst[i]);
+        fwd.ref = 0;
+        emit(sw, p->responder->rid, p->responder->rid_len, p->responder->conn, &fwd, body,
+             body_len, e->src, e->dst[i], decision_names[p->decision.action], p->decision.rule_id,
+             0);
+    }
+}
+
+static void handle_response(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, session_t *s,
+                            const lex_envelope_t *e, const void *env, size_t env_len,
+                            const void *body, size_t body_len)
+{
+    flight_t *f = e->ref ? lex_flight_find(sw, e->ref) : NULL;
+    if (!f || f->responder != s) {
+        refuse(sw, rid, rid_len, s->conn, e, env, env_len, body, body_len, LEX_ST_UNSOLICITED,
+               "%s", "this response answers no open query");
+        return;
+    }
+    int is_status = strcmp(e->key, "ST") == 0;
+    if (!is_status && strcmp(e->key, f->answer_key) != 0) {
+        char why[64];
+        snprintf(why, sizeof why, "%s does not answer %s", e->key, f->key);
+        refuse(sw, rid, rid_len, s->conn, e, env, env_len, body, body_len, LEX_ST_BAD_ENVELOPE,
+               "%s", why);
+        return;
+    }
+    lex_policy_subject_t subject = {
+        .ori = f->req_ori,
+        .agency = sw->directory ? lex_directory_find(sw->directory, f->req_ori) : NULL,
+        .key = f->key,
+        .purpose = f->purpose,
+    };
+    lex_decision_t d;
+    lex_policy_decide(sw->policy, f->rules_state, &subject, &d);
+    sw->stats.by_decision[d.action]++;
+    log_record(sw, LEX_DIR_IN, s->conn, e->key, e->src, f->req_ori, e->id, e->ref,
+               decision_names[d.action], d.rule_id, 0, env, env_len, body, body_len);
+
+    const char *on_behalf = f->rules_state[0] ? f->rules_state : f->dest;
+    if (d.action == LEX_ACT_DENY) {
+        send_status(sw, f->rid, f->rid_len, s->conn, f->req_ori, f->req_id, f->ctl, on_behalf,
+                    d.deny_status, "deny", d.rule_id, "%s: %s", f->dest,
+                    d.deny_status == LEX_ST_NO_RECORD ? "no record found"
+                                                      : "denied by the state's policy");
+        lex_flight_close(sw, f);
+        return;
+    }
+    const void *out_body = body;
+    size_t out_len = body_len;
+    if (d.action == LEX_ACT_REDACT && !is_status) {
+        lex_buf_reset(&sw->scratch_body);
+        size_t removed = 0;
+        if (lex_body_remove_fields(body, body_len, d.redact, d.nredact, &sw->scratch_body,
+                                   &removed) != 0) {
+            /* validated already, so only memory can fail: never leak the
+             * unredacted body */
+            send_status(sw, f->rid, f->rid_len, s->conn, f->req_ori, f->req_id, f->ctl,
+                        SWITCH_ORI, LEX_ST_INTERNAL, "status", "", "%s: redaction failed",
+                        f->dest);
+            lex_flight_close(sw, f);
+            return;
+        }
+        out_body = sw->scratch_body.data;
+        out_len = sw->scratch_body.len;
+    }
+    lex_envelope_t fwd = *e;
+    fwd.ndst = 0;
+    lex_envelope_add_dst(&fwd, f->req_ori);
+    fwd.ref = f->req_id;
+    copy_str(fwd.ctl, sizeof fwd.ctl, f->ctl);
+    copy_str(fwd.purpose, sizeof fwd.purpose, f->purpose);
+    /* conn of the out-record is the requester's connection */
+    session_t *req = lex_session_find(sw, f->rid, f->rid_len);
+    char conn[LEX_CONN_MAX + 1];
+    conn_hex(f->rid, f->rid_len, conn);
+    emit(sw, f->rid, f->rid_len, req ? req->conn : conn, &fwd, out_body, out_len, e->src,
+         f->req_ori, decision_names[d.action], d.rule_id, 0);
+    lex_flight_close(sw, f);
+}
+
+static void handle_admin(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, session_t *s,
+                         const lex_envelope_t *e, const void *env, size_t env_len,
+                         const void *body, size_t body_len)
+{
+    if (e->ndst == 0) {
+        refuse(sw, rid, rid_len, s->conn, e, env, env_len, body, body_len, LEX_ST_BAD_ENVELOPE,
+               "%s", "an administrative message must name a destination");
+        return;
+    }
+    log_record(sw, LEX_DIR_IN, s->conn, e->key, e->src, e->ndst == 1 ? e->dst[0] : "", e->id, 0,
+               "allow", "", 0, env, env_len, body, body_len);
+    for (uint32_t i = 0; i < e->ndst; i++) {
+        const char *dst = e->dst[i];
+        session_t *to = strlen(dst) == LEX_STATE_LEN ? lex_session_for_state(sw, dst)
+                                                      : lex_session_by_ori(sw, dst);
+        if (!to) {
+            send_status(sw, rid, rid_len, s->conn, e->src, e->id, e->ctl, SWITCH_ORI,
+                        LEX_ST_NO_ROUTE, "status", "", "%s: no node is serving this destination",
+                        dst);
+            continue;
+        }
+        lex_envelope_t fwd = *e;
+        fwd.ndst = 0;
+        lex_envelope_add_dst(&fwd, dst);
+        emit(sw, to->rid, to->rid_len, to->conn, &fwd, body, body_len, e->src, dst, "allow", "",
+             0);
+    }
+}
+
+void lex_route_message(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, int nframes,
+                       const void *env, size_t env_len, const void *body, size_t body_len)
+{
+    sw->stats.received++;
+    session_t *s = lex_session_find(sw, rid, rid_len);
+    char conn[LEX_CONN_MAX + 1];
+    conn_hex(rid, rid_len, conn);
+    if (s)
+        s->last_heard_us = lex_mono_us();
+
+    if (nframes != 2) {
+        sw->stats.bad_frames++;
+        char detail[64];
+        snprintf(detail, sizeof detail, "%d", nframes);
+        refuse(sw, rid, rid_len, conn, NULL, env, env_len, body, body_len, LEX_ST_BAD_FRAME,
+               "expected 2 frames (envelope, body), got %s", detail);
+        return;
+    }
+    if (env_len + body_len > LEX_MSG_MAX) {
+        refuse(sw, rid, rid_len, conn, NULL, env, env_len < 4096 ? env_len : 0, NULL, 0,
+               LEX_ST_TOO_LARGE, "message larger than %s bytes", "262144");
+        return;
+    }
+    lex_envelope_t e;
+    const char *field = "";
+    int rc = lex_envelope_decode(env, env_len, &e, &field);
+    if (rc != 0) {
+        sw->stats.bad_frames++;
+        char detail[128];
+        snprintf(detail, sizeof detail, "envelope%s%s: %s", field[0] ? " field " : "", field,
+                 lex_strerror(rc));
+        int code = lex_status_for_error(rc);
+        if (code == LEX_ST_BAD_BODY)
+            code = LEX_ST_BAD_ENVELOPE;
+        lex_envelope_t *partial = e.src[0] && lex_ori_valid(e.src) ? &e : NULL;
+        refuse(sw, rid, rid_len, conn, partial, env, env_len, body, body_len, code, "%s", detail);
+        return;
+    }
+    lex_stats_count_key(sw, e.key);
+    const lex_msgdef_t *def = lex_catalogue_find(sw->catalogue, e.key);
+    if (!def) {
+        refuse(sw, rid, rid_len, s ? s->conn : conn, &e, env, env_len, body, body_len,
+               LEX_ST_UNKNOWN_KEY, "message key '%s' is not in the catalogue", e.key);
+        return;
+    }
+    rc = lex_body_validate(def, body, body_len, &field);
+    if (rc != 0) {
+        char detail[160];
+        snprintf(detail, sizeof detail, "%s body%s%s: %s", e.key, field[0] ? " field " : "", field,
+                 lex_strerror(rc));
+        refuse(sw, rid, rid_len, s ? s->conn : conn, &e, env, env_len, body, body_len,
+               lex_status_for_error(rc), "%s", detail);
+        return;
+    }
+    if (strcmp(e.key, "HELLO") == 0) {
+        handle_hello(sw, rid, rid_len, conn, &e, env, env_len, body, body_len);
+        return;
+    }
+    if (!s) {
+        refuse(sw, rid, rid_len, conn, &e, env, env_len, body, body_len, LEX_ST_NOT_REGISTERED,
+               "%s", "send HELLO before anything else");
+        return;
+    }
+    if (!lex_session_owns_ori(sw, s, e.src)) {
+        refuse(sw, rid, rid_len, s->conn, &e, env, env_len, body, body_len, LEX_ST_SPOOFED_ORI,
+               "source ORI %s is not registered to this connection", e.src);
+        return;
+    }
+    switch (def->cls) {
+    case LEX_CLASS_SESSION:
+        if (strcmp(e.key, "HB") == 0)
+            return; /* liveness only; not logged */
+        if (strcmp(e.key, "BYE") == 0) {
+            log_record(sw, LEX_DIR_IN, s->conn, e.key, e.src, "", e.id, 0, "session", "", 0, env,
+                       env_len, body, body_len);
+            lex_route_fail_flights_of(sw, s);
+            lex_session_remove(sw, s);
+            return;
+        }
+        refuse(sw, rid, rid_len, s->conn, &e, env, env_len, body, body_len, LEX_ST_BAD_ENVELOPE,
+               "%s is sent by the switch, not by nodes", e.key);
+        return;
+    case LEX_CLASS_QUERY:
+        handle_query(sw, rid, rid_len, s, def, &e, env, env_len, body, body_len);
+        return;
+    case LEX_CLASS_RESPONSE:
+    case LEX_CLASS_STATUS:
+        handle_response(sw, rid, rid_len, s, &e, env, env_len, body, body_len);
+        return;
+    case LEX_CLASS_ADMIN:
+        handle_admin(sw, rid, rid_len, s, &e, env, env_len, body, body_len);
+        return;
+    }
+}
+
+static void fail_flight(lex_switch_t *sw, flight_t *f, int code, const char *why)
+{
+    session_t *req = lex_session_find(sw, f->rid, f->rid_len);
+    char conn[LEX_CONN_MAX + 1];
+    conn_hex(f->rid, f->rid_len, conn);
+    if (code == LEX_ST_TIMEOUT)
+        sw->stats.timeouts++;
+    send_status(sw, f->rid, f->rid_len, req ? req->conn : conn, f->req_ori, f->req_id, f->ctl,
+                f->dest, code, "status", "", "%s: %s", f->dest, why);
+    lex_flight_close(sw, f);
+}
+
+void lex_route_expire(lex_switch_t *sw, uint64_t now_us)
+{
+    while (sw->flight_head && sw->flight_head->deadline_us <= now_us)
+        fail_flight(sw, sw->flight_head, LEX_ST_TIMEOUT, "no answer in time");
+}
+
+void lex_route_fail_flights_of(lex_switch_t *sw, session_t *s)
+{
+    flight_t *f = sw->flight_head;
+    while (f && s->open_flights > 0) {
+        flight_t *next = f->next;
+        if (f->responder == s)
+            fail_flight(sw, f, LEX_ST_NODE_LOST, "the responding node went away");
+        f = next;
+    }
+}
+
+typedef struct {
+    session_t **list;
+    size_t n;
+    uint64_t cutoff;
+} reap_t;
+
+static void collect_dead(const void *key, size_t len, void *value, void *arg)
+{
+    (void)key;
+    (void)len;
+    reap_t *r = arg;
+    session_t *s = value;
+    if (s->last_heard_us < r->cutoff)
+        r->list[r->n++] = s;
+}
+
+void lex_route_reap(lex_switch_t *sw, uint64_t now_us)
+{
+    uint64_t window = (uint64_t)sw->cfg.dead_after_ms * 1000u;
+    if (now_us < window)
+        return;
+    size_t total = lex_table_count(sw->sessions_by_rid);
+    if (total == 0)
+        return;
+    reap_t r = {calloc(total, sizeof(session_t *)), 0, now_us - window};
+    if (!r.list)
+        return;
+    lex_table_each(sw->sessions_by_rid, collect_dead, &r);
+    for (size_t i = 0; i < r.n; i++) {
+        session_t *s = r.list[i];
+        fprintf(stderr, "lexswitch: node %s (%s, ORI %s) silent for over %d ms: dropped\n",
+                s->conn, s->role, s->noris ? s->oris[0] : "-", sw->cfg.dead_after_ms);
+        lex_route_fail_flights_of(sw, s);
+        lex_session_remove(sw, s);
+    }
+    free(r.list);
+}
+
+static void send_session_msg(lex_switch_t *sw, session_t *s, const char *key)
+{
+    lex_envelope_t env;
+    lex_envelope_init(&env);
+    env.id = ++sw->next_status_id;
+    strcpy(env.key, key);
+    strcpy(env.src, SWITCH_ORI);
+    env.ts_us = lex_now_us();
+    lex_buf_reset(&sw->scratch_env);
+    if (lex_envelope_encode(&env, &sw->scratch_env) != 0)
+        return;
+    if (zmq_send(sw->router, s->rid, s->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(sw->router, sw->scratch_env.data, sw->scratch_env.len,
+                 ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(sw->router, "", 0, ZMQ_DONTWAIT) < 0)
+        sw->stats.send_failures++;
+}
+
+typedef struct {
+    lex_switch_t *sw;
+    const char *key;
+} each_session_t;
+
+static void session_msg_each(const void *key, size_t len, void *value, void *arg)
+{
+    (void)key;
+    (void)len;
+    each_session_t *a = arg;
+    send_session_msg(a->sw, value, a->key);
+}
+
+void lex_route_heartbeat(lex_switch_t *sw)
+{
+    each_session_t a = {sw, "HB"};
+    lex_table_each(sw->sessions_by_rid, session_msg_each, &a);
+}
+
+void lex_route_bye_all(lex_switch_t *sw)
+{
+    each_session_t a = {sw, "BYE"};
+    lex_table_each(sw->sessions_by_rid, session_msg_each, &a);
+}

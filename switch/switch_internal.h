@@ -1,0 +1,149 @@
+/* switch_internal.h: the switch's internal state, shared by its files:
+ * sessions (session.c), queries in flight (flight.c), message handling
+ * (route.c), the outbox flushed after each group commit (outbox.c) and the
+ * libuv loop (loop.c). Nothing outside switch/ includes this. */
+#ifndef LEX_SWITCH_INTERNAL_H
+#define LEX_SWITCH_INTERNAL_H
+
+#include <stdint.h>
+#include <uv.h>
+#include "lex_auditlog.h"
+#include "lex_buf.h"
+#include "lex_catalogue.h"
+#include "lex_directory.h"
+#include "lex_envelope.h"
+#include "lex_policy.h"
+#include "lex_states.h"
+#include "lex_switch.h"
+#include "table.h"
+
+#define RID_MAX 255            /* ZeroMQ routing ids are at most 255 bytes */
+#define STATES_PER_SESSION 64
+#define KEYS_PER_SESSION 32
+
+typedef struct session {
+    uint8_t rid[RID_MAX];      /* ROUTER routing id of the connection */
+    size_t rid_len;
+    char conn[LEX_CONN_MAX + 1];  /* routing id in hex, for the log */
+    char role[17];
+    char (*oris)[LEX_ORI_LEN + 1];  /* ORIs it speaks for */
+    size_t noris;
+    char states[STATES_PER_SESSION][LEX_STATE_LEN + 1];  /* states it answers for */
+    size_t nstates;
+    char keys[KEYS_PER_SESSION][LEX_KEY_MAX + 1];        /* query keys it answers */
+    size_t nkeys;
+    uint64_t last_heard_us;    /* monotonic */
+    uint64_t open_flights;     /* queries it owes an answer to */
+} session_t;
+
+typedef struct flight {
+    uint64_t fid;              /* id the responder saw; its answer's ref */
+    uint8_t rid[RID_MAX];      /* requester's connection */
+    size_t rid_len;
+    uint64_t req_id;           /* requester's own message id */
+    char req_ori[LEX_ORI_LEN + 1];
+    char dest[LEX_ORI_LEN + 1];        /* destination (state code or ORI) */
+    char rules_state[LEX_STATE_LEN + 1];  /* whose rules apply */
+    char key[LEX_KEY_MAX + 1];          /* query key */
+    char answer_key[LEX_KEY_MAX + 1];   /* expected response key */
+    char ctl[LEX_CTL_MAX + 1];
+    char purpose[LEX_PURPOSE_MAX + 1];
+    session_t *responder;
+    uint64_t deadline_us;      /* monotonic */
+    struct flight *prev, *next;  /* deadline order (all share one timeout) */
+} flight_t;
+
+/* One message waiting to be sent after the log commit. */
+typedef struct {
+    uint8_t rid[RID_MAX];
+    size_t rid_len;
+    size_t env_off, env_len;   /* into outbox data */
+    size_t body_off, body_len;
+} outmsg_t;
+
+typedef struct {
+    outmsg_t *msgs;
+    size_t count, cap;
+    lex_buf_t data;
+} outbox_t;
+
+typedef struct {
+    uint64_t received, forwarded, statuses, refused, bad_frames, timeouts, send_failures;
+    uint64_t by_decision[3];   /* lex_action_t: allow, deny, redact */
+    lex_table_t *by_key;       /* key -> (uintptr_t) count of messages received */
+} stats_t;
+
+struct lex_switch {
+    lex_switch_config_t cfg;
+    void *zctx;
+    void *router;
+    lex_log_t *log;
+    lex_policy_t *policy;
+    lex_directory_t *directory;
+    const lex_catalogue_t *catalogue;
+    lex_table_t *sessions_by_rid;
+    lex_table_t *sessions_by_ori;
+    lex_table_t *flights;         /* fid -> flight */
+    flight_t *flight_head, *flight_tail;
+    session_t **state_responders[64];  /* per lex_state_index: sessions */
+    size_t nstate_responders[64];
+    size_t rr_next[64];           /* round-robin cursor */
+    uint64_t next_fid;
+    uint64_t next_status_id;
+    outbox_t outbox;
+    lex_buf_t scratch_env, scratch_body;
+    stats_t stats;
+    char endpoints[2 * LEX_PATH_MAX];
+    /* loop */
+    uv_loop_t loop;
+    uv_poll_t zpoll;
+    uv_timer_t tick;
+    uv_idle_t more;               /* keeps pumping when a pass stopped early */
+    uv_signal_t sigint, sigterm, sighup;
+    int loop_ready;               /* loop and handles initialised */
+    uv_async_t stop_async;
+    int draining;
+    uint64_t drain_deadline_us;
+    uint64_t last_heartbeat_us;
+};
+
+/* session.c */
+session_t *lex_session_find(lex_switch_t *sw, const uint8_t *rid, size_t rid_len);
+session_t *lex_session_by_ori(lex_switch_t *sw, const char *ori);
+int lex_session_owns_ori(lex_switch_t *sw, const session_t *s, const char *ori);
+int lex_session_answers_key(const session_t *s, const char *key);
+/* Registers a HELLO; on refusal returns a status code and fills why. */
+int lex_session_register(lex_switch_t *sw, const uint8_t *rid, size_t rid_len,
+                         const void *body, size_t len, session_t **out, char *why, size_t whylen);
+void lex_session_remove(lex_switch_t *sw, session_t *s);
+/* Next responder for a state (round robin), or NULL. */
+session_t *lex_session_for_state(lex_switch_t *sw, const char *state);
+void lex_session_remove_all(lex_switch_t *sw);
+
+/* flight.c */
+flight_t *lex_flight_open(lex_switch_t *sw);             /* linked at the tail, fid set */
+flight_t *lex_flight_find(lex_switch_t *sw, uint64_t fid);
+void lex_flight_close(lex_switch_t *sw, flight_t *f);
+size_t lex_flight_count(const lex_switch_t *sw);
+
+/* outbox.c */
+int lex_outbox_add(lex_switch_t *sw, const uint8_t *rid, size_t rid_len,
+                   const void *env, size_t env_len, const void *body, size_t body_len);
+void lex_outbox_flush(lex_switch_t *sw);
+void lex_outbox_free(outbox_t *ob);
+
+/* route.c */
+void lex_route_message(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, int nframes,
+                       const void *env, size_t env_len, const void *body, size_t body_len);
+void lex_route_expire(lex_switch_t *sw, uint64_t now_us);   /* timeouts */
+void lex_route_reap(lex_switch_t *sw, uint64_t now_us);     /* dead nodes */
+void lex_route_heartbeat(lex_switch_t *sw);
+void lex_route_bye_all(lex_switch_t *sw);
+/* Fails every flight owed by s with ST node-lost (before removing s). */
+void lex_route_fail_flights_of(lex_switch_t *sw, session_t *s);
+
+/* stats.c */
+void lex_stats_count_key(lex_switch_t *sw, const char *key);
+int lex_stats_write(lex_switch_t *sw, const char *path);
+
+#endif
