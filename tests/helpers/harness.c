@@ -1,0 +1,228 @@
+/* harness.c: process and node helpers for the integration tests
+ * (harness.h). Uses the binaries in LEX_BIN_DIR, real sockets and files. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "harness.h"
+#include "lex_body.h"
+#include "lex_directory.h"
+#include "lex_error.h"
+#include "lex_query_text.h"
+#include "lex_simdir.h"
+
+extern char **environ;
+
+void lex_test_tmpdir(char out[128])
+{
+    snprintf(out, 128, "/tmp/lextest.XXXXXX");
+    cr_assert_not_null(mkdtemp(out), "mkdtemp failed");
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+void lex_test_rmrf(const char *path)
+{
+    nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void lex_test_switch_prepare(lex_test_switch_t *t)
+{
+    memset(t, 0, sizeof *t);
+    lex_test_tmpdir(t->dir);
+    snprintf(t->endpoint, sizeof t->endpoint, "ipc://%s/switch.sock", t->dir);
+    snprintf(t->data, sizeof t->data, "%s/data", t->dir);
+    snprintf(t->rules, sizeof t->rules, "%s/rules", t->dir);
+    snprintf(t->directory, sizeof t->directory, "%s/directory.txt", t->dir);
+    mkdir(t->rules, 0755);
+    FILE *f = fopen(t->directory, "w");
+    cr_assert_not_null(f);
+    cr_assert_gt(lex_simdir_write(f, 2), 0);
+    fclose(f);
+}
+
+void lex_test_write_rules(lex_test_switch_t *t, const char *state, const char *text)
+{
+    char path[LEX_TEST_PATH + 16];
+    snprintf(path, sizeof path, "%s/%s.rules", t->rules, state);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static pid_t spawn_bin(const char *name, char **args, const char *log)
+{
+    char path[LEX_TEST_PATH * 2];
+    snprintf(path, sizeof path, "%s/%s", LEX_BIN_DIR, name);
+    args[0] = path;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    pid_t pid = 0;
+    int rc = posix_spawn(&pid, path, &fa, NULL, args, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    cr_assert_eq(rc, 0, "cannot start %s", path);
+    return pid;
+}
+
+static void wait_file(const char *path, pid_t pid, const char *what)
+{
+    for (int waited = 0; waited < 20000; waited += 10) {
+        if (access(path, F_OK) == 0)
+            return;
+        int status;
+        cr_assert_neq(waitpid(pid, &status, WNOHANG), pid, "%s exited before it was ready", what);
+        usleep(10000);
+    }
+    cr_assert_fail("%s not ready within 20 s", what);
+}
+
+void lex_test_switch_start(lex_test_switch_t *t, const char *const *extra)
+{
+    char ready[LEX_TEST_PATH + 16], log[LEX_TEST_PATH + 16];
+    snprintf(ready, sizeof ready, "%s/switch.ready", t->dir);
+    snprintf(log, sizeof log, "%s/switch.log", t->dir);
+    unlink(ready);
+    char *args[64] = {NULL, "--bind-tcp", "", "--bind-ipc", t->endpoint, "--data", t->data,
+                      "--rules", t->rules, "--directory", t->directory, "--ready-file", ready,
+                      "--heartbeat-ms", "200", "--dead-after-ms", "1000"};
+    int n = 17;
+    for (int i = 0; extra && extra[i] && n < 62; i++)
+        args[n++] = (char *)extra[i];
+    args[n] = NULL;
+    t->pid = spawn_bin("lexswitch", args, log);
+    wait_file(ready, t->pid, "lexswitch");
+}
+
+void lex_test_states_start(lex_test_switch_t *t, const char *states, unsigned drivers)
+{
+    char ready[LEX_TEST_PATH + 16], log[LEX_TEST_PATH + 16], n[16];
+    snprintf(ready, sizeof ready, "%s/states.ready", t->dir);
+    snprintf(log, sizeof log, "%s/states.log", t->dir);
+    snprintf(n, sizeof n, "%u", drivers);
+    unlink(ready);
+    char *args[] = {NULL, "state", "--connect", t->endpoint, "--states", (char *)states,
+                    "--drivers", n, "--vehicles", n, "--ready-file", ready,
+                    "--heartbeat-ms", "200", NULL};
+    t->states_pid = spawn_bin("lexnode", args, log);
+    wait_file(ready, t->states_pid, "lexnode state");
+}
+
+static int stop_pid(pid_t pid)
+{
+    if (pid <= 0)
+        return 0;
+    kill(pid, SIGTERM);
+    int status = 0;
+    for (int waited = 0; waited < 20000; waited += 10) {
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        usleep(10000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return -1;
+}
+
+int lex_test_switch_stop(lex_test_switch_t *t)
+{
+    stop_pid(t->states_pid);
+    t->states_pid = 0;
+    int rc = stop_pid(t->pid);
+    t->pid = 0;
+    return rc;
+}
+
+void lex_test_switch_cleanup(lex_test_switch_t *t)
+{
+    lex_test_switch_stop(t);
+    lex_test_rmrf(t->dir);
+}
+
+lex_node_t *lex_test_node(const lex_test_switch_t *t, const char *ori)
+{
+    const char *oris[] = {ori};
+    lex_node_config_t cfg = {.endpoint = t->endpoint, .role = "test", .oris = oris, .noris = 1,
+                             .heartbeat_ms = 200};
+    lex_node_t *n = NULL;
+    cr_assert_eq(lex_node_new(&cfg, &n), 0);
+    int rc = lex_node_wait_ready(n, 10000);
+    cr_assert_eq(rc, 0, "node %s not registered: %s", ori, lex_node_error(n));
+    return n;
+}
+
+int lex_test_recv_answer(lex_node_t *n, uint64_t ref, lex_message_t *m, int timeout_ms)
+{
+    uint64_t deadline = lex_mono_us() + (uint64_t)timeout_ms * 1000u;
+    while (lex_mono_us() < deadline) {
+        if (lex_node_recv(n, m, 50) == 0 && m->env.ref == ref)
+            return 0;
+    }
+    return LEX_ETIMEOUT;
+}
+
+int lex_test_ask(lex_node_t *n, const char *key, const char *dst, const char *const *words,
+                 lex_message_t *m)
+{
+    lex_envelope_t env;
+    lex_envelope_init(&env);
+    snprintf(env.key, sizeof env.key, "%s", key);
+    strcpy(env.purpose, "C");
+    char list[128];
+    snprintf(list, sizeof list, "%s", dst);
+    for (char *save = NULL, *d = strtok_r(list, ",", &save); d; d = strtok_r(NULL, ",", &save))
+        lex_envelope_add_dst(&env, d);
+    int nw = 0;
+    while (words && words[nw])
+        nw++;
+    lex_buf_t body;
+    lex_buf_init(&body);
+    char err[128];
+    cr_assert_eq(lex_query_body_from_words(key, (char *const *)words, nw, &body, err, sizeof err),
+                 0, "%s", err);
+    int rc = lex_node_send(n, &env, body.data, body.len);
+    lex_buf_free(&body);
+    cr_assert_eq(rc, 0);
+    return lex_test_recv_answer(n, env.id, m, 10000);
+}
+
+int lex_test_status_code(const lex_message_t *m)
+{
+    int code = -1;
+    if (strcmp(m->env.key, "ST") != 0 || lex_status_parse(m->body, m->body_len, &code, NULL, 0))
+        return -1;
+    return code;
+}
+
+const char *lex_test_ori_of(const lex_test_switch_t *t, const char *family, const char *home)
+{
+    static char ori[LEX_ORI_LEN + 1];
+    char err[256];
+    lex_directory_t *dir = NULL;
+    cr_assert_eq(lex_directory_load(t->directory, &dir, err, sizeof err), 0, "%s", err);
+    ori[0] = 0;
+    for (size_t i = 0; i < lex_directory_count(dir); i++) {
+        const lex_agency_t *a = lex_directory_at(dir, i);
+        if (strcmp(a->family, family) == 0 && (!home || strcmp(a->home_state, home) == 0)) {
+            strcpy(ori, a->ori);
+            break;
+        }
+    }
+    lex_directory_destroy(&dir);
+    cr_assert(ori[0], "no %s agency in %s", family, home ? home : "any state");
+    return ori;
+}

@@ -1,0 +1,63 @@
+/* harness.h: what the integration tests share: temporary directories,
+ * starting and stopping a real lexswitch and lexnode on a loopback/ipc
+ * endpoint of their own, and registering test nodes. Every wait polls with
+ * a deadline; nothing sleeps for a fixed time to let something happen. */
+#ifndef LEX_TEST_HARNESS_H
+#define LEX_TEST_HARNESS_H
+
+#include <sys/types.h>
+#include "lex_node.h"
+
+#define LEX_TEST_PATH 256
+
+typedef struct {
+    pid_t pid;
+    char dir[128];                  /* temp dir holding everything below */
+    char endpoint[LEX_TEST_PATH];   /* ipc://dir/switch.sock */
+    char data[LEX_TEST_PATH];       /* audit log */
+    char rules[LEX_TEST_PATH];      /* rules dir (files written by the test) */
+    char directory[LEX_TEST_PATH];  /* agency directory file */
+    pid_t states_pid;               /* lexnode state, or 0 */
+} lex_test_switch_t;
+
+/* Creates a fresh temp dir (mkdtemp) into out. */
+void lex_test_tmpdir(char out[128]);
+void lex_test_rmrf(const char *path);
+
+/* Prepares dir, agency directory (the simulation's, 2 locals per state)
+ * and an empty rules dir. Call lex_test_write_rules, then start. */
+void lex_test_switch_prepare(lex_test_switch_t *t);
+void lex_test_write_rules(lex_test_switch_t *t, const char *state, const char *text);
+
+/* Starts lexswitch with extra flags (NULL-terminated list, may be NULL);
+ * returns once it serves. Fails the test if it does not. */
+void lex_test_switch_start(lex_test_switch_t *t, const char *const *extra);
+
+/* Starts `lexnode state` for the listed states ("NV,IL") with the given
+ * population size and waits until they are registered. */
+void lex_test_states_start(lex_test_switch_t *t, const char *states, unsigned drivers);
+
+/* SIGTERM to everything, waits; returns the switch's exit status. */
+int lex_test_switch_stop(lex_test_switch_t *t);
+
+/* Stops and removes the temp dir. */
+void lex_test_switch_cleanup(lex_test_switch_t *t);
+
+/* A registered node speaking for one ORI (fails the test if it is not). */
+lex_node_t *lex_test_node(const lex_test_switch_t *t, const char *ori);
+
+/* Sends key to dst (comma list) with body words "f=v" and waits for the
+ * first answer to it into *m. Returns 0 or LEX_ETIMEOUT. */
+int lex_test_ask(lex_node_t *n, const char *key, const char *dst, const char *const *words,
+                 lex_message_t *m);
+
+/* Next message answering ref (skips others); 0 or LEX_ETIMEOUT. */
+int lex_test_recv_answer(lex_node_t *n, uint64_t ref, lex_message_t *m, int timeout_ms);
+
+/* Status code of an ST message, or -1. */
+int lex_test_status_code(const lex_message_t *m);
+
+/* First ORI in the simulation directory with this family and home state. */
+const char *lex_test_ori_of(const lex_test_switch_t *t, const char *family, const char *home);
+
+#endif

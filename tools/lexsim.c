@@ -1,0 +1,405 @@
+/* lexsim.c: the whole network on one machine. Writes the built-in scenario
+ * (a synthetic agency directory and the states' rules) to a work directory,
+ * starts a real lexswitch, a lexnode hosting every state's responder and a
+ * lexnode running the requesting agencies at a set rate, then stops them and
+ * prints what happened, from the switch's counters and the agencies'
+ * measurements. Every process talks over real ZeroMQ sockets. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "lex_envelope.h"
+#include "lex_simdir.h"
+
+extern char **environ;
+extern const char *const lex_scenario_rules[];
+extern const char *const lex_scenario_rules_names[];
+
+typedef struct {
+    double duration_s;
+    char rate[32];
+    int json;
+    int keep;
+    const char *workdir;
+    unsigned locals_per_state;
+    unsigned drivers;
+    const char *durability;
+    int quiet;
+} sim_options_t;
+
+static char bindir[PATH_MAX];
+static char work[PATH_MAX];
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: lexsim [options]\n"
+        "Runs a simulated country on this machine: the switch, a responder for every\n"
+        "state, DC and territory, and thousands of requesting agencies (local, state,\n"
+        "tribal and federal, ICE, HSI and FBI among them), with the built-in rules of\n"
+        "states that restrict federal immigration enforcement. Prints a summary.\n\n"
+        "  -t, --duration S        seconds of traffic (default 30)\n"
+        "  -r, --rate R            queries per second, or e.g. 290M/y, 2x (default 400)\n"
+        "      --json              print the summary as one JSON object\n"
+        "      --workdir DIR       keep directory, rules, logs and audit log in DIR\n"
+        "      --keep              keep the temporary work directory\n"
+        "      --locals N          local agencies per state (default 40)\n"
+        "      --drivers N         synthetic drivers and vehicles per state (default 20000)\n"
+        "      --durability MODE   audit log durability: sync (default), batch, none\n"
+        "  -q, --quiet             no progress lines\n"
+        "  -h, --help              this text\n");
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fputs(text, f);
+    return fclose(f);
+}
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    char *buf = malloc(1 << 20);
+    size_t n = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
+    fclose(f);
+    if (buf)
+        buf[n] = 0;
+    return buf;
+}
+
+/* Starts bin/name with args; stderr goes to log (if given). */
+static pid_t spawn(const char *name, char *const args[], const char *log)
+{
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", bindir, name);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    if (log)
+        posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    args[0] = path;
+    pid_t pid;
+    int rc = posix_spawn(&pid, path, &fa, NULL, args, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) {
+        fprintf(stderr, "lexsim: cannot start %s: %s\n", path, strerror(rc));
+        return -1;
+    }
+    return pid;
+}
+
+/* Waits for a file to appear while the process lives. */
+static int wait_for_file(const char *path, pid_t pid, int timeout_ms)
+{
+    for (int waited = 0; waited < timeout_ms; waited += 20) {
+        if (access(path, F_OK) == 0)
+            return 0;
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return -1;
+        usleep(20000);
+    }
+    return -1;
+}
+
+static int stop_process(pid_t pid, int timeout_ms)
+{
+    if (pid <= 0)
+        return -1;
+    kill(pid, SIGTERM);
+    int status = 0;
+    for (int waited = 0; waited < timeout_ms; waited += 20) {
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        usleep(20000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return -1;
+}
+
+static void show_log_tail(const char *name)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/%s", work, name);
+    char *text = read_file(path);
+    if (text) {
+        size_t n = strlen(text);
+        fprintf(stderr, "--- last lines of %s ---\n%s\n", path, n > 2000 ? text + n - 2000 : text);
+        free(text);
+    }
+}
+
+/* Finds `"name": ` in json and returns a copy of the value that follows
+ * (an object, or a number). The inputs are the files our own programs write. */
+static char *json_value(const char *json, const char *name)
+{
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, "\"%s\": ", name);
+    const char *p = json ? strstr(json, pattern) : NULL;
+    if (!p)
+        return strdup("null");
+    p += strlen(pattern);
+    const char *end = p;
+    if (*p == '{') {
+        int depth = 0;
+        do {
+            if (*end == '{')
+                depth++;
+            else if (*end == '}')
+                depth--;
+            end++;
+        } while (*end && depth > 0);
+    } else {
+        while (*end && *end != ',' && *end != '}')
+            end++;
+    }
+    return strndup(p, (size_t)(end - p));
+}
+
+static int print_summary(const sim_options_t *o, const char *sw_json, const char *ag_json)
+{
+    const char *names[] = {"routed", "received", "statuses", "refused", "timeouts",
+                           "by_key", "by_decision", "log_last_seq"};
+    const char *agent[] = {"sent", "answers", "unanswered", "rate_achieved", "by_answer_key",
+                           "by_status", "latency_us"};
+    char *sv[8], *av[7];
+    for (int i = 0; i < 8; i++)
+        sv[i] = json_value(sw_json, names[i]);
+    for (int i = 0; i < 7; i++)
+        av[i] = json_value(ag_json, agent[i]);
+    if (o->json) {
+        printf("{\"duration_s\": %.1f, \"routed\": %s, \"received\": %s, \"statuses\": %s, "
+               "\"refused\": %s, \"timeouts\": %s, \"by_key\": %s, \"by_decision\": %s, "
+               "\"log_records\": %s, \"queries_sent\": %s, \"answers\": %s, "
+               "\"unanswered\": %s, \"query_rate\": %s, \"answers_by_key\": %s, "
+               "\"answers_by_status\": %s, \"latency_us\": %s}\n",
+               o->duration_s, sv[0], sv[1], sv[2], sv[3], sv[4], sv[5], sv[6], sv[7], av[0], av[1],
+               av[2], av[3], av[4], av[5], av[6]);
+    } else {
+        printf("lexsim: %.0f s of traffic across the simulated network\n", o->duration_s);
+        printf("  queries sent by agencies   %s (%s per second)\n", av[0], av[3]);
+        printf("  answers received           %s (unanswered: %s)\n", av[1], av[2]);
+        printf("  messages received (switch) %s\n", sv[1]);
+        printf("  messages routed            %s\n", sv[0]);
+        printf("  statuses sent              %s (refusals %s, timeouts %s)\n", sv[2], sv[3], sv[4]);
+        printf("  by key                     %s\n", sv[5]);
+        printf("  rule decisions             %s\n", sv[6]);
+        printf("  answers by key             %s\n", av[4]);
+        printf("  statuses by code           %s\n", av[5]);
+        printf("  latency (microseconds)     %s\n", av[6]);
+        printf("  audit log records          %s\n", sv[7]);
+    }
+    for (int i = 0; i < 8; i++)
+        free(sv[i]);
+    for (int i = 0; i < 7; i++)
+        free(av[i]);
+    return 0;
+}
+
+static int parse_options(int argc, char **argv, sim_options_t *o)
+{
+    static const struct option opts[] = {
+        {"duration", required_argument, 0, 't'}, {"rate", required_argument, 0, 'r'},
+        {"json", no_argument, 0, 1},             {"workdir", required_argument, 0, 2},
+        {"keep", no_argument, 0, 3},             {"locals", required_argument, 0, 4},
+        {"drivers", required_argument, 0, 5},    {"durability", required_argument, 0, 6},
+        {"quiet", no_argument, 0, 'q'},          {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    memset(o, 0, sizeof *o);
+    o->duration_s = 30;
+    strcpy(o->rate, "400");
+    o->locals_per_state = 40;
+    o->drivers = 20000;
+    o->durability = "sync";
+    int c;
+    while ((c = getopt_long(argc, argv, "t:r:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 't':
+            o->duration_s = atof(optarg);
+            if (o->duration_s <= 0 || o->duration_s > 86400) {
+                fprintf(stderr, "lexsim: --duration wants seconds (1 to 86400)\n");
+                return 2;
+            }
+            break;
+        case 'r': snprintf(o->rate, sizeof o->rate, "%s", optarg); break;
+        case 1: o->json = 1; break;
+        case 2: o->workdir = optarg; break;
+        case 3: o->keep = 1; break;
+        case 4: o->locals_per_state = (unsigned)atoi(optarg); break;
+        case 5: o->drivers = (unsigned)atoi(optarg); break;
+        case 6: o->durability = optarg; break;
+        case 'q': o->quiet = 1; break;
+        case 'h': usage(stdout); return 1;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "lexsim: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (o->locals_per_state < 1 || o->drivers < 100) {
+        fprintf(stderr, "lexsim: --locals must be >= 1 and --drivers >= 100\n");
+        return 2;
+    }
+    return 0;
+}
+
+static int prepare_workdir(const sim_options_t *o)
+{
+    if (o->workdir) {
+        snprintf(work, sizeof work, "%s", o->workdir);
+        if (mkdir(work, 0755) != 0 && errno != EEXIST) {
+            fprintf(stderr, "lexsim: cannot create %s: %s\n", work, strerror(errno));
+            return -1;
+        }
+    } else {
+        snprintf(work, sizeof work, "/tmp/lexsim.XXXXXX");
+        if (!mkdtemp(work)) {
+            fprintf(stderr, "lexsim: cannot create a work directory: %s\n", strerror(errno));
+            return -1;
+        }
+    }
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/rules", work);
+    mkdir(path, 0755);
+    for (size_t i = 0; lex_scenario_rules[i]; i++) {
+        snprintf(path, sizeof path, "%s/rules/%s", work, lex_scenario_rules_names[i]);
+        if (write_file(path, lex_scenario_rules[i]) != 0)
+            return -1;
+    }
+    snprintf(path, sizeof path, "%s/directory.txt", work);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    long n = lex_simdir_write(f, o->locals_per_state);
+    if (fclose(f) != 0 || n <= 0)
+        return -1;
+    size_t nrules = 0;
+    while (lex_scenario_rules[nrules])
+        nrules++;
+    if (!o->quiet)
+        fprintf(stderr, "lexsim: work directory %s: %ld agencies, %zu rules files\n", work, n,
+                nrules);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    sim_options_t o;
+    int rc = parse_options(argc, argv, &o);
+    if (rc)
+        return rc == 1 ? 0 : rc;
+    ssize_t len = readlink("/proc/self/exe", bindir, sizeof bindir - 1);
+    if (len <= 0) {
+        fprintf(stderr, "lexsim: cannot find my own directory\n");
+        return 1;
+    }
+    bindir[len] = 0;
+    *strrchr(bindir, '/') = 0;
+    if (prepare_workdir(&o) != 0) {
+        fprintf(stderr, "lexsim: cannot write the scenario into %s\n", work);
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    char endpoint[PATH_MAX + 16], p_data[PATH_MAX + 16], p_rules[PATH_MAX + 16],
+        p_dir[PATH_MAX + 32], p_ready[PATH_MAX + 32], p_stats[PATH_MAX + 32],
+        p_sready[PATH_MAX + 32], p_agency[PATH_MAX + 32], p_swlog[PATH_MAX + 32],
+        p_stlog[PATH_MAX + 32], drivers[16], duration[32], grace[16];
+    snprintf(endpoint, sizeof endpoint, "ipc://%s/switch.sock", work);
+    snprintf(p_data, sizeof p_data, "%s/data", work);
+    snprintf(p_rules, sizeof p_rules, "%s/rules", work);
+    snprintf(p_dir, sizeof p_dir, "%s/directory.txt", work);
+    snprintf(p_ready, sizeof p_ready, "%s/switch.ready", work);
+    snprintf(p_stats, sizeof p_stats, "%s/switch-stats.json", work);
+    snprintf(p_sready, sizeof p_sready, "%s/states.ready", work);
+    snprintf(p_agency, sizeof p_agency, "%s/agency-stats.json", work);
+    snprintf(p_swlog, sizeof p_swlog, "%s/switch.log", work);
+    snprintf(p_stlog, sizeof p_stlog, "%s/states.log", work);
+    snprintf(drivers, sizeof drivers, "%u", o.drivers);
+    snprintf(duration, sizeof duration, "%.3f", o.duration_s);
+    snprintf(grace, sizeof grace, "%d", 7);
+    unlink(p_ready);
+    unlink(p_sready);
+
+    char *sw_args[] = {NULL, "--bind-tcp", "", "--bind-ipc", endpoint, "--data", p_data,
+                       "--rules", p_rules, "--directory", p_dir, "--ready-file", p_ready,
+                       "--stats-file", p_stats, "--durability", (char *)o.durability, NULL};
+    pid_t sw = spawn("lexswitch", sw_args, p_swlog), states = -1, agency = -1;
+    int status = 1;
+    if (sw < 0 || wait_for_file(p_ready, sw, 15000) != 0) {
+        fprintf(stderr, "lexsim: the switch did not start\n");
+        show_log_tail("switch.log");
+        goto stop;
+    }
+    char *st_args[] = {NULL, "state", "--connect", endpoint, "--drivers", drivers, "--vehicles",
+                       drivers, "--ready-file", p_sready, NULL};
+    states = spawn("lexnode", st_args, p_stlog);
+    if (states < 0 || wait_for_file(p_sready, states, 60000) != 0) {
+        fprintf(stderr, "lexsim: the state responders did not register\n");
+        show_log_tail("states.log");
+        goto stop;
+    }
+    char *ag_args[] = {NULL, "agency", "--connect", endpoint, "--directory", p_dir, "--rate",
+                       o.rate, "--duration", duration, "--grace", grace, "--drivers", drivers,
+                       "--vehicles", drivers, "--stats-file", p_agency,
+                       o.quiet ? "--quiet" : NULL, NULL};
+    agency = spawn("lexnode", ag_args, NULL);
+    if (agency < 0)
+        goto stop;
+    int ag_status = 0;
+    waitpid(agency, &ag_status, 0);
+    agency = -1;
+    if (!WIFEXITED(ag_status) || WEXITSTATUS(ag_status) != 0) {
+        fprintf(stderr, "lexsim: the agencies failed\n");
+        goto stop;
+    }
+    status = 0;
+stop:
+    if (agency > 0)
+        stop_process(agency, 5000);
+    stop_process(states, 5000);
+    if (stop_process(sw, 15000) != 0 && status == 0) {
+        fprintf(stderr, "lexsim: the switch did not stop cleanly\n");
+        show_log_tail("switch.log");
+        status = 1;
+    }
+    if (status == 0) {
+        char *sw_json = read_file(p_stats), *ag_json = read_file(p_agency);
+        if (!sw_json || !ag_json) {
+            fprintf(stderr, "lexsim: missing results (%s, %s)\n", p_stats, p_agency);
+            status = 1;
+        } else {
+            print_summary(&o, sw_json, ag_json);
+        }
+        free(sw_json);
+        free(ag_json);
+    }
+    if (o.workdir || o.keep || status != 0)
+        fprintf(stderr, "lexsim: work directory kept: %s (audit log in %s)\n", work, p_data);
+    else
+        nftw(work, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return status;
+}
