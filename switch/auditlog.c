@@ -1,1 +1,523 @@
-/* placeholder */ int lex_placeholder_auditlog(void); int lex_placeholder_auditlog(void){return 0;}
+/* auditlog.c: the audit log in RocksDB (lex_auditlog.h; layout in
+ * docs/LOG.md). The writer appends records to one WriteBatch while the
+ * switch handles a pass of messages and commits it once; each record's value
+ * holds the hash of the previous value, and a head entry (last seq and hash)
+ * is written with every batch so truncation is detectable too. Readers open
+ * the database read-only and reopen to catch up. Never forwards anything:
+ * it only records. */
+#include <rocksdb/c.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <msgpack.h>
+#include "lex_auditlog.h"
+#include "lex_body.h"
+#include "lex_buf.h"
+#include "lex_envelope.h"
+#include "lex_error.h"
+
+enum { CF_DEFAULT, CF_BY_ORI, CF_BY_STATE, CF_META, CF_COUNT };
+static const char *const cf_names[CF_COUNT] = {"default", "by_ori", "by_state", "meta"};
+static const char head_key[] = "head";
+
+struct lex_log {
+    char *path;
+    int reader;
+    lex_durability_t mode;
+    rocksdb_options_t *opts;
+    rocksdb_t *db;
+    rocksdb_column_family_handle_t *cf[CF_COUNT];
+    rocksdb_writeoptions_t *wopts;
+    rocksdb_readoptions_t *ropts;
+    rocksdb_writebatch_t *batch;
+    size_t pending;
+    uint64_t last_seq;             /* last appended (pending included) */
+    uint8_t last_hash[32];
+    uint64_t committed_seq;        /* last durable */
+    uint8_t committed_hash[32];
+    lex_buf_t value;               /* scratch for encoding */
+};
+
+static int rocks_fail(char *rerr, char *err, size_t errlen, const char *what)
+{
+    if (err && errlen)
+        snprintf(err, errlen, "%s: %s", what, rerr ? rerr : "unknown RocksDB error");
+    rocksdb_free(rerr);
+    return LEX_EROCKSDB;
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+const char *lex_direction_name(lex_direction_t dir)
+{
+    return dir == LEX_DIR_IN ? "in" : "out";
+}
+
+int lex_durability_from_name(const char *name)
+{
+    if (strcmp(name, "sync") == 0)
+        return LEX_DURABILITY_SYNC;
+    if (strcmp(name, "batch") == 0)
+        return LEX_DURABILITY_BATCH;
+    if (strcmp(name, "none") == 0)
+        return LEX_DURABILITY_NONE;
+    return -1;
+}
+
+/* Reads the head entry (0 when the log is empty). */
+static int load_head(lex_log_t *log, uint64_t *seq, uint8_t hash[32], char *err, size_t errlen)
+{
+    char *rerr = NULL;
+    size_t len = 0;
+    char *v = rocksdb_get_cf(log->db, log->ropts, log->cf[CF_META], head_key, sizeof head_key - 1,
+                             &len, &rerr);
+    if (rerr)
+        return rocks_fail(rerr, err, errlen, "reading the log head");
+    *seq = 0;
+    memset(hash, 0, 32);
+    if (v && len == 40) {
+        *seq = get_be64((const uint8_t *)v);
+        memcpy(hash, v + 8, 32);
+    } else if (v) {
+        rocksdb_free(v);
+        if (err && errlen)
+            snprintf(err, errlen, "log head entry is damaged (%zu bytes)", len);
+        return LEX_EPARSE;
+    }
+    rocksdb_free(v);
+    return 0;
+}
+
+static int open_db(lex_log_t *log, char *err, size_t errlen)
+{
+    const rocksdb_options_t *cf_opts[CF_COUNT];
+    for (int i = 0; i < CF_COUNT; i++)
+        cf_opts[i] = log->opts;
+    char *rerr = NULL;
+    if (log->reader)
+        log->db = rocksdb_open_for_read_only_column_families(log->opts, log->path, CF_COUNT,
+                                                             cf_names, cf_opts, log->cf, 0, &rerr);
+    else
+        log->db = rocksdb_open_column_families(log->opts, log->path, CF_COUNT, cf_names, cf_opts,
+                                               log->cf, &rerr);
+    if (rerr) {
+        log->db = NULL;
+        return rocks_fail(rerr, err, errlen, log->path);
+    }
+    return 0;
+}
+
+static void close_db(lex_log_t *log)
+{
+    if (!log->db)
+        return;
+    for (int i = 0; i < CF_COUNT; i++)
+        if (log->cf[i]) {
+            rocksdb_column_family_handle_destroy(log->cf[i]);
+            log->cf[i] = NULL;
+        }
+    rocksdb_close(log->db);
+    log->db = NULL;
+}
+
+static int open_common(const char *dir, int reader, lex_durability_t mode, lex_log_t **out,
+                       char *err, size_t errlen)
+{
+    *out = NULL;
+    if (sodium_init() < 0)
+        return LEX_ESODIUM;
+    lex_log_t *log = calloc(1, sizeof *log);
+    if (!log || !(log->path = strdup(dir))) {
+        free(log);
+        return LEX_ENOMEM;
+    }
+    log->reader = reader;
+    log->mode = mode;
+    lex_buf_init(&log->value);
+    log->opts = rocksdb_options_create();
+    rocksdb_options_set_create_if_missing(log->opts, !reader);
+    rocksdb_options_set_create_missing_column_families(log->opts, !reader);
+    log->wopts = rocksdb_writeoptions_create();
+    rocksdb_writeoptions_set_sync(log->wopts, mode == LEX_DURABILITY_SYNC);
+    if (mode == LEX_DURABILITY_NONE)
+        rocksdb_writeoptions_disable_WAL(log->wopts, 1);
+    log->ropts = rocksdb_readoptions_create();
+    log->batch = rocksdb_writebatch_create();
+    int rc = open_db(log, err, errlen);
+    if (rc == 0)
+        rc = load_head(log, &log->committed_seq, log->committed_hash, err, errlen);
+    if (rc != 0) {
+        lex_log_close(&log);
+        return rc;
+    }
+    log->last_seq = log->committed_seq;
+    memcpy(log->last_hash, log->committed_hash, 32);
+    *out = log;
+    return 0;
+}
+
+int lex_log_open(const char *dir, lex_durability_t mode, lex_log_t **out, char *err,
+                 size_t errlen)
+{
+    return open_common(dir, 0, mode, out, err, errlen);
+}
+
+int lex_log_open_reader(const char *dir, lex_log_t **out, char *err, size_t errlen)
+{
+    return open_common(dir, 1, LEX_DURABILITY_SYNC, out, err, errlen);
+}
+
+void lex_log_close(lex_log_t **logp)
+{
+    if (!logp || !*logp)
+        return;
+    lex_log_t *log = *logp;
+    if (!log->reader && log->db && log->pending) {
+        int rc = lex_log_commit(log);
+        if (rc != 0)
+            fprintf(stderr, "lexswitch: audit log: final commit failed: %s\n", lex_strerror(rc));
+    }
+    close_db(log);
+    if (log->batch)
+        rocksdb_writebatch_destroy(log->batch);
+    if (log->ropts)
+        rocksdb_readoptions_destroy(log->ropts);
+    if (log->wopts)
+        rocksdb_writeoptions_destroy(log->wopts);
+    if (log->opts)
+        rocksdb_options_destroy(log->opts);
+    lex_buf_free(&log->value);
+    free(log->path);
+    free(log);
+    *logp = NULL;
+}
+
+static void pack_bin(msgpack_packer *pk, const char *k, const void *p, size_t n)
+{
+    lex_mp_pack_str(pk, k);
+    msgpack_pack_bin(pk, n);
+    msgpack_pack_bin_body(pk, p, n);
+}
+
+static int encode_record(lex_buf_t *out, const lex_log_record_t *r)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, lex_buf_write);
+    msgpack_pack_map(&pk, 15);
+    lex_mp_pack_kv_uint(&pk, "seq", r->seq);
+    lex_mp_pack_kv_uint(&pk, "t", r->time_us);
+    lex_mp_pack_kv_uint(&pk, "dir", (uint64_t)r->dir);
+    lex_mp_pack_kv_str(&pk, "conn", r->conn);
+    lex_mp_pack_kv_str(&pk, "k", r->key);
+    lex_mp_pack_kv_str(&pk, "src", r->src);
+    lex_mp_pack_kv_str(&pk, "dst", r->dst);
+    lex_mp_pack_kv_uint(&pk, "id", r->msg_id);
+    lex_mp_pack_kv_uint(&pk, "ref", r->ref);
+    lex_mp_pack_kv_str(&pk, "dec", r->decision);
+    lex_mp_pack_kv_str(&pk, "rule", r->rule_id);
+    lex_mp_pack_str(&pk, "st");
+    msgpack_pack_int(&pk, r->status);
+    pack_bin(&pk, "env", r->envelope, r->envelope ? r->envelope_len : 0);
+    pack_bin(&pk, "body", r->body, r->body ? r->body_len : 0);
+    pack_bin(&pk, "prev", r->prev_hash, 32);
+    return out->failed ? LEX_ENOMEM : 0;
+}
+
+static void index_put(lex_log_t *log, int cf, const char *name, size_t n, uint64_t seq)
+{
+    uint8_t key[LEX_ORI_LEN + 8];
+    memcpy(key, name, n);
+    put_be64(key + n, seq);
+    rocksdb_writebatch_put_cf(log->batch, log->cf[cf], (const char *)key, n + 8, "", 0);
+}
+
+/* The state a name belongs to: a state code itself, or an ORI's first two
+ * letters when they are a state. */
+static int state_of(const char *name, char out[3])
+{
+    if (strlen(name) < 2)
+        return 0;
+    out[0] = name[0];
+    out[1] = name[1];
+    out[2] = 0;
+    return lex_state_valid(out);
+}
+
+int lex_log_append(lex_log_t *log, lex_log_record_t *rec)
+{
+    if (log->reader)
+        return LEX_EINVAL;
+    rec->seq = log->last_seq + 1;
+    if (!rec->time_us)
+        rec->time_us = lex_now_us();
+    memcpy(rec->prev_hash, log->last_hash, 32);
+    lex_buf_reset(&log->value);
+    int rc = encode_record(&log->value, rec);
+    if (rc != 0)
+        return rc;
+    crypto_generichash(rec->hash, 32, (const unsigned char *)log->value.data, log->value.len, NULL,
+                       0);
+    uint8_t key[8];
+    put_be64(key, rec->seq);
+    rocksdb_writebatch_put_cf(log->batch, log->cf[CF_DEFAULT], (const char *)key, 8,
+                              log->value.data, log->value.len);
+    if (lex_ori_valid(rec->src))
+        index_put(log, CF_BY_ORI, rec->src, LEX_ORI_LEN, rec->seq);
+    if (lex_ori_valid(rec->dst) && strcmp(rec->dst, rec->src) != 0)
+        index_put(log, CF_BY_ORI, rec->dst, LEX_ORI_LEN, rec->seq);
+    char s1[3], s2[3];
+    int has1 = state_of(rec->src, s1), has2 = state_of(rec->dst, s2);
+    if (has1)
+        index_put(log, CF_BY_STATE, s1, 2, rec->seq);
+    if (has2 && (!has1 || strcmp(s1, s2) != 0))
+        index_put(log, CF_BY_STATE, s2, 2, rec->seq);
+    log->last_seq = rec->seq;
+    memcpy(log->last_hash, rec->hash, 32);
+    log->pending++;
+    return 0;
+}
+
+int lex_log_commit(lex_log_t *log)
+{
+    if (log->reader || log->pending == 0)
+        return 0;
+    uint8_t head[40];
+    put_be64(head, log->last_seq);
+    memcpy(head + 8, log->last_hash, 32);
+    rocksdb_writebatch_put_cf(log->batch, log->cf[CF_META], head_key, sizeof head_key - 1,
+                              (const char *)head, sizeof head);
+    char *rerr = NULL;
+    rocksdb_write(log->db, log->wopts, log->batch, &rerr);
+    rocksdb_writebatch_clear(log->batch);
+    size_t lost = log->pending;
+    log->pending = 0;
+    if (rerr) {
+        /* roll the chain back to what is durable */
+        log->last_seq = log->committed_seq;
+        memcpy(log->last_hash, log->committed_hash, 32);
+        fprintf(stderr, "lexswitch: audit log write of %zu records failed: %s\n", lost, rerr);
+        rocksdb_free(rerr);
+        return LEX_EROCKSDB;
+    }
+    log->committed_seq = log->last_seq;
+    memcpy(log->committed_hash, log->last_hash, 32);
+    return 0;
+}
+
+size_t lex_log_pending(const lex_log_t *log)
+{
+    return log->pending;
+}
+
+uint64_t lex_log_last_seq(const lex_log_t *log)
+{
+    return log->committed_seq;
+}
+
+int lex_log_refresh(lex_log_t *log)
+{
+    if (!log->reader)
+        return 0;
+    close_db(log);
+    char err[256];
+    int rc = open_db(log, err, sizeof err);
+    if (rc == 0)
+        rc = load_head(log, &log->committed_seq, log->committed_hash, err, sizeof err);
+    return rc;
+}
+
+static void copy_field(const msgpack_object *map, const char *name, char *dst, size_t size)
+{
+    const msgpack_object *o = lex_mp_get(map, name);
+    dst[0] = 0;
+    if (o && o->type == MSGPACK_OBJECT_STR) {
+        size_t n = o->via.str.size < size - 1 ? o->via.str.size : size - 1;
+        memcpy(dst, o->via.str.ptr, n);
+        dst[n] = 0;
+    }
+}
+
+static uint64_t uint_field(const msgpack_object *map, const char *name)
+{
+    uint64_t v = 0;
+    lex_mp_uint(lex_mp_get(map, name), &v);
+    return v;
+}
+
+static void bin_field(const msgpack_object *map, const char *name, const void **p, size_t *n)
+{
+    const msgpack_object *o = lex_mp_get(map, name);
+    *p = NULL;
+    *n = 0;
+    if (o && o->type == MSGPACK_OBJECT_BIN) {
+        *p = o->via.bin.ptr;
+        *n = o->via.bin.size;
+    }
+}
+
+/* Decodes a stored value; the record points into *up. */
+static int decode_record(const char *v, size_t len, msgpack_unpacked *up, lex_log_record_t *r)
+{
+    memset(r, 0, sizeof *r);
+    int rc = lex_body_parse(v, len, up);
+    if (rc != 0)
+        return rc;
+    const msgpack_object *m = &up->data;
+    r->seq = uint_field(m, "seq");
+    r->time_us = uint_field(m, "t");
+    r->dir = uint_field(m, "dir") ? LEX_DIR_OUT : LEX_DIR_IN;
+    copy_field(m, "conn", r->conn, sizeof r->conn);
+    copy_field(m, "k", r->key, sizeof r->key);
+    copy_field(m, "src", r->src, sizeof r->src);
+    copy_field(m, "dst", r->dst, sizeof r->dst);
+    r->msg_id = uint_field(m, "id");
+    r->ref = uint_field(m, "ref");
+    copy_field(m, "dec", r->decision, sizeof r->decision);
+    copy_field(m, "rule", r->rule_id, sizeof r->rule_id);
+    const msgpack_object *st = lex_mp_get(m, "st");
+    r->status = st ? (int)st->via.i64 : 0;
+    bin_field(m, "env", &r->envelope, &r->envelope_len);
+    bin_field(m, "body", &r->body, &r->body_len);
+    const void *prev;
+    size_t plen;
+    bin_field(m, "prev", &prev, &plen);
+    if (plen == 32)
+        memcpy(r->prev_hash, prev, 32);
+    crypto_generichash(r->hash, 32, (const unsigned char *)v, len, NULL, 0);
+    return 0;
+}
+
+static int visit_value(const char *v, size_t len, lex_log_visit_fn fn, void *arg, int *stop)
+{
+    msgpack_unpacked up;
+    lex_log_record_t rec;
+    int rc = decode_record(v, len, &up, &rec);
+    if (rc != 0)
+        return rc;
+    *stop = fn(&rec, arg);
+    msgpack_unpacked_destroy(&up);
+    return 0;
+}
+
+int lex_log_scan(lex_log_t *log, uint64_t from_seq, size_t limit, lex_log_visit_fn fn, void *arg)
+{
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(log->db, log->ropts, log->cf[CF_DEFAULT]);
+    uint8_t key[8];
+    put_be64(key, from_seq);
+    size_t seen = 0;
+    int rc = 0, stop = 0;
+    for (rocksdb_iter_seek(it, (const char *)key, 8); rocksdb_iter_valid(it) && !stop;
+         rocksdb_iter_next(it)) {
+        size_t vlen;
+        const char *v = rocksdb_iter_value(it, &vlen);
+        if ((rc = visit_value(v, vlen, fn, arg, &stop)) != 0)
+            break;
+        if (limit && ++seen >= limit)
+            break;
+    }
+    rocksdb_iter_destroy(it);
+    return rc;
+}
+
+/* Walks an index column family for one prefix and visits each record. */
+static int scan_index(lex_log_t *log, int cf, const char *prefix, size_t n, lex_log_visit_fn fn,
+                      void *arg)
+{
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(log->db, log->ropts, log->cf[cf]);
+    int rc = 0, stop = 0;
+    for (rocksdb_iter_seek(it, prefix, n); rocksdb_iter_valid(it) && !stop;
+         rocksdb_iter_next(it)) {
+        size_t klen;
+        const char *k = rocksdb_iter_key(it, &klen);
+        if (klen != n + 8 || memcmp(k, prefix, n) != 0)
+            break;
+        char *rerr = NULL;
+        size_t vlen = 0;
+        char *v = rocksdb_get_cf(log->db, log->ropts, log->cf[CF_DEFAULT], k + n, 8, &vlen, &rerr);
+        if (rerr) {
+            rc = rocks_fail(rerr, NULL, 0, "index look-up");
+            break;
+        }
+        if (!v)
+            continue; /* index entry without its record: verify reports it */
+        rc = visit_value(v, vlen, fn, arg, &stop);
+        rocksdb_free(v);
+        if (rc != 0)
+            break;
+    }
+    rocksdb_iter_destroy(it);
+    return rc;
+}
+
+int lex_log_scan_ori(lex_log_t *log, const char *ori, lex_log_visit_fn fn, void *arg)
+{
+    if (!lex_ori_valid(ori))
+        return LEX_EINVAL;
+    return scan_index(log, CF_BY_ORI, ori, LEX_ORI_LEN, fn, arg);
+}
+
+int lex_log_scan_state(lex_log_t *log, const char *state, lex_log_visit_fn fn, void *arg)
+{
+    if (!lex_state_valid(state))
+        return LEX_EINVAL;
+    return scan_index(log, CF_BY_STATE, state, 2, fn, arg);
+}
+
+int lex_log_verify(lex_log_t *log, uint64_t *bad_seq)
+{
+    *bad_seq = 0;
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(log->db, log->ropts, log->cf[CF_DEFAULT]);
+    uint8_t expect_prev[32] = {0};
+    uint64_t expect_seq = 1;
+    int rc = 0;
+    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t klen, vlen;
+        const char *k = rocksdb_iter_key(it, &klen);
+        const char *v = rocksdb_iter_value(it, &vlen);
+        uint64_t seq = klen == 8 ? get_be64((const uint8_t *)k) : 0;
+        msgpack_unpacked up;
+        lex_log_record_t rec;
+        if (seq != expect_seq || decode_record(v, vlen, &up, &rec) != 0) {
+            *bad_seq = expect_seq; /* a record is missing or unreadable */
+            rc = LEX_EPARSE;
+            break;
+        }
+        int ok = rec.seq == seq && memcmp(rec.prev_hash, expect_prev, 32) == 0;
+        memcpy(expect_prev, rec.hash, 32);
+        msgpack_unpacked_destroy(&up);
+        if (!ok) {
+            /* the link into this record is broken: the record before it, or
+             * this one, was changed */
+            *bad_seq = seq;
+            rc = LEX_EPARSE;
+            break;
+        }
+        expect_seq++;
+    }
+    rocksdb_iter_destroy(it);
+    if (rc == 0) {
+        uint64_t head_seq;
+        uint8_t head_hash[32];
+        char err[128];
+        if (load_head(log, &head_seq, head_hash, err, sizeof err) != 0 ||
+            head_seq != expect_seq - 1 || memcmp(head_hash, expect_prev, 32) != 0) {
+            /* the last record was changed, or records after it removed */
+            *bad_seq = head_seq >= expect_seq ? expect_seq : (expect_seq > 1 ? expect_seq - 1 : 1);
+            rc = LEX_EPARSE;
+        }
+    }
+    return rc;
+}

@@ -49,18 +49,21 @@ static int recv_one(lex_switch_t *sw)
     int frames = 0;
     int more = zmq_msg_more(&rid);
     while (more) {
-        zmq_msg_t *into = frames == 0 ? &f1 : &f2;
-        zmq_msg_t extra;
-        if (frames >= 2) {
+        if (frames < 2) {
+            zmq_msg_t *into = frames == 0 ? &f1 : &f2;
+            if (zmq_msg_recv(into, sw->router, 0) < 0)
+                break;
+            more = zmq_msg_more(into);
+        } else { /* frames beyond the second are counted and dropped */
+            zmq_msg_t extra;
             zmq_msg_init(&extra);
-            into = &extra;
-        }
-        if (zmq_msg_recv(into, sw->router, 0) < 0)
-            break;
-        frames++;
-        more = zmq_msg_more(into);
-        if (into == &extra)
+            int got = zmq_msg_recv(&extra, sw->router, 0);
+            more = got >= 0 && zmq_msg_more(&extra);
             zmq_msg_close(&extra);
+            if (got < 0)
+                break;
+        }
+        frames++;
     }
     lex_route_message(sw, zmq_msg_data(&rid), zmq_msg_size(&rid), frames, zmq_msg_data(&f1),
                       zmq_msg_size(&f1), zmq_msg_data(&f2), zmq_msg_size(&f2));

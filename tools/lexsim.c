@@ -91,7 +91,7 @@ static char *read_file(const char *path)
 }
 
 /* Starts bin/name with args; stderr goes to log (if given). */
-static pid_t spawn(const char *name, char *const args[], const char *log)
+static pid_t spawn(const char *name, char **args, const char *log)
 {
     char path[PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/%s", bindir, name);
@@ -142,7 +142,7 @@ static int stop_process(pid_t pid, int timeout_ms)
 
 static void show_log_tail(const char *name)
 {
-    char path[PATH_MAX + 32];
+    char path[PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/%s", work, name);
     char *text = read_file(path);
     if (text) {
@@ -324,10 +324,10 @@ int main(int argc, char **argv)
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
-    char endpoint[PATH_MAX + 16], p_data[PATH_MAX + 16], p_rules[PATH_MAX + 16],
-        p_dir[PATH_MAX + 32], p_ready[PATH_MAX + 32], p_stats[PATH_MAX + 32],
-        p_sready[PATH_MAX + 32], p_agency[PATH_MAX + 32], p_swlog[PATH_MAX + 32],
-        p_stlog[PATH_MAX + 32], drivers[16], duration[32], grace[16];
+    char endpoint[PATH_MAX + 64], p_data[PATH_MAX + 64], p_rules[PATH_MAX + 64],
+        p_dir[PATH_MAX + 64], p_ready[PATH_MAX + 64], p_stats[PATH_MAX + 64],
+        p_sready[PATH_MAX + 64], p_agency[PATH_MAX + 64], p_swlog[PATH_MAX + 64],
+        p_stlog[PATH_MAX + 64], drivers[16], duration[32], grace[16];
     snprintf(endpoint, sizeof endpoint, "ipc://%s/switch.sock", work);
     snprintf(p_data, sizeof p_data, "%s/data", work);
     snprintf(p_rules, sizeof p_rules, "%s/rules", work);

@@ -60,6 +60,13 @@ void lex_policy_decide(const lex_policy_t *p, const char *state,
 /* Number of rules in force for a state (0 when it has no file). */
 size_t lex_policy_rule_count(const lex_policy_t *p, const char *state);
 
+/* Line of a state's rules file where a rule starts (0 when unknown). */
+int lex_policy_rule_line(const lex_policy_t *p, const char *state, const char *rule_id);
+
+/* The state's default action (allow when it has no file). */
+void lex_policy_default(const lex_policy_t *p, const char *state, lex_action_t *action,
+                        int *deny_status);
+
 const char *lex_action_name(lex_action_t a);
 
 #endif
