@@ -141,7 +141,8 @@ int lex_directory_parse(const char *text, const char *name, lex_directory_t **ou
         }
         dir->count++;
     }
-    qsort(dir->agencies, dir->count, sizeof *dir->agencies, cmp_agency);
+    if (dir->count)
+        qsort(dir->agencies, dir->count, sizeof *dir->agencies, cmp_agency);
     for (size_t i = 1; i < dir->count; i++)
         if (strcmp(dir->agencies[i - 1].ori, dir->agencies[i].ori) == 0) {
             char why[64];
@@ -204,7 +205,7 @@ void lex_directory_destroy(lex_directory_t **dir)
 const lex_agency_t *lex_directory_find(const lex_directory_t *dir, const char *ori)
 {
     lex_agency_t probe;
-    if (!dir || strlen(ori) != LEX_ORI_LEN)
+    if (!dir || !dir->count || strlen(ori) != LEX_ORI_LEN)
         return NULL;
     memcpy(probe.ori, ori, LEX_ORI_LEN + 1);
     return bsearch(&probe, dir->agencies, dir->count, sizeof probe, cmp_agency);

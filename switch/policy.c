@@ -495,7 +495,8 @@ int lex_policy_load_dir(lex_policy_t *p, const char *dir, char *err, size_t errl
         }
         n++;
     }
-    qsort(names, n, sizeof *names, cmp_names);
+    if (n)
+        qsort(names, n, sizeof *names, cmp_names);
     /* load into a scratch policy so one bad file changes nothing */
     lex_policy_t *scratch = NULL;
     if ((rc = lex_policy_new(&scratch)) != 0)
