@@ -34,6 +34,7 @@ typedef struct {
     unsigned locals_per_state;
     unsigned drivers;
     const char *durability;
+    char federal_pct[8];
     int quiet;
 } sim_options_t;
 
@@ -56,6 +57,7 @@ static void usage(FILE *f)
         "      --locals N          local agencies per state (default 40)\n"
         "      --drivers N         synthetic drivers and vehicles per state (default 20000)\n"
         "      --durability MODE   audit log durability: sync (default), batch, none\n"
+        "      --federal-pct P     share of queries sent by federal agencies (default 12)\n"
         "  -q, --quiet             no progress lines\n"
         "  -h, --help              this text\n");
 }
@@ -226,6 +228,7 @@ static int parse_options(int argc, char **argv, sim_options_t *o)
         {"json", no_argument, 0, 1},             {"workdir", required_argument, 0, 2},
         {"keep", no_argument, 0, 3},             {"locals", required_argument, 0, 4},
         {"drivers", required_argument, 0, 5},    {"durability", required_argument, 0, 6},
+        {"federal-pct", required_argument, 0, 7},
         {"quiet", no_argument, 0, 'q'},          {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
@@ -234,6 +237,7 @@ static int parse_options(int argc, char **argv, sim_options_t *o)
     o->locals_per_state = 40;
     o->drivers = 20000;
     o->durability = "sync";
+    strcpy(o->federal_pct, "12");
     int c;
     while ((c = getopt_long(argc, argv, "t:r:qh", opts, NULL)) != -1) {
         switch (c) {
@@ -251,6 +255,13 @@ static int parse_options(int argc, char **argv, sim_options_t *o)
         case 4: o->locals_per_state = (unsigned)atoi(optarg); break;
         case 5: o->drivers = (unsigned)atoi(optarg); break;
         case 6: o->durability = optarg; break;
+        case 7:
+            if (atoi(optarg) < 0 || atoi(optarg) > 100 || strlen(optarg) > 3) {
+                fprintf(stderr, "lexsim: --federal-pct wants 0 to 100\n");
+                return 2;
+            }
+            snprintf(o->federal_pct, sizeof o->federal_pct, "%s", optarg);
+            break;
         case 'q': o->quiet = 1; break;
         case 'h': usage(stdout); return 1;
         default: usage(stderr); return 2;
@@ -365,6 +376,7 @@ int main(int argc, char **argv)
     char *ag_args[] = {NULL, "agency", "--connect", endpoint, "--directory", p_dir, "--rate",
                        o.rate, "--duration", duration, "--grace", grace, "--drivers", drivers,
                        "--vehicles", drivers, "--stats-file", p_agency,
+                       "--federal-pct", o.federal_pct,
                        o.quiet ? "--quiet" : NULL, NULL};
     agency = spawn("lexnode", ag_args, NULL);
     if (agency < 0)

@@ -1,0 +1,129 @@
+/* test_tools.c: the command-line tools as a user runs them: lexctl send
+ * through a real switch, lexctl audit/tail/verify on the log it wrote,
+ * lexctl rules check/test on real files, and a short lexsim run. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include "harness.h"
+#include "lex_population.h"
+
+static lex_test_switch_t sw;
+
+static void teardown(void)
+{
+    lex_test_switch_cleanup(&sw);
+}
+
+TestSuite(tools, .fini = teardown, .timeout = 120);
+
+/* Runs a shell command, captures stdout (at most 64 KB) and the exit code. */
+static int run(const char *cmd, char *out, size_t outlen)
+{
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p, "cannot run %s", cmd);
+    size_t n = fread(out, 1, outlen - 1, p);
+    out[n] = 0;
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+Test(tools, lexctl_send_prints_the_answer_and_audit_finds_it)
+{
+    lex_test_switch_prepare(&sw);
+    lex_test_write_rules(&sw, "IL", "rule il-no-ice\n  family ICE-ERO\n  deny denied\n");
+    lex_test_switch_start(&sw, NULL);
+    lex_test_states_start(&sw, "IL", 1000);
+    lex_population_t *pop = NULL;
+    cr_assert_eq(lex_population_new("IL", 1000, 1000, &pop), 0);
+    lex_driver_t d;
+    lex_population_driver(pop, 17, &d);
+    lex_population_destroy(&pop);
+
+    static char out[65536];
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s/lexctl send --connect %s --ori %s --to IL DQ lic=%s",
+             LEX_BIN_DIR, sw.endpoint, lex_test_ori_of(&sw, "PD", "IL"), d.lic);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "\"key\": \"DR\"") != NULL, "%s", out);
+    cr_assert(strstr(out, d.lic) != NULL, "%s", out);
+
+    snprintf(cmd, sizeof cmd, "%s/lexctl send --connect %s --ori %s --to IL DQ lic=%s",
+             LEX_BIN_DIR, sw.endpoint, lex_test_ori_of(&sw, "ICE-ERO", NULL), d.lic);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "\"name\": \"denied\"") != NULL, "%s", out);
+    cr_assert_eq(lex_test_switch_stop(&sw), 0);
+
+    snprintf(cmd, sizeof cmd, "%s/lexctl audit --data %s --state IL --decision deny", LEX_BIN_DIR,
+             sw.data);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "rule=il-no-ice") != NULL, "%s", out);
+    cr_assert(strstr(out, "\n2 records\n") != NULL, "in and out of the denied query: %s", out);
+
+    snprintf(cmd, sizeof cmd, "%s/lexctl tail --data %s -n 3 --json", LEX_BIN_DIR, sw.data);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    int lines = 0;
+    for (char *c = out; *c; c++)
+        lines += *c == '\n';
+    cr_assert_eq(lines, 3, "%s", out);
+
+    snprintf(cmd, sizeof cmd, "%s/lexctl verify --data %s", LEX_BIN_DIR, sw.data);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "chain intact") != NULL, "%s", out);
+}
+
+Test(tools, rules_check_accepts_the_scenario_and_names_the_bad_line)
+{
+    static char out[65536];
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s/lexctl rules check %s/tools/scenario/*.rules", LEX_BIN_DIR,
+             LEX_SOURCE_DIR);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "IL.rules: ok") != NULL, "%s", out);
+
+    char dir[128], path[256];
+    lex_test_tmpdir(dir);
+    snprintf(path, sizeof path, "%s/NV.rules", dir);
+    FILE *f = fopen(path, "w");
+    fputs("default allow\n\nrule r1\n  family ICE-ERO\n  deny maybe\n", f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s/lexctl rules check %s", LEX_BIN_DIR, path);
+    cr_assert_eq(run(cmd, out, sizeof out), 1, "%s", out);
+    cr_assert(strstr(out, "NV.rules:5:") != NULL, "%s", out);
+    lex_test_rmrf(dir);
+}
+
+Test(tools, rules_test_names_the_deciding_rule)
+{
+    lex_test_switch_prepare(&sw); /* for its directory file */
+    static char out[65536];
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "%s/lexctl rules test --rules %s/tools/scenario --directory %s --ori %s --state IL "
+             "--key DQ",
+             LEX_BIN_DIR, LEX_SOURCE_DIR, sw.directory, lex_test_ori_of(&sw, "ICE-ERO", NULL));
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "rule il-no-immigration-enforcement") != NULL, "%s", out);
+    cr_assert(strstr(out, "no-record") != NULL, "%s", out);
+}
+
+Test(tools, lexsim_reports_routed_messages_and_every_kind_of_decision)
+{
+    static char out[65536];
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "%s/lexsim --duration 3 --rate 400 --locals 4 --drivers 2000 "
+                              "--federal-pct 40 --quiet --json 2>/dev/null",
+             LEX_BIN_DIR);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    const char *routed = strstr(out, "\"routed\": ");
+    cr_assert_not_null(routed, "%s", out);
+    cr_assert_gt(atol(routed + 10), 1000, "%s", out);
+    const char *dec = strstr(out, "\"by_decision\": {");
+    cr_assert_not_null(dec);
+    long allow = atol(strstr(dec, "\"allow\": ") + 9), deny = atol(strstr(dec, "\"deny\": ") + 8),
+         redact = atol(strstr(dec, "\"redact\": ") + 10);
+    cr_assert(allow > 0 && deny > 0 && redact > 0, "%s", out);
+    cr_assert(strstr(out, "\"unanswered\": 0") != NULL, "every query was answered: %s", out);
+    cr_assert(strstr(out, "\"p99\": ") != NULL);
+}
