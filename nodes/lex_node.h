@@ -54,8 +54,9 @@ int lex_node_ready(const lex_node_t *node);
 int lex_node_send(lex_node_t *node, lex_envelope_t *env, const void *body, size_t body_len);
 
 /* Receives the next application message (session traffic is handled inside:
- * WELCOME, heartbeats, re-registration). timeout_ms: 0 = don't wait, -1 =
- * forever. LEX_EAGAIN when nothing arrived in time. */
+ * WELCOME, heartbeats, re-registration; heartbeats are also sent while it
+ * waits). timeout_ms: 0 = don't wait, -1 = forever. LEX_EAGAIN when nothing
+ * arrived in time. */
 int lex_node_recv(lex_node_t *node, lex_message_t *msg, int timeout_ms);
 
 /* Sends a heartbeat when one is due and re-registers when the switch has

@@ -319,16 +319,22 @@ int lex_node_recv(lex_node_t *n, lex_message_t *msg, int timeout_ms)
     }
     uint64_t deadline = timeout_ms > 0 ? lex_mono_us() + (uint64_t)timeout_ms * 1000u : 0;
     for (;;) {
-        int wait = timeout_ms;
+        /* heartbeats go out while the application waits, so a node that
+         * only sends and receives stays registered */
+        lex_node_tick(n);
+        int wait = timeout_ms < 0 || timeout_ms > n->heartbeat_ms ? n->heartbeat_ms : timeout_ms;
         if (timeout_ms > 0) {
             uint64_t now = lex_mono_us();
             if (now >= deadline)
                 return LEX_EAGAIN;
-            wait = (int)((deadline - now + 999) / 1000);
+            int left = (int)((deadline - now + 999) / 1000);
+            wait = left < wait ? left : wait;
         }
         int rc = recv_raw(n, &msg->env, wait);
-        if (rc == LEX_EAGAIN)
+        if (rc == LEX_EAGAIN && timeout_ms == 0)
             return rc;
+        if (rc == LEX_EAGAIN)
+            continue;
         if (rc != 0)
             continue;
         if (handle_session(n, &msg->env))

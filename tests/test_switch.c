@@ -2,6 +2,7 @@
  * lexnode responders and test nodes over ZeroMQ ipc, real rules files and
  * the real audit log read back after the switch stops. */
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <string.h>
 #include <zmq.h>
 #include "harness.h"
@@ -469,4 +470,99 @@ Test(switch_e2e, body_that_breaks_the_catalogue_is_refused_with_bad_body)
     cr_assert_eq(lex_test_ask(n, "DQ", "NV", words, &m), 0);
     cr_assert_eq(lex_test_status_code(&m), LEX_ST_BAD_BODY);
     lex_node_destroy(&n);
+}
+
+Test(switch_e2e, restart_continues_the_log_sequence_and_chain)
+{
+    lex_test_switch_prepare(&sw);
+    lex_test_switch_start(&sw, NULL);
+    lex_node_t *n = lex_test_node(&sw, lex_test_ori_of(&sw, "PD", "NV"));
+    const char *words[] = {"lic=A00000001", NULL};
+    lex_message_t m;
+    cr_assert_eq(lex_test_ask(n, "DQ", "WY", words, &m), 0);
+    lex_node_destroy(&n);
+    cr_assert_eq(lex_test_switch_stop(&sw), 0);
+
+    lex_log_t *log = NULL;
+    char err[256];
+    cr_assert_eq(lex_log_open_reader(sw.data, &log, err, sizeof err), 0, "%s", err);
+    uint64_t first_run = lex_log_last_seq(log);
+    lex_log_close(&log);
+    cr_assert_gt(first_run, 0);
+
+    lex_test_switch_start(&sw, NULL);
+    n = lex_test_node(&sw, lex_test_ori_of(&sw, "PD", "NV"));
+    cr_assert_eq(lex_test_ask(n, "DQ", "WY", words, &m), 0);
+    cr_assert_eq(lex_test_status_code(&m), LEX_ST_NO_ROUTE);
+    lex_node_destroy(&n);
+    cr_assert_eq(lex_test_switch_stop(&sw), 0);
+
+    cr_assert_eq(lex_log_open_reader(sw.data, &log, err, sizeof err), 0, "%s", err);
+    cr_assert_gt(lex_log_last_seq(log), first_run);
+    uint64_t bad = 1;
+    cr_assert_eq(lex_log_verify(log, &bad), 0, "chain broken at %llu", (unsigned long long)bad);
+    lex_log_close(&log);
+}
+
+Test(switch_e2e, silent_responder_is_dropped_and_its_open_query_gets_node_lost)
+{
+    lex_test_switch_prepare(&sw);
+    const char *extra[] = {"--query-timeout-ms", "20000", NULL};
+    lex_test_switch_start(&sw, extra); /* harness: heartbeat 200 ms, dead after 1000 ms */
+    /* a KS responder that registers, then never speaks again (no ticks) */
+    const char *oris[] = {"KSDMV0000"};
+    const char *states[] = {"KS"};
+    const char *keys[] = {"DQ"};
+    lex_node_config_t cfg = {.endpoint = sw.endpoint, .oris = oris, .noris = 1, .states = states,
+                             .nstates = 1, .keys = keys, .nkeys = 1, .heartbeat_ms = 200};
+    lex_node_t *mute = NULL;
+    cr_assert_eq(lex_node_new(&cfg, &mute), 0);
+    cr_assert_eq(lex_node_wait_ready(mute, 5000), 0);
+    lex_node_t *n = lex_test_node(&sw, lex_test_ori_of(&sw, "PD", "KS"));
+    const char *words[] = {"lic=K00000001", NULL};
+    lex_message_t m;
+    uint64_t t0 = lex_mono_us();
+    cr_assert_eq(lex_test_ask(n, "DQ", "KS", words, &m), 0);
+    cr_assert_eq(lex_test_status_code(&m), LEX_ST_NODE_LOST);
+    cr_assert_lt(lex_mono_us() - t0, 15000000u, "node-lost must come before the query timeout");
+    /* the state now has no responder */
+    cr_assert_eq(lex_test_ask(n, "DQ", "KS", words, &m), 0);
+    cr_assert_eq(lex_test_status_code(&m), LEX_ST_NO_ROUTE, "got %s code %d", m.env.key, lex_test_status_code(&m));
+    lex_node_destroy(&n);
+    lex_node_destroy(&mute);
+}
+
+Test(switch_e2e, sighup_reloads_rules_and_a_bad_file_keeps_the_old_ones)
+{
+    lex_test_switch_prepare(&sw);
+    lex_test_switch_start(&sw, NULL);
+    lex_test_states_start(&sw, "OR", DRIVERS);
+    lex_node_t *n = lex_test_node(&sw, lex_test_ori_of(&sw, "SP", "OR"));
+    lex_driver_t d;
+    driver_at("OR", 2, &d);
+    char lic[40];
+    snprintf(lic, sizeof lic, "lic=%s", d.lic);
+    const char *words[] = {lic, NULL};
+    lex_message_t m;
+    cr_assert_eq(lex_test_ask(n, "DQ", "OR", words, &m), 0);
+    cr_assert_str_eq(m.env.key, "DR");
+
+    lex_test_write_rules(&sw, "OR", "rule or-closed\n  key DQ\n  deny denied\n");
+    kill(sw.pid, SIGHUP);
+    int code = -1;
+    for (int tries = 0; tries < 200 && code != LEX_ST_DENIED; tries++) {
+        cr_assert_eq(lex_test_ask(n, "DQ", "OR", words, &m), 0);
+        code = lex_test_status_code(&m);
+    }
+    cr_assert_eq(code, LEX_ST_DENIED, "new rule never took effect");
+
+    lex_test_write_rules(&sw, "OR", "rule broken\n  level galactic\n  allow\n");
+    kill(sw.pid, SIGHUP);
+    /* the reload is refused; the deny rule stays in force */
+    for (int tries = 0; tries < 20; tries++) {
+        cr_assert_eq(lex_test_ask(n, "DQ", "OR", words, &m), 0);
+        cr_assert_eq(lex_test_status_code(&m), LEX_ST_DENIED);
+    }
+    lex_node_destroy(&n);
+    cr_assert_eq(lex_test_switch_stop(&sw), 0);
 }
