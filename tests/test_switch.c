@@ -31,6 +31,14 @@ static void driver_at(const char *state, uint32_t i, lex_driver_t *d)
     lex_population_destroy(&pop);
 }
 
+/* "lic=<licence>" of the driver at index i of state, for a query body. */
+static const char *licence_word(const char *state, uint32_t i, lex_driver_t *d, char out[40])
+{
+    driver_at(state, i, d);
+    snprintf(out, 40, "lic=%s", d->lic);
+    return out;
+}
+
 static const msgpack_object *first_record(msgpack_unpacked *up, const lex_message_t *m,
                                           const char *array)
 {
@@ -49,10 +57,8 @@ Test(switch_e2e, licence_query_gets_the_right_driver_record)
     lex_test_states_start(&sw, "NV", DRIVERS);
     lex_node_t *n = lex_test_node(&sw, lex_test_ori_of(&sw, "SO", "CA"));
     lex_driver_t d;
-    driver_at("NV", 42, &d);
     char lic[40];
-    snprintf(lic, sizeof lic, "lic=%s", d.lic);
-    const char *words[] = {lic, NULL};
+    const char *words[] = {licence_word("NV", 42, &d, lic), NULL};
     lex_message_t m;
     cr_assert_eq(lex_test_ask(n, "DQ", "NV", words, &m), 0, "no answer");
     cr_assert_str_eq(m.env.key, "DR");
@@ -125,10 +131,8 @@ Test(switch_e2e, denied_query_gets_the_rules_status_and_a_log_record_naming_the_
     lex_test_states_start(&sw, "IL", DRIVERS);
     lex_node_t *ice = lex_test_node(&sw, lex_test_ori_of(&sw, "ICE-ERO", NULL));
     lex_driver_t d;
-    driver_at("IL", 3, &d);
     char lic[40];
-    snprintf(lic, sizeof lic, "lic=%s", d.lic);
-    const char *words[] = {lic, NULL};
+    const char *words[] = {licence_word("IL", 3, &d, lic), NULL};
     lex_message_t m;
     cr_assert_eq(lex_test_ask(ice, "DQ", "IL", words, &m), 0);
     cr_assert_eq(lex_test_status_code(&m), LEX_ST_NO_RECORD, "got %s", m.env.key);
@@ -169,10 +173,8 @@ Test(switch_e2e, redacted_field_is_absent_from_the_response_the_requester_receiv
     lex_test_switch_start(&sw, NULL);
     lex_test_states_start(&sw, "WA", DRIVERS);
     lex_driver_t d;
-    driver_at("WA", 11, &d);
     char lic[40];
-    snprintf(lic, sizeof lic, "lic=%s", d.lic);
-    const char *words[] = {lic, NULL};
+    const char *words[] = {licence_word("WA", 11, &d, lic), NULL};
 
     lex_node_t *hsi = lex_test_node(&sw, lex_test_ori_of(&sw, "HSI", NULL));
     lex_message_t m;
@@ -226,10 +228,8 @@ Test(switch_e2e, log_holds_one_record_per_message_per_direction)
     lex_test_states_start(&sw, "NV", DRIVERS);
     lex_node_t *n = lex_test_node(&sw, lex_test_ori_of(&sw, "PD", "NV"));
     lex_driver_t d;
-    driver_at("NV", 5, &d);
     char lic[40];
-    snprintf(lic, sizeof lic, "lic=%s", d.lic);
-    const char *words[] = {lic, NULL};
+    const char *words[] = {licence_word("NV", 5, &d, lic), NULL};
     lex_message_t m;
     cr_assert_eq(lex_test_ask(n, "DQ", "NV", words, &m), 0);
     cr_assert_str_eq(m.env.key, "DR");
@@ -448,10 +448,8 @@ Test(switch_e2e, malformed_frames_get_a_status_and_the_switch_keeps_serving)
     /* and the switch still serves */
     lex_node_t *n = lex_test_node(&sw, lex_test_ori_of(&sw, "PD", "NV"));
     lex_driver_t d;
-    driver_at("NV", 1, &d);
     char lic[40];
-    snprintf(lic, sizeof lic, "lic=%s", d.lic);
-    const char *words[] = {lic, NULL};
+    const char *words[] = {licence_word("NV", 1, &d, lic), NULL};
     lex_message_t m;
     cr_assert_eq(lex_test_ask(n, "DQ", "NV", words, &m), 0);
     cr_assert_str_eq(m.env.key, "DR");
@@ -539,10 +537,8 @@ Test(switch_e2e, sighup_reloads_rules_and_a_bad_file_keeps_the_old_ones)
     lex_test_states_start(&sw, "OR", DRIVERS);
     lex_node_t *n = lex_test_node(&sw, lex_test_ori_of(&sw, "SP", "OR"));
     lex_driver_t d;
-    driver_at("OR", 2, &d);
     char lic[40];
-    snprintf(lic, sizeof lic, "lic=%s", d.lic);
-    const char *words[] = {lic, NULL};
+    const char *words[] = {licence_word("OR", 2, &d, lic), NULL};
     lex_message_t m;
     cr_assert_eq(lex_test_ask(n, "DQ", "OR", words, &m), 0);
     cr_assert_str_eq(m.env.key, "DR");
