@@ -1012,7 +1012,7 @@ int lex_population_answer(const lex_population_t *pop, const char *query_key,
     body->len = mark; /* nothing is packed before the outcome is known; be sure */
     strcpy(resp_key, "ST");
     if (rc == MISS)
-        rc = lex_status_body(body, LEX_ST_NO_RECORD, "no record");
+        rc = lex_status_body(body, LEX_ST_NO_RECORD, LEX_NO_RECORD_TEXT);
     else
         rc = lex_status_body(body, LEX_ST_BAD_BODY, "query fields missing or of the wrong type");
 cleanup:

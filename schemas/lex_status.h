@@ -30,6 +30,11 @@ typedef enum {
     LEX_ST_INTERNAL = 40,        /* the switch failed (e.g. log write) */
 } lex_status_t;
 
+/* The text of a no-record status. Responders and the switch (answering for
+ * a state whose rule says no-record) use the same words, so a requester
+ * cannot tell a rule's answer from a real miss. */
+#define LEX_NO_RECORD_TEXT "no record"
+
 /* Stable name of a status ("no-record"); "unknown" for codes not listed. */
 const char *lex_status_name(int code);
 

@@ -83,9 +83,10 @@ static void emit(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, const cha
 /* Sends an ST to a connection. to_ori may be "" when the sender is unknown;
  * on_behalf is what the log names as the status's source (a state whose rule
  * refused, or the switch). */
-static void send_status(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, const char *conn,
-                        const char *to_ori, uint64_t ref, const char *ctl, const char *on_behalf,
-                        int code, const char *decision, const char *rule, const char *fmt, ...)
+static void send_status_from(lex_switch_t *sw, const char *from_ori, const uint8_t *rid,
+                             size_t rid_len, const char *conn, const char *to_ori, uint64_t ref,
+                             const char *ctl, const char *on_behalf, int code, const char *decision,
+                             const char *rule, const char *fmt, ...)
 {
     char text[256];
     va_list ap;
@@ -96,7 +97,7 @@ static void send_status(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, co
     lex_envelope_init(&env);
     env.id = ++sw->next_status_id;
     strcpy(env.key, "ST");
-    strcpy(env.src, SWITCH_ORI);
+    copy_str(env.src, sizeof env.src, from_ori ? from_ori : SWITCH_ORI);
     if (to_ori && lex_ori_valid(to_ori))
         lex_envelope_add_dst(&env, to_ori);
     env.ref = ref;
@@ -106,6 +107,24 @@ static void send_status(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, co
     lex_status_body(&sw->scratch_body, code, text);
     emit(sw, rid, rid_len, conn, &env, sw->scratch_body.data, sw->scratch_body.len, on_behalf,
          to_ori, decision, rule, code);
+}
+
+#define send_status(sw, ...) send_status_from(sw, NULL, __VA_ARGS__)
+
+/* A state's rule refused: a no-record answer is sent in the words, and
+ * from the ORI, of the state's responder, exactly as a real miss would be. */
+static void send_denial(lex_switch_t *sw, const session_t *responder, const uint8_t *rid,
+                        size_t rid_len, const char *conn, const char *to_ori, uint64_t ref,
+                        const char *ctl, const char *state, const char *dest,
+                        const lex_decision_t *d)
+{
+    if (d->deny_status == LEX_ST_NO_RECORD)
+        send_status_from(sw, responder && responder->noris ? responder->oris[0] : NULL, rid,
+                         rid_len, conn, to_ori, ref, ctl, state, d->deny_status, "deny",
+                         d->rule_id, "%s", LEX_NO_RECORD_TEXT);
+    else
+        send_status(sw, rid, rid_len, conn, to_ori, ref, ctl, state, d->deny_status, "deny",
+                    d->rule_id, "%s: denied by the state's policy", dest);
 }
 
 /* Refuses a received message outright: one in-record, one ST back. */
@@ -193,7 +212,6 @@ static void plan_destination(lex_switch_t *sw, const lex_envelope_t *e, const ch
     sw->stats.by_decision[p->decision.action]++;
     if (p->decision.action == LEX_ACT_DENY) {
         p->status = p->decision.deny_status;
-        p->why = p->status == LEX_ST_NO_RECORD ? "no record found" : "denied by the state's policy";
     } else if (!p->responder) {
         p->status = LEX_ST_NO_ROUTE;
         p->why = "no node is serving this destination";
@@ -242,11 +260,14 @@ static void handle_query(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, s
     for (uint32_t i = 0; i < e->ndst; i++) {
         dest_plan_t *p = &plans[i];
         const char *on_behalf = p->rules_state[0] ? p->rules_state : e->dst[i];
+        if (p->decision.action == LEX_ACT_DENY) {
+            send_denial(sw, p->responder, rid, rid_len, s->conn, e->src, e->id, e->ctl, on_behalf,
+                        e->dst[i], &p->decision);
+            continue;
+        }
         if (p->status) {
-            int denied = p->decision.action == LEX_ACT_DENY;
-            send_status(sw, rid, rid_len, s->conn, e->src, e->id, e->ctl,
-                        denied ? on_behalf : SWITCH_ORI, p->status, denied ? "deny" : "status",
-                        denied ? p->decision.rule_id : "", "%s: %s", e->dst[i], p->why);
+            send_status(sw, rid, rid_len, s->conn, e->src, e->id, e->ctl, SWITCH_ORI, p->status,
+                        "status", "", "%s: %s", e->dst[i], p->why);
             continue;
         }
         flight_t *f = lex_flight_open(sw);
@@ -311,10 +332,8 @@ static void handle_response(lex_switch_t *sw, const uint8_t *rid, size_t rid_len
 
     const char *on_behalf = f->rules_state[0] ? f->rules_state : f->dest;
     if (d.action == LEX_ACT_DENY) {
-        send_status(sw, f->rid, f->rid_len, s->conn, f->req_ori, f->req_id, f->ctl, on_behalf,
-                    d.deny_status, "deny", d.rule_id, "%s: %s", f->dest,
-                    d.deny_status == LEX_ST_NO_RECORD ? "no record found"
-                                                      : "denied by the state's policy");
+        send_denial(sw, s, f->rid, f->rid_len, s->conn, f->req_ori, f->req_id, f->ctl, on_behalf,
+                    f->dest, &d);
         lex_flight_close(sw, f);
         return;
     }

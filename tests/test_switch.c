@@ -136,6 +136,12 @@ Test(switch_e2e, denied_query_gets_the_rules_status_and_a_log_record_naming_the_
     lex_message_t m;
     cr_assert_eq(lex_test_ask(ice, "DQ", "IL", words, &m), 0);
     cr_assert_eq(lex_test_status_code(&m), LEX_ST_NO_RECORD, "got %s", m.env.key);
+    /* a rule's no-record reads exactly like a real miss from Illinois */
+    cr_assert_str_eq(m.env.src, "ILDMV0000");
+    char text[64];
+    int code;
+    cr_assert_eq(lex_status_parse(m.body, m.body_len, &code, text, sizeof text), 0);
+    cr_assert_str_eq(text, LEX_NO_RECORD_TEXT);
     lex_node_destroy(&ice);
 
     /* a police department still gets the record */

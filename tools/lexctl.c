@@ -18,6 +18,7 @@ static const subcommand_t subcommands[] = {
     {"verify", lexctl_verify, "walk the audit log's hash chain and report the first broken link"},
     {"rules", lexctl_rules, "check rules files, or test what a state's rules decide"},
     {"directory", lexctl_directory, "print the simulation's agency directory"},
+    {"sample", lexctl_sample, "print real subjects of a state's synthetic population"},
 };
 
 static void usage(FILE *f)
