@@ -568,3 +568,39 @@ Test(switch_e2e, sighup_reloads_rules_and_a_bad_file_keeps_the_old_ones)
     lex_node_destroy(&n);
     cr_assert_eq(lex_test_switch_stop(&sw), 0);
 }
+
+Test(switch_e2e, query_addressed_to_a_responder_ori_and_am_to_an_agency_ori_are_delivered)
+{
+    lex_test_switch_prepare(&sw);
+    lex_test_switch_start(&sw, NULL);
+    lex_test_states_start(&sw, "NV", DRIVERS);
+    char from[16], to[16];
+    snprintf(from, sizeof from, "%s", lex_test_ori_of(&sw, "PD", "AZ"));
+    snprintf(to, sizeof to, "%s", lex_test_ori_of(&sw, "SO", "UT"));
+    lex_node_t *a = lex_test_node(&sw, from);
+    lex_node_t *b = lex_test_node(&sw, to);
+    lex_driver_t d;
+    char lic[40];
+    const char *words[] = {licence_word("NV", 8, &d, lic), NULL};
+    lex_message_t m;
+    cr_assert_eq(lex_test_ask(a, "DQ", "NVDMV0000", words, &m), 0);
+    cr_assert_str_eq(m.env.key, "DR");
+
+    lex_envelope_t env;
+    lex_envelope_init(&env);
+    strcpy(env.key, "AM");
+    lex_envelope_add_dst(&env, to);
+    lex_buf_t body;
+    lex_buf_init(&body);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &body, lex_buf_write);
+    msgpack_pack_map(&pk, 1);
+    lex_mp_pack_kv_str(&pk, "text", "BOLO: silver pickup, partial plate TYP");
+    cr_assert_eq(lex_node_send(a, &env, body.data, body.len), 0);
+    lex_buf_free(&body);
+    cr_assert_eq(lex_node_recv(b, &m, 5000), 0, "AM not delivered");
+    cr_assert_str_eq(m.env.key, "AM");
+    cr_assert_str_eq(m.env.src, from);
+    lex_node_destroy(&a);
+    lex_node_destroy(&b);
+}
