@@ -10,6 +10,7 @@
 #include <zmq.h>
 #include "lex_body.h"
 #include "lex_error.h"
+#include "lex_query_kind.h"
 #include "lex_status.h"
 #include "switch_internal.h"
 
@@ -235,11 +236,13 @@ static void handle_query(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, s
                "%s", "a query must name at least one destination");
         return;
     }
+    const char *kind = lex_query_kind(e->key, body, body_len);
     lex_policy_subject_t subject = {
         .ori = e->src,
         .agency = sw->directory ? lex_directory_find(sw->directory, e->src) : NULL,
         .key = e->key,
         .purpose = e->purpose,
+        .kind = kind,
     };
     dest_plan_t plans[LEX_DEST_MAX];
     for (uint32_t i = 0; i < e->ndst; i++)
@@ -286,6 +289,7 @@ static void handle_query(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, s
         copy_str(f->answer_key, sizeof f->answer_key, def->pair);
         copy_str(f->ctl, sizeof f->ctl, e->ctl);
         copy_str(f->purpose, sizeof f->purpose, e->purpose);
+        copy_str(f->kind, sizeof f->kind, kind);
         f->responder = p->responder;
         p->responder->open_flights++;
 
@@ -323,6 +327,7 @@ static void handle_response(lex_switch_t *sw, const uint8_t *rid, size_t rid_len
         .agency = sw->directory ? lex_directory_find(sw->directory, f->req_ori) : NULL,
         .key = f->key,
         .purpose = f->purpose,
+        .kind = f->kind,
     };
     lex_decision_t d;
     lex_policy_decide(sw->policy, f->rules_state, &subject, &d);

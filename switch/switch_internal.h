@@ -48,6 +48,7 @@ typedef struct flight {
     char answer_key[LEX_KEY_MAX + 1];   /* expected response key */
     char ctl[LEX_CTL_MAX + 1];
     char purpose[LEX_PURPOSE_MAX + 1];
+    char kind[16];                      /* query kind, for the rules on the answer */
     session_t *responder;
     uint64_t deadline_us;      /* monotonic */
     struct flight *prev, *next;  /* deadline order (all share one timeout) */

@@ -3,12 +3,14 @@
  * state decides a given requester's query and what the requester gets. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include "lex_directory.h"
 #include "lex_envelope.h"
 #include "lex_error.h"
 #include "lex_policy.h"
+#include "lex_query_kind.h"
 #include "lex_status.h"
 #include "lexctl.h"
 
@@ -51,12 +53,14 @@ static int rules_test(int argc, char **argv)
         {"rules", required_argument, 0, 'r'}, {"directory", required_argument, 0, 'D'},
         {"ori", required_argument, 0, 'o'},   {"state", required_argument, 0, 's'},
         {"key", required_argument, 0, 'k'},   {"purpose", required_argument, 0, 'p'},
+        {"kind", required_argument, 0, 'K'},  {"at", required_argument, 0, 'a'},
         {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
     const char *rules = NULL, *dirpath = NULL, *ori = NULL, *state = NULL, *key = NULL,
-               *purpose = "";
+               *purpose = "", *kind = "";
+    int64_t at = 0;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "r:D:o:s:k:p:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "r:D:o:s:k:p:K:a:h", opts, NULL)) != -1) {
         switch (c) {
         case 'r': rules = optarg; break;
         case 'D': dirpath = optarg; break;
@@ -64,11 +68,16 @@ static int rules_test(int argc, char **argv)
         case 's': state = optarg; break;
         case 'k': key = optarg; break;
         case 'p': purpose = optarg; break;
+        case 'K': kind = optarg; break;
+        case 'a': at = atoll(optarg); break;
         case 'h':
             printf("usage: lexctl rules test --rules DIR|FILE --directory FILE --ori ORI\n"
-                   "                         --state ST --key KEY [--purpose P]\n"
+                   "                         --state ST --key KEY [--purpose P] [--kind KIND]\n"
+                   "                         [--at UNIX-SECONDS]\n"
                    "Says which of the state's rules decides this requester's query and\n"
-                   "what the requester would receive.\n");
+                   "what the requester would receive. KIND: by-number, by-name, by-plate,\n"
+                   "by-vin, photo, plate-reader (default: from the key). --at evaluates\n"
+                   "from/until conditions at that time instead of now.\n");
             return 0;
         default: return 2;
         }
@@ -104,13 +113,17 @@ static int rules_test(int argc, char **argv)
     else
         printf("requester %s: %s, level %s, family %s, home %s\n", a->ori, a->name,
                lex_level_name(a->level), a->family, a->home_state);
-    lex_policy_subject_t sub = {.ori = ori, .agency = a, .key = key, .purpose = purpose};
+    if (!kind[0]) /* keys with one kind; DQ and RQ depend on the body: say --kind */
+        kind = lex_query_kind(key, "", 0);
+    lex_policy_subject_t sub = {.ori = ori, .agency = a, .key = key, .purpose = purpose,
+                                .kind = kind, .now_s = at};
     lex_decision_t d;
     lex_policy_decide(p, state, &sub, &d);
-    int line = lex_policy_rule_line(p, state, d.rule_id);
+    const char *file;
+    int line = lex_policy_rule_source(p, state, d.rule_id, &file);
     printf("%s: rule %s", state, d.rule_id);
     if (line)
-        printf(" (line %d)", line);
+        printf(" (%s:%d)", file, line);
     printf(" -> %s: ", lex_action_name(d.action));
     if (d.action == LEX_ACT_DENY) {
         printf("requester receives ST %s (%d)\n", lex_status_name(d.deny_status), d.deny_status);

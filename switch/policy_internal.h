@@ -1,0 +1,58 @@
+/* policy_internal.h: the compiled form of a state's rules, shared by the
+ * parser (policy_parse.c) and the evaluator (policy.c). Nothing outside the
+ * policy library includes it. */
+#ifndef LEX_POLICY_INTERNAL_H
+#define LEX_POLICY_INTERNAL_H
+
+#include <stdint.h>
+#include "lex_policy.h"
+
+#define POLICY_VALUE_LEN 31
+#define POLICY_INCLUDE_DEPTH 4
+
+enum {
+    C_ORI = 1 << 0,
+    C_LEVEL = 1 << 1,
+    C_FAMILY = 1 << 2,
+    C_HOME = 1 << 3,
+    C_KEY = 1 << 4,
+    C_PURPOSE = 1 << 5,
+    C_KIND = 1 << 6,
+    C_FROM = 1 << 7,
+    C_UNTIL = 1 << 8,
+};
+
+typedef struct {
+    size_t n;
+    char (*v)[POLICY_VALUE_LEN + 1];   /* heap, n entries */
+} values_t;
+
+typedef struct {
+    char id[64];
+    char file[128];            /* file the rule was read from (includes differ) */
+    int line;
+    unsigned conds;            /* C_* present */
+    values_t ori, family, home, key, purpose, kind;
+    unsigned levels;           /* bit per lex_level_t */
+    int64_t from_s, until_s;   /* valid from (inclusive) / until (exclusive), unix seconds */
+    int has_action;
+    lex_action_t action;
+    int deny_status;
+    size_t nredact;
+    char redact[LEX_REDACT_MAX][POLICY_VALUE_LEN + 1];
+} rule_t;
+
+typedef struct {
+    size_t n, cap;
+    rule_t *rules;
+    lex_action_t default_action;
+    int default_status;
+    int has_time;              /* some rule has from/until: cached decisions expire */
+} state_rules_t;
+
+/* Parses text into s; includes are read from include_dir (may be NULL). */
+int policy_parse(const char *text, const char *name, const char *include_dir, state_rules_t *s,
+                 char *err, size_t errlen);
+void policy_free_state(state_rules_t **s);
+
+#endif
