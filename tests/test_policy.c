@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "harness.h"
 #include "lex_error.h"
 #include "lex_policy.h"
@@ -228,4 +229,111 @@ Test(policy, every_scenario_file_parses)
         cr_assert_neq(decide(states[i], &ice, "DQ", "C").action, LEX_ACT_ALLOW,
                       "%s lets ICE-ERO read records whole", states[i]);
     }
+}
+
+Test(policy, kind_condition_separates_name_searches_from_number_look_ups)
+{
+    load("MN", "rule fed-name-search\n  level federal\n  kind by-name\n  deny denied\n");
+    lex_agency_t fbi = agency("MNFBIMP00", LEX_LEVEL_FEDERAL, "FBI", "MN");
+    lex_policy_subject_t sub = {.ori = fbi.ori, .agency = &fbi, .key = "DQ", .kind = "by-name"};
+    lex_decision_t d;
+    lex_policy_decide(policy, "MN", &sub, &d);
+    cr_assert_eq(d.action, LEX_ACT_DENY);
+    sub.kind = "by-number";
+    lex_policy_decide(policy, "MN", &sub, &d);
+    cr_assert_eq(d.action, LEX_ACT_ALLOW, "the cache must keep kinds apart");
+}
+
+Test(policy, from_and_until_bound_a_rule_in_time)
+{
+    load("VT", "rule window\n  from 2026-03-01\n  until 2026-04-01T12:00\n  deny denied\n");
+    lex_agency_t pd = agency("VT0010000", LEX_LEVEL_LOCAL, "PD", "VT");
+    lex_policy_subject_t sub = {.ori = pd.ori, .agency = &pd, .key = "DQ"};
+    lex_decision_t d;
+    sub.now_s = 1772323199; /* 2026-02-28T23:59:59Z */
+    lex_policy_decide(policy, "VT", &sub, &d);
+    cr_assert_eq(d.action, LEX_ACT_ALLOW);
+    sub.now_s = 1772323200; /* 2026-03-01T00:00:00Z */
+    lex_policy_decide(policy, "VT", &sub, &d);
+    cr_assert_eq(d.action, LEX_ACT_DENY, "a cached allow outlived the rule's start");
+    sub.now_s = 1775044799; /* 2026-04-01T11:59:59Z */
+    lex_policy_decide(policy, "VT", &sub, &d);
+    cr_assert_eq(d.action, LEX_ACT_DENY);
+    sub.now_s = 1775044800; /* 2026-04-01T12:00:00Z */
+    lex_policy_decide(policy, "VT", &sub, &d);
+    cr_assert_eq(d.action, LEX_ACT_ALLOW, "a cached deny outlived the rule's end");
+    char err[256];
+    cr_assert_eq(lex_policy_load_text(policy, "VT", "rule w\n  from 2026-13-01\n  allow\n", "VT",
+                                      err, sizeof err), LEX_EPARSE);
+    cr_assert_eq(lex_policy_load_text(policy, "VT",
+                                      "rule w\n  from 2026-05-01\n  until 2026-04-01\n  allow\n",
+                                      "VT", err, sizeof err), LEX_EPARSE);
+    cr_assert(strstr(err, "VT:3:") != NULL, "%s", err);
+}
+
+Test(policy, shared_rule_sets_are_included_by_several_states)
+{
+    char dir[128], path[256], err[256];
+    lex_test_tmpdir(dir);
+    snprintf(path, sizeof path, "%s/shared", dir);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/shared/no-civil-immigration.rules", dir);
+    FILE *f = fopen(path, "w");
+    fputs("# shared\nrule shared-no-ice\n  family ICE-ERO CBP\n  deny no-record\n", f);
+    fclose(f);
+    const char *states[] = {"OR", "NJ"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s.rules", dir, states[i]);
+        f = fopen(path, "w");
+        fprintf(f, "default allow\nrule %s-first\n  key LPQ\n  deny denied\n"
+                   "include no-civil-immigration\nrule last\n  family HSI\n  redact photo\n",
+                states[i]);
+        fclose(f);
+    }
+    cr_assert_eq(lex_policy_load_dir(policy, dir, err, sizeof err), 0, "%s", err);
+    lex_agency_t ice = agency("NJICENK00", LEX_LEVEL_FEDERAL, "ICE-ERO", "NJ");
+    for (int i = 0; i < 2; i++) {
+        lex_decision_t d = decide(states[i], &ice, "DQ", "C");
+        cr_assert_str_eq(d.rule_id, "shared-no-ice");
+        const char *file;
+        cr_assert_eq(lex_policy_rule_source(policy, states[i], "shared-no-ice", &file), 2);
+        cr_assert(strstr(file, "shared/no-civil-immigration.rules") != NULL, "%s", file);
+        cr_assert_eq(lex_policy_rule_count(policy, states[i]), 3);
+    }
+    /* an error inside the shared set names the shared file and its line */
+    snprintf(path, sizeof path, "%s/shared/no-civil-immigration.rules", dir);
+    f = fopen(path, "w");
+    fputs("rule x\n  family ICE-ERO\n  deny sometimes\n", f);
+    fclose(f);
+    cr_assert_eq(lex_policy_load_dir(policy, dir, err, sizeof err), LEX_EPARSE);
+    cr_assert(strstr(err, "no-civil-immigration.rules:3:") != NULL, "%s", err);
+    cr_assert_str_eq(decide("OR", &ice, "DQ", "C").rule_id, "shared-no-ice");
+    lex_test_rmrf(dir);
+}
+
+Test(policy, cached_decisions_match_fresh_ones_and_are_counted)
+{
+    load("IL", il_rules);
+    lex_agency_t who[] = {agency("ILICECG00", LEX_LEVEL_FEDERAL, "ICE-ERO", "IL"),
+                          agency("ILHSICG00", LEX_LEVEL_FEDERAL, "HSI", "IL"),
+                          agency("ILFBICG00", LEX_LEVEL_FEDERAL, "FBI", "IL"),
+                          agency("IL0010000", LEX_LEVEL_LOCAL, "PD", "IL")};
+    const char *keys[] = {"DQ", "IMQ", "RQ"};
+    lex_decision_t first[4][3];
+    for (int round = 0; round < 3; round++)
+        for (int i = 0; i < 4; i++)
+            for (int k = 0; k < 3; k++) {
+                lex_decision_t d = decide("IL", &who[i], keys[k], "C");
+                if (round == 0)
+                    first[i][k] = d;
+                cr_assert_eq(d.action, first[i][k].action);
+                cr_assert_str_eq(d.rule_id, first[i][k].rule_id);
+            }
+    uint64_t hits, misses;
+    lex_policy_cache_stats(policy, &hits, &misses);
+    cr_assert_eq(misses, 12);
+    cr_assert_eq(hits, 24);
+    /* replacing the rules empties the cache */
+    load("IL", "default deny denied\n");
+    cr_assert_eq(decide("IL", &who[3], "DQ", "C").action, LEX_ACT_DENY);
 }
