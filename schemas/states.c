@@ -1,4 +1,5 @@
 /* states.c: the jurisdictions with a motor-vehicle responder (lex_states.h). */
+#include <pthread.h>
 #include <string.h>
 #include "lex_states.h"
 
@@ -23,12 +24,21 @@ const char *const lex_state_names[] = {
 
 const size_t lex_state_count = sizeof lex_states / sizeof lex_states[0] - 1;
 
+/* 26 x 26 table from two letters to index + 1 (0 = not a state), built on
+ * first use: the switch asks this for every message. */
+static signed char state_table[26 * 26];
+static pthread_once_t state_table_once = PTHREAD_ONCE_INIT;
+
+static void build_state_table(void)
+{
+    for (size_t i = 0; i < lex_state_count; i++)
+        state_table[(lex_states[i][0] - 'A') * 26 + (lex_states[i][1] - 'A')] = (signed char)(i + 1);
+}
+
 int lex_state_index(const char *code)
 {
-    if (!code || strlen(code) != 2)
+    if (!code || code[0] < 'A' || code[0] > 'Z' || code[1] < 'A' || code[1] > 'Z' || code[2])
         return -1;
-    for (size_t i = 0; i < lex_state_count; i++)
-        if (lex_states[i][0] == code[0] && lex_states[i][1] == code[1])
-            return (int)i;
-    return -1;
+    pthread_once(&state_table_once, build_state_table);
+    return state_table[(code[0] - 'A') * 26 + (code[1] - 'A')] - 1;
 }

@@ -15,17 +15,18 @@
 #include "lex_status.h"
 #include "policy_internal.h"
 
-#define CACHE_SLOTS 16384   /* power of two */
+#define CACHE_SLOTS 65536   /* power of two; about 4 MB */
+#define CACHE_WAYS 4        /* a question may sit in any of 4 neighbouring slots */
 
 typedef struct {
     uint64_t hash;               /* 0 = empty */
-    int state;
+    int64_t expires_s;           /* INT64_MAX when no rule depends on time */
+    int32_t rule;                /* rule index, -1 = the default */
+    int8_t state;
     char ori[LEX_ORI_LEN + 1];
     char key[LEX_KEY_MAX + 1];
     char purpose[LEX_PURPOSE_MAX + 1];
-    char kind[16];
-    int64_t expires_s;           /* INT64_MAX when no rule depends on time */
-    lex_decision_t decision;
+    char kind[13];
 } cache_entry_t;
 
 struct lex_policy {
@@ -156,23 +157,57 @@ static int64_t next_boundary(const state_rules_t *s, int64_t now)
     return next;
 }
 
-static void decide_uncached(const state_rules_t *s, const lex_policy_subject_t *sub, int64_t now,
-                            lex_decision_t *out)
+static const ori_slot_t *exact_slot(const state_rules_t *s, const char *ori)
 {
-    for (size_t i = 0; i < s->n; i++) {
-        const rule_t *r = &s->rules[i];
-        if (!rule_matches(r, sub, now))
-            continue;
-        out->action = r->action;
-        out->deny_status = r->deny_status;
-        out->rule_id = r->id;
-        out->nredact = r->nredact;
-        for (size_t j = 0; j < r->nredact; j++)
-            out->redact[j] = r->redact[j];
+    if (!s->nslots || !ori[0])
+        return NULL;
+    size_t at = policy_ori_hash(ori) & (s->nslots - 1);
+    for (; s->ori_slots[at].ori[0]; at = (at + 1) & (s->nslots - 1))
+        if (strcmp(s->ori_slots[at].ori, ori) == 0)
+            return &s->ori_slots[at];
+    return NULL;
+}
+
+/* Index of the first matching rule, or -1 for the default. */
+static long first_match(const state_rules_t *s, const lex_policy_subject_t *sub, int64_t now)
+{
+    long best = -1;
+    const ori_slot_t *slot = exact_slot(s, or_empty(sub->ori));
+    for (uint32_t i = 0; slot && i < slot->count; i++) {
+        uint32_t r = s->exact_rules[slot->start + i];
+        if (rule_matches(&s->rules[r], sub, now)) {
+            best = r;
+            break;
+        }
+    }
+    for (size_t i = 0; i < s->ngeneral; i++) {
+        uint32_t r = s->general[i];
+        if (best >= 0 && r >= (uint32_t)best)
+            break;
+        if (rule_matches(&s->rules[r], sub, now)) {
+            best = r;
+            break;
+        }
+    }
+    return best;
+}
+
+static void fill_decision(const state_rules_t *s, long rule, lex_decision_t *out)
+{
+    if (rule < 0) {
+        out->action = s->default_action;
+        out->deny_status = s->default_status;
+        out->rule_id = "default";
+        out->nredact = 0;
         return;
     }
-    out->action = s->default_action;
-    out->deny_status = s->default_status;
+    const rule_t *r = &s->rules[rule];
+    out->action = r->action;
+    out->deny_status = r->deny_status;
+    out->rule_id = r->id;
+    out->nredact = r->nredact;
+    for (size_t j = 0; j < r->nredact; j++)
+        out->redact[j] = r->redact[j];
 }
 
 static uint64_t mix_str(uint64_t h, const char *s)
@@ -209,23 +244,36 @@ void lex_policy_decide(lex_policy_t *p, const char *state, const lex_policy_subj
     uint64_t h = mix_str(mix_str(mix_str(mix_str(1469598103934665603ull ^ (uint64_t)idx, ori), key),
                                  purpose),
                          kind) | 1;
-    cache_entry_t *e = p->cache ? &p->cache[h & (CACHE_SLOTS - 1)] : NULL;
-    if (e && e->hash == h && e->state == idx && now < e->expires_s && strcmp(e->ori, ori) == 0 &&
-        strcmp(e->key, key) == 0 && strcmp(e->purpose, purpose) == 0 &&
-        strcmp(e->kind, kind) == 0) {
-        p->hits++;
-        *out = e->decision;
-        return;
+    cache_entry_t *set = p->cache ? &p->cache[h & (CACHE_SLOTS - CACHE_WAYS)] : NULL;
+    for (int w = 0; set && w < CACHE_WAYS; w++) {
+        cache_entry_t *e = &set[w];
+        if (e->hash == h && e->state == idx && now < e->expires_s && strcmp(e->ori, ori) == 0 &&
+            strcmp(e->key, key) == 0 && strcmp(e->purpose, purpose) == 0 &&
+            strcmp(e->kind, kind) == 0) {
+            p->hits++;
+            fill_decision(s, e->rule, out);
+            return;
+        }
     }
     p->misses++;
-    decide_uncached(s, subject, now, out);
-    if (e && fit(e->ori, sizeof e->ori, ori) && fit(e->key, sizeof e->key, key) &&
+    long rule = first_match(s, subject, now);
+    fill_decision(s, rule, out);
+    if (!set)
+        return;
+    /* an empty way, else the one after the last replaced (round robin) */
+    cache_entry_t *e = NULL;
+    for (int w = 0; w < CACHE_WAYS && !e; w++)
+        if (!set[w].hash)
+            e = &set[w];
+    if (!e)
+        e = &set[(p->misses >> 2) & (CACHE_WAYS - 1)];
+    if (fit(e->ori, sizeof e->ori, ori) && fit(e->key, sizeof e->key, key) &&
         fit(e->purpose, sizeof e->purpose, purpose) && fit(e->kind, sizeof e->kind, kind)) {
         e->hash = h;
-        e->state = idx;
+        e->state = (int8_t)idx;
+        e->rule = (int32_t)rule;
         e->expires_s = s->has_time ? next_boundary(s, now) : INT64_MAX;
-        e->decision = *out;
-    } else if (e) {
+    } else {
         e->hash = 0;
     }
 }

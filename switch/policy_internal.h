@@ -5,6 +5,7 @@
 #define LEX_POLICY_INTERNAL_H
 
 #include <stdint.h>
+#include "lex_envelope.h"
 #include "lex_policy.h"
 
 #define POLICY_VALUE_LEN 31
@@ -42,13 +43,31 @@ typedef struct {
     char redact[LEX_REDACT_MAX][POLICY_VALUE_LEN + 1];
 } rule_t;
 
+/* Rules whose ori condition names exact ORIs (no wildcard) are indexed by
+ * ORI; all others are "general". A decision looks at the requester's
+ * exact rules and the general rules, both in file order, and takes the
+ * earlier match, so thousands of per-agency rules cost a hash look-up. */
+typedef struct {
+    char ori[LEX_ORI_LEN + 1];
+    uint32_t start, count;     /* into exact_rules */
+} ori_slot_t;
+
 typedef struct {
     size_t n, cap;
     rule_t *rules;
     lex_action_t default_action;
     int default_status;
     int has_time;              /* some rule has from/until: cached decisions expire */
+    uint32_t *general;         /* rule indexes in order */
+    size_t ngeneral;
+    uint32_t *exact_rules;     /* rule indexes grouped by ORI, in order */
+    ori_slot_t *ori_slots;     /* open addressing, nslots a power of two */
+    size_t nslots;
 } state_rules_t;
+
+/* Builds the indexes of a parsed state. */
+int policy_compile(state_rules_t *s);
+uint64_t policy_ori_hash(const char *ori);
 
 /* Parses text into s; includes are read from include_dir (may be NULL). */
 int policy_parse(const char *text, const char *name, const char *include_dir, state_rules_t *s,

@@ -42,6 +42,9 @@ void policy_free_state(state_rules_t **s)
     for (size_t i = 0; i < (*s)->n; i++)
         free_rule(&(*s)->rules[i]);
     free((*s)->rules);
+    free((*s)->general);
+    free((*s)->exact_rules);
+    free((*s)->ori_slots);
     free(*s);
     *s = NULL;
 }
@@ -355,9 +358,6 @@ static int parse_text(const char *text, const char *name, const char *include_di
             if (nw != 2 || !id_valid(w[1]))
                 return perr(err, errlen, name, lineno,
                             "'rule' wants one id (letters, digits, - _ ., up to 63)", NULL);
-            for (size_t i = 0; i < s->n; i++)
-                if (strcmp(s->rules[i].id, w[1]) == 0)
-                    return perr(err, errlen, name, lineno, "duplicate rule id '%s'", w[1]);
             if (!(cur = new_rule(s)))
                 return LEX_ENOMEM;
             strcpy(cur->id, w[1]);
@@ -376,8 +376,119 @@ static int parse_text(const char *text, const char *name, const char *include_di
     return finish_rule(cur, name, err, errlen);
 }
 
+static const rule_t *sort_base;
+
+static int cmp_rule_id(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    int c = strcmp(sort_base[x].id, sort_base[y].id);
+    return c ? c : (x > y) - (x < y);
+}
+
+/* Rule ids are unique in a state (its file and what it includes): checked
+ * once, sorted, so ten thousand rules load in milliseconds. */
+static int check_unique_ids(const state_rules_t *s, char *err, size_t errlen)
+{
+    uint32_t *order = malloc((s->n + 1) * sizeof *order);
+    if (!order)
+        return LEX_ENOMEM;
+    for (size_t i = 0; i < s->n; i++)
+        order[i] = (uint32_t)i;
+    sort_base = s->rules;
+    qsort(order, s->n, sizeof *order, cmp_rule_id);
+    int rc = 0;
+    for (size_t i = 1; i < s->n && rc == 0; i++) {
+        const rule_t *later = &s->rules[order[i]];
+        if (strcmp(s->rules[order[i - 1]].id, later->id) == 0)
+            rc = perr(err, errlen, later->file, later->line, "duplicate rule id '%s'", later->id);
+    }
+    free(order);
+    return rc;
+}
+
 int policy_parse(const char *text, const char *name, const char *include_dir, state_rules_t *s,
                  char *err, size_t errlen)
 {
-    return parse_text(text, name, include_dir, 0, s, err, errlen);
+    int rc = parse_text(text, name, include_dir, 0, s, err, errlen);
+    if (rc == 0)
+        rc = check_unique_ids(s, err, errlen);
+    return rc ? rc : policy_compile(s);
+}
+
+static int exact_only(const rule_t *r)
+{
+    if (!(r->conds & C_ORI))
+        return 0;
+    for (size_t i = 0; i < r->ori.n; i++)
+        if (strpbrk(r->ori.v[i], "*?") || strlen(r->ori.v[i]) != LEX_ORI_LEN)
+            return 0;
+    return 1;
+}
+
+typedef struct {
+    char ori[LEX_ORI_LEN + 1];
+    uint32_t rule;
+} pair_t;
+
+static int cmp_pair(const void *a, const void *b)
+{
+    const pair_t *x = a, *y = b;
+    int c = strcmp(x->ori, y->ori);
+    return c ? c : (x->rule > y->rule) - (x->rule < y->rule);
+}
+
+uint64_t policy_ori_hash(const char *ori)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *ori; ori++)
+        h = (h ^ (unsigned char)*ori) * 1099511628211ull;
+    return h ^ (h >> 32);
+}
+
+int policy_compile(state_rules_t *s)
+{
+    size_t npairs = 0;
+    for (size_t i = 0; i < s->n; i++)
+        npairs += exact_only(&s->rules[i]) ? s->rules[i].ori.n : 0;
+    s->general = calloc(s->n + 1, sizeof *s->general);
+    pair_t *pairs = calloc(npairs + 1, sizeof *pairs);
+    s->exact_rules = calloc(npairs + 1, sizeof *s->exact_rules);
+    size_t slots = 16;
+    while (slots < 2 * npairs)
+        slots *= 2;
+    s->ori_slots = calloc(slots, sizeof *s->ori_slots);
+    s->nslots = slots;
+    if (!s->general || !pairs || !s->exact_rules || !s->ori_slots) {
+        free(pairs);
+        return LEX_ENOMEM;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        const rule_t *r = &s->rules[i];
+        if (!exact_only(r)) {
+            s->general[s->ngeneral++] = (uint32_t)i;
+            continue;
+        }
+        for (size_t j = 0; j < r->ori.n; j++) {
+            strcpy(pairs[k].ori, r->ori.v[j]);
+            pairs[k++].rule = (uint32_t)i;
+        }
+    }
+    qsort(pairs, npairs, sizeof *pairs, cmp_pair);
+    for (size_t i = 0; i < npairs;) {
+        size_t j = i;
+        while (j < npairs && strcmp(pairs[j].ori, pairs[i].ori) == 0) {
+            s->exact_rules[j] = pairs[j].rule;
+            j++;
+        }
+        size_t at = policy_ori_hash(pairs[i].ori) & (slots - 1);
+        while (s->ori_slots[at].ori[0])
+            at = (at + 1) & (slots - 1);
+        strcpy(s->ori_slots[at].ori, pairs[i].ori);
+        s->ori_slots[at].start = (uint32_t)i;
+        s->ori_slots[at].count = (uint32_t)(j - i);
+        i = j;
+    }
+    free(pairs);
+    return 0;
 }

@@ -337,3 +337,17 @@ Test(policy, cached_decisions_match_fresh_ones_and_are_counted)
     load("IL", "default deny denied\n");
     cr_assert_eq(decide("IL", &who[3], "DQ", "C").action, LEX_ACT_DENY);
 }
+
+Test(policy, per_agency_rules_and_general_rules_keep_file_order)
+{
+    load("CT", "rule general-first\n  family ICE-ERO\n  deny no-record\n"
+               "rule exact-after\n  ori CTICEHF00\n  allow\n"
+               "rule exact-before\n  ori CT0010000 CT0020000\n  deny denied\n"
+               "rule general-after\n  level local\n  redact photo\n");
+    lex_agency_t ice = agency("CTICEHF00", LEX_LEVEL_FEDERAL, "ICE-ERO", "CT");
+    cr_assert_str_eq(decide("CT", &ice, "DQ", "C").rule_id, "general-first");
+    lex_agency_t pd = agency("CT0020000", LEX_LEVEL_LOCAL, "PD", "CT");
+    cr_assert_str_eq(decide("CT", &pd, "DQ", "C").rule_id, "exact-before");
+    lex_agency_t so = agency("CT0030100", LEX_LEVEL_LOCAL, "SO", "CT");
+    cr_assert_str_eq(decide("CT", &so, "DQ", "C").rule_id, "general-after");
+}
