@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 #include "lex_error.h"
 #include "switch_internal.h"
@@ -180,16 +181,58 @@ static int reload_rules(lex_switch_t *sw, char *err, size_t errlen)
     return 0;
 }
 
+/* <data>/rules-status tells `lexctl rules reload` how the last reload went:
+ * "<generation> ok|refused <message>". Written atomically. */
+static void write_rules_status(lex_switch_t *sw, int ok, const char *message)
+{
+    char path[LEX_PATH_MAX + 32], tmp[LEX_PATH_MAX + 40];
+    snprintf(path, sizeof path, "%s/rules-status", sw->cfg.data_dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return;
+    fprintf(f, "%llu %s %s\n", (unsigned long long)sw->rules_generation, ok ? "ok" : "refused",
+            message);
+    if (fclose(f) == 0)
+        rename(tmp, path);
+}
+
 static void on_sighup(uv_signal_t *h, int signum)
 {
     (void)signum;
     lex_switch_t *sw = h->data;
-    char err[512];
-    if (reload_rules(sw, err, sizeof err) != 0)
+    char err[512] = "";
+    sw->rules_generation++;
+    /* between passes: no message is half-decided when the rules change */
+    if (reload_rules(sw, err, sizeof err) != 0) {
         fprintf(stderr, "lexswitch: SIGHUP: rules NOT reloaded, old rules stay in force: %s\n",
                 err);
-    else
-        fprintf(stderr, "lexswitch: SIGHUP: rules reloaded from %s\n", sw->cfg.rules_dir);
+        write_rules_status(sw, 0, err);
+    } else {
+        char msg[LEX_PATH_MAX + 64];
+        snprintf(msg, sizeof msg, "rules reloaded from %s",
+                 sw->cfg.rules_dir[0] ? sw->cfg.rules_dir : "(no rules directory)");
+        fprintf(stderr, "lexswitch: SIGHUP: %s\n", msg);
+        write_rules_status(sw, 1, msg);
+    }
+}
+
+static int write_pid_file(lex_switch_t *sw)
+{
+    char path[LEX_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/lexswitch.pid", sw->cfg.data_dir);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return LEX_EIO;
+    fprintf(f, "%ld\n", (long)getpid());
+    return fclose(f) == 0 ? 0 : LEX_EIO;
+}
+
+static void remove_pid_file(lex_switch_t *sw)
+{
+    char path[LEX_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/lexswitch.pid", sw->cfg.data_dir);
+    unlink(path);
 }
 
 static int bind_one(lex_switch_t *sw, const char *endpoint, char *err, size_t errlen)
@@ -312,11 +355,15 @@ int lex_switch_run(lex_switch_t *sw)
     uv_signal_start(&sw->sigterm, on_signal, SIGTERM);
     uv_signal_start(&sw->sighup, on_sighup, SIGHUP);
     sw->last_heartbeat_us = lex_mono_us();
+    if (write_pid_file(sw) != 0)
+        fprintf(stderr, "lexswitch: cannot write %s/lexswitch.pid\n", sw->cfg.data_dir);
+    write_rules_status(sw, 1, "rules loaded at start");
     if (sw->cfg.ready_file[0] && write_ready_file(sw) != 0)
         fprintf(stderr, "lexswitch: cannot write ready file %s\n", sw->cfg.ready_file);
     pump(sw);
     uv_run(&sw->loop, UV_RUN_DEFAULT);
     commit_and_flush(sw);
+    remove_pid_file(sw);
     if (sw->cfg.stats_file[0] && lex_stats_write(sw, sw->cfg.stats_file) != 0)
         fprintf(stderr, "lexswitch: cannot write stats file %s\n", sw->cfg.stats_file);
     fprintf(stderr, "lexswitch: stopped; %llu messages received, %llu routed, log at seq %llu\n",

@@ -103,6 +103,7 @@ struct lex_switch {
     uv_signal_t sigint, sigterm, sighup;
     int loop_ready;               /* loop and handles initialised */
     uv_async_t stop_async;
+    uint64_t rules_generation;   /* reloads attempted, for lexctl rules reload */
     int draining;
     uint64_t drain_deadline_us;
     uint64_t last_heartbeat_us;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include "harness.h"
 #include "lex_population.h"
 
@@ -126,4 +127,55 @@ Test(tools, lexsim_reports_routed_messages_and_every_kind_of_decision)
     cr_assert(allow > 0 && deny > 0 && redact > 0, "%s", out);
     cr_assert(strstr(out, "\"unanswered\": 0") != NULL, "every query was answered: %s", out);
     cr_assert(strstr(out, "\"p99\": ") != NULL);
+}
+
+Test(tools, rules_reload_under_load_loses_no_message_and_reports_refusals)
+{
+    lex_test_switch_prepare(&sw);
+    lex_test_write_rules(&sw, "IL", "rule il-no-ice\n  family ICE-ERO\n  deny denied\n");
+    lex_test_switch_start(&sw, NULL);
+    lex_test_states_start(&sw, "IL,NY,TX", 1000);
+    static char out[65536];
+    char cmd[1024], result[256];
+    snprintf(result, sizeof result, "%s/load.json", sw.dir);
+    /* agencies querying in the background while the rules change */
+    snprintf(cmd, sizeof cmd,
+             "%s/lexload --connect %s --directory %s --drivers 1000 --rate 300 --duration 3 "
+             "--quiet --json %s > /dev/null 2>&1 &",
+             LEX_BIN_DIR, sw.endpoint, sw.directory, result);
+    cr_assert_eq(system(cmd), 0);
+    for (int i = 0; i < 6; i++) {
+        int good = i % 2 == 0;
+        lex_test_write_rules(&sw, "NY",
+                             good ? "rule ny-no-ice\n  family ICE-ERO\n  deny no-record\n"
+                                  : "rule ny-broken\n  family\n  deny denied\n");
+        snprintf(cmd, sizeof cmd, "%s/lexctl rules reload --data %s", LEX_BIN_DIR, sw.data);
+        int rc = run(cmd, out, sizeof out);
+        if (good) {
+            cr_assert_eq(rc, 0, "%s", out);
+            cr_assert(strstr(out, "reloaded") != NULL, "%s", out);
+        } else {
+            cr_assert_eq(rc, 1, "%s", out);
+            cr_assert(strstr(out, "NY.rules:2:") != NULL, "%s", out);
+        }
+        usleep(300000);
+    }
+    /* wait for lexload to write its result */
+    FILE *f = NULL;
+    for (int waited = 0; waited < 20000 && !f; waited += 100) {
+        usleep(100000);
+        f = fopen(result, "r");
+        if (f) {
+            size_t n = fread(out, 1, sizeof out - 1, f);
+            out[n] = 0;
+            fclose(f);
+            if (!strchr(out, '\n'))
+                f = NULL;
+        }
+    }
+    cr_assert_not_null(f, "lexload wrote no result");
+    cr_assert(strstr(out, "\"unanswered\": 0") != NULL, "messages lost: %s", out);
+    cr_assert(strstr(out, "\"send_errors\": 0") != NULL, "%s", out);
+    const char *sent = strstr(out, "\"sent\": ");
+    cr_assert(sent && atol(sent + 8) >= 800, "%s", out);
 }
