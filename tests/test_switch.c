@@ -604,3 +604,51 @@ Test(switch_e2e, query_addressed_to_a_responder_ori_and_am_to_an_agency_ori_are_
     lex_node_destroy(&a);
     lex_node_destroy(&b);
 }
+
+Test(switch_e2e, rules_on_query_kind_and_purpose_apply_through_the_switch)
+{
+    lex_test_switch_prepare(&sw);
+    lex_test_write_rules(&sw, "MN",
+                         "rule fed-name-search\n  level federal\n  kind by-name\n  deny denied\n"
+                         "rule photo-needs-purpose\n  key DQ\n  purpose E\n  redact photo\n");
+    lex_test_switch_start(&sw, NULL);
+    lex_test_states_start(&sw, "MN", DRIVERS);
+    lex_node_t *fbi = lex_test_node(&sw, lex_test_ori_of(&sw, "FBI", NULL));
+    lex_driver_t d;
+    char lic[40];
+    const char *by_number[] = {licence_word("MN", 4, &d, lic), NULL};
+    char name[96], dob[32];
+    snprintf(name, sizeof name, "name=%s", d.name);
+    snprintf(dob, sizeof dob, "dob=%s", d.dob);
+    const char *by_name[] = {name, dob, NULL};
+    lex_message_t m;
+    cr_assert_eq(lex_test_ask(fbi, "DQ", "MN", by_number, &m), 0);
+    cr_assert_str_eq(m.env.key, "DR", "a federal look-up by number is allowed");
+    cr_assert_eq(lex_test_ask(fbi, "DQ", "MN", by_name, &m), 0);
+    cr_assert_eq(lex_test_status_code(&m), LEX_ST_DENIED, "a federal name search is denied");
+    lex_node_destroy(&fbi);
+
+    /* purpose E (employment) gets the record without its photo */
+    lex_node_t *pd = lex_test_node(&sw, lex_test_ori_of(&sw, "PD", "MN"));
+    lex_envelope_t env;
+    lex_envelope_init(&env);
+    strcpy(env.key, "DQ");
+    strcpy(env.purpose, "E");
+    lex_envelope_add_dst(&env, "MN");
+    lex_buf_t body;
+    lex_buf_init(&body);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &body, lex_buf_write);
+    msgpack_pack_map(&pk, 1);
+    lex_mp_pack_kv_str(&pk, "lic", d.lic);
+    cr_assert_eq(lex_node_send(pd, &env, body.data, body.len), 0);
+    lex_buf_free(&body);
+    cr_assert_eq(lex_test_recv_answer(pd, env.id, &m, 5000), 0);
+    cr_assert_str_eq(m.env.key, "DR");
+    msgpack_unpacked up;
+    const msgpack_object *rec = first_record(&up, &m, "records");
+    cr_assert_null(lex_mp_get(rec, "photo"));
+    cr_assert_not_null(lex_mp_get(rec, "address"));
+    msgpack_unpacked_destroy(&up);
+    lex_node_destroy(&pd);
+}
