@@ -17,10 +17,13 @@ int lex_query_body_from_words(const char *key, char *const *words, int nwords, l
 void lex_message_print_json(FILE *f, const lex_message_t *m);
 
 /* Sends one query and waits for every answer (one per destination).
- * Prints each answer with lex_message_print_json. Returns 0 when all
+ * Prints each answer with lex_message_print_json. A held-for-review status
+ * counts as the answer unless wait_review is set, in which case it waits on
+ * for the answer that follows the state's review. Returns 0 when all
  * answers came, LEX_ETIMEOUT otherwise. */
 int lex_query_send_and_wait(lex_node_t *node, lex_envelope_t *env, const void *body,
-                            size_t body_len, int timeout_ms, FILE *out, int *answers);
+                            size_t body_len, int timeout_ms, int wait_review, FILE *out,
+                            int *answers);
 
 /* Runs a scenario: each line `ORI KEY DEST[,DEST...] [field=value ...]`
  * ('#' comments; purpose=P sets the purpose code). The node must speak

@@ -8,6 +8,7 @@
 #include "lex_catalogue.h"
 #include "lex_error.h"
 #include "lex_query_text.h"
+#include "lex_status.h"
 
 int lex_query_body_from_words(const char *key, char *const *words, int nwords, lex_buf_t *body,
                               char *err, size_t errlen)
@@ -130,7 +131,8 @@ void lex_message_print_json(FILE *f, const lex_message_t *m)
 }
 
 int lex_query_send_and_wait(lex_node_t *node, lex_envelope_t *env, const void *body,
-                            size_t body_len, int timeout_ms, FILE *out, int *answers)
+                            size_t body_len, int timeout_ms, int wait_review, FILE *out,
+                            int *answers)
 {
     int got = 0;
     int rc = lex_node_send(node, env, body, body_len);
@@ -149,6 +151,14 @@ int lex_query_send_and_wait(lex_node_t *node, lex_envelope_t *env, const void *b
         if (m.env.ref != env->id)
             continue; /* not ours (e.g. a late answer to an earlier query) */
         lex_message_print_json(out, &m);
+        int held = 0;
+        if (strcmp(m.env.key, "ST") == 0) {
+            int code = 0;
+            held = lex_status_parse(m.body, m.body_len, &code, NULL, 0) == 0 &&
+                   code == LEX_ST_HELD;
+        }
+        if (held && wait_review)
+            continue; /* the real answer comes after the state's review */
         got++;
         /* a refusal of the whole message (not per destination) ends it */
         if (strcmp(m.env.key, "ST") == 0 && env->ndst > 1 && strcmp(m.env.src, "LEXSWITCH") == 0) {
@@ -259,7 +269,8 @@ int lex_scenario_run(lex_node_t *node, const char *path, int timeout_ms, FILE *o
             continue;
         }
         snprintf(env.ctl, sizeof env.ctl, "line %d", lineno);
-        if (lex_query_send_and_wait(node, &env, body.data, body.len, timeout_ms, out, NULL) != 0) {
+        if (lex_query_send_and_wait(node, &env, body.data, body.len, timeout_ms, 0, out, NULL) !=
+            0) {
             fprintf(stderr, "%s:%d: no answer in time\n", path, lineno);
             failed++;
         }

@@ -151,7 +151,11 @@ static long write_state(FILE *f, size_t s, unsigned locals)
     snprintf(ori, sizeof ori, "%sSP00000", st);
     snprintf(name, sizeof name, "%s State Police", full);
     bad |= line(f, ori, STATE, "SP", st, name);
-    n += 2;
+    /* the state's review desk: its operators approve or deny held queries */
+    snprintf(ori, sizeof ori, "%sOPS0000", st);
+    snprintf(name, sizeof name, "%s Records Review Desk", full);
+    bad |= line(f, ori, STATE, "OPS", st, name);
+    n += 3;
 
     for (unsigned i = 0; i < locals; i++) {
         unsigned pair = i / 2, round = pair / 999, county = pair % 999 + 1;

@@ -29,8 +29,8 @@ static int parse_err(char *err, size_t errlen, const char *name, int line, const
 
 static int class_from(const char *w)
 {
-    static const char *names[] = {"query", "response", "admin", "status", "session"};
-    for (int i = 0; i < 5; i++)
+    static const char *names[] = {"query", "response", "admin", "status", "session", "operator"};
+    for (int i = 0; i < 6; i++)
         if (strcmp(w, names[i]) == 0)
             return i;
     return -1;

@@ -28,6 +28,7 @@ typedef enum {
     LEX_CLASS_ADMIN,     /* free text between agencies (AM) */
     LEX_CLASS_STATUS,    /* ST */
     LEX_CLASS_SESSION,   /* HELLO, WELCOME, HB, BYE */
+    LEX_CLASS_OPERATOR,  /* RVQ/RVR: a state operator and the switch */
 } lex_msg_class_t;
 
 typedef struct {

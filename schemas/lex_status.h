@@ -15,6 +15,7 @@ typedef enum {
     LEX_ST_UNKNOWN_DEST = 12,    /* destination is not a known state or ORI */
     LEX_ST_NODE_LOST = 13,       /* the destination node went away */
     LEX_ST_NOT_SERVED = 14,      /* destination does not answer this key */
+    LEX_ST_EXPIRED = 15,         /* held for review and not decided in time */
     LEX_ST_BAD_FRAME = 20,       /* wrong frame count or not msgpack */
     LEX_ST_BAD_ENVELOPE = 21,    /* envelope fails validation */
     LEX_ST_BAD_BODY = 22,        /* body fails the catalogue's validation */
@@ -27,6 +28,8 @@ typedef enum {
     LEX_ST_SHUTTING_DOWN = 29,   /* switch is draining */
     LEX_ST_HELLO_REFUSED = 30,   /* registration refused */
     LEX_ST_BAD_VERSION = 31,     /* protocol version not supported */
+    LEX_ST_NOT_AUTHORISED = 32,  /* operator request for another state's holds */
+    LEX_ST_NO_SUCH_HOLD = 33,    /* no held query with that id */
     LEX_ST_INTERNAL = 40,        /* the switch failed (e.g. log write) */
 } lex_status_t;
 

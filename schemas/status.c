@@ -19,6 +19,7 @@ static const status_entry_t statuses[] = {
     {LEX_ST_UNKNOWN_DEST, "unknown-destination"},
     {LEX_ST_NODE_LOST, "node-lost"},
     {LEX_ST_NOT_SERVED, "key-not-served"},
+    {LEX_ST_EXPIRED, "expired"},
     {LEX_ST_BAD_FRAME, "bad-frame"},
     {LEX_ST_BAD_ENVELOPE, "bad-envelope"},
     {LEX_ST_BAD_BODY, "bad-body"},
@@ -31,6 +32,8 @@ static const status_entry_t statuses[] = {
     {LEX_ST_SHUTTING_DOWN, "shutting-down"},
     {LEX_ST_HELLO_REFUSED, "hello-refused"},
     {LEX_ST_BAD_VERSION, "bad-version"},
+    {LEX_ST_NOT_AUTHORISED, "not-authorised"},
+    {LEX_ST_NO_SUCH_HOLD, "no-such-hold"},
     {LEX_ST_INTERNAL, "internal-error"},
 };
 

@@ -18,6 +18,7 @@ void lex_switch_config_defaults(lex_switch_config_t *cfg)
     cfg->heartbeat_ms = 1000;
     cfg->dead_after_ms = 3500;
     cfg->drain_ms = 5000;
+    cfg->hold_expiry_s = 172800;
 }
 
 typedef enum { OPT_STR, OPT_INT } opt_kind_t;
@@ -37,7 +38,7 @@ static const option_t options[] = {
     STR_OPT(directory),  STR_OPT(ready_file), STR_OPT(stats_file),
     INT_OPT(query_timeout_ms, 10, 3600000),   INT_OPT(heartbeat_ms, 50, 600000),
     INT_OPT(dead_after_ms, 100, 3600000),     INT_OPT(drain_ms, 0, 600000),
-    INT_OPT(verbose, 0, 2),
+    INT_OPT(hold_expiry_s, 1, 31536000), INT_OPT(verbose, 0, 2),
 };
 
 int lex_switch_config_set(lex_switch_config_t *cfg, const char *name, const char *value, char *err,

@@ -23,6 +23,7 @@ typedef struct {
     int heartbeat_ms;              /* heartbeat interval to nodes */
     int dead_after_ms;             /* a node silent this long is dropped */
     int drain_ms;                  /* on SIGINT/SIGTERM, wait this long for open queries */
+    int hold_expiry_s;             /* a query held for review expires after this long */
     int verbose;
 } lex_switch_config_t;
 

@@ -131,6 +131,7 @@ static void on_tick(uv_timer_t *h)
         sw->last_heartbeat_us = now;
         lex_route_heartbeat(sw);
         lex_route_reap(sw, now);
+        lex_route_expire_holds(sw);
     }
     commit_and_flush(sw);
     if (sw->draining && (lex_flight_count(sw) == 0 || now >= sw->drain_deadline_us)) {
@@ -292,6 +293,10 @@ int lex_switch_new(const lex_switch_config_t *cfg, lex_switch_t **out, char *err
         goto fail;
     if ((rc = lex_log_open(cfg->data_dir, cfg->durability, &sw->log, err, errlen)) != 0)
         goto fail;
+    char held_path[LEX_PATH_MAX + 16];
+    snprintf(held_path, sizeof held_path, "%s/held", cfg->data_dir);
+    if ((rc = lex_holds_open(held_path, &sw->holds, err, errlen)) != 0)
+        goto fail;
     /* ids of switch-made messages continue across restarts via the log */
     sw->next_status_id = lex_log_last_seq(sw->log) << 8;
     sw->next_fid = sw->next_status_id;
@@ -413,6 +418,7 @@ void lex_switch_destroy(lex_switch_t **swp)
     if (sw->zctx)
         zmq_ctx_term(sw->zctx);
     lex_log_close(&sw->log);
+    lex_holds_close(&sw->holds);
     lex_policy_destroy(&sw->policy);
     lex_directory_destroy(&sw->directory);
     lex_outbox_free(&sw->outbox);

@@ -42,6 +42,7 @@ const char *lex_action_name(lex_action_t a)
     case LEX_ACT_ALLOW: return "allow";
     case LEX_ACT_DENY: return "deny";
     case LEX_ACT_REDACT: return "redact";
+    case LEX_ACT_REVIEW: return "review";
     }
     return "unknown";
 }

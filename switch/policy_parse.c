@@ -166,6 +166,10 @@ static int parse_action(rule_t *r, char **w, int nw, const char *name, int line,
         if (nw != 1)
             return perr(err, errlen, name, line, "'allow' takes no value", NULL);
         r->action = LEX_ACT_ALLOW;
+    } else if (strcmp(w[0], "review") == 0) {
+        if (nw != 1)
+            return perr(err, errlen, name, line, "'review' takes no value", NULL);
+        r->action = LEX_ACT_REVIEW;
     } else if (strcmp(w[0], "deny") == 0) {
         if (nw != 2 || (r->deny_status = deny_status_from(w[1])) < 0)
             return perr(err, errlen, name, line, "'deny' wants 'denied' or 'no-record'", NULL);
@@ -231,7 +235,8 @@ static int parse_rule_line(rule_t *r, char **w, int nw, const char *name, int li
         int rc = fill_values(vals, w, nw, name, line, err, errlen);
         return rc ? rc : check_values(r, bit, vals, name, line, err, errlen);
     }
-    if (strcmp(w[0], "allow") == 0 || strcmp(w[0], "deny") == 0 || strcmp(w[0], "redact") == 0)
+    if (strcmp(w[0], "allow") == 0 || strcmp(w[0], "deny") == 0 || strcmp(w[0], "redact") == 0 ||
+        strcmp(w[0], "review") == 0)
         return parse_action(r, w, nw, name, line, err, errlen);
     return perr(err, errlen, name, line, "unknown word '%s'", w[0]);
 }

@@ -6,6 +6,7 @@
  * outbox until loop.c has committed those records. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
 #include "lex_body.h"
@@ -17,7 +18,7 @@
 /* The switch's own ORI: the source of the statuses it makes. */
 #define SWITCH_ORI "LEXSWITCH"
 
-static const char *const decision_names[] = {"allow", "deny", "redact"};
+static const char *const decision_names[] = {"allow", "deny", "redact", "review"};
 
 static void conn_hex(const uint8_t *rid, size_t rid_len, char out[LEX_CONN_MAX + 1])
 {
@@ -213,6 +214,8 @@ static void plan_destination(lex_switch_t *sw, const lex_envelope_t *e, const ch
     sw->stats.by_decision[p->decision.action]++;
     if (p->decision.action == LEX_ACT_DENY) {
         p->status = p->decision.deny_status;
+    } else if (p->decision.action == LEX_ACT_REVIEW) {
+        /* held whether or not a responder is there now: it may be later */
     } else if (!p->responder) {
         p->status = LEX_ST_NO_ROUTE;
         p->why = "no node is serving this destination";
@@ -220,6 +223,74 @@ static void plan_destination(lex_switch_t *sw, const lex_envelope_t *e, const ch
         p->status = LEX_ST_NOT_SERVED;
         p->why = "the destination does not answer this message key";
     }
+}
+
+/* Opens a flight for one destination of a query and queues the copy for
+ * the responder. */
+static void forward_query(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, const char *conn,
+                          const lex_envelope_t *e, const char *dest, const char *rules_state,
+                          const char *answer_key, const char *kind, session_t *responder,
+                          const void *body, size_t body_len, const char *decision,
+                          const char *rule, int approved)
+{
+    flight_t *f = lex_flight_open(sw);
+    if (!f) {
+        send_status(sw, rid, rid_len, conn, e->src, e->id, e->ctl, SWITCH_ORI, LEX_ST_INTERNAL,
+                    "status", "", "%s: out of memory", dest);
+        return;
+    }
+    memcpy(f->rid, rid, rid_len);
+    f->rid_len = rid_len;
+    f->req_id = e->id;
+    copy_str(f->req_ori, sizeof f->req_ori, e->src);
+    copy_str(f->dest, sizeof f->dest, dest);
+    copy_str(f->rules_state, sizeof f->rules_state, rules_state);
+    copy_str(f->key, sizeof f->key, e->key);
+    copy_str(f->answer_key, sizeof f->answer_key, answer_key);
+    copy_str(f->ctl, sizeof f->ctl, e->ctl);
+    copy_str(f->purpose, sizeof f->purpose, e->purpose);
+    copy_str(f->kind, sizeof f->kind, kind);
+    f->approved = approved;
+    f->responder = responder;
+    responder->open_flights++;
+
+    lex_envelope_t fwd = *e;
+    fwd.id = f->fid;
+    fwd.ndst = 0;
+    lex_envelope_add_dst(&fwd, dest);
+    fwd.ref = 0;
+    emit(sw, responder->rid, responder->rid_len, responder->conn, &fwd, body, body_len, e->src,
+         dest, decision, rule, 0);
+}
+
+/* A state's rule says review: the query is stored durably and the
+ * requester told at once; an operator of the state decides later. */
+static void hold_query(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, const char *conn,
+                       const lex_envelope_t *e, const char *dest, const char *state,
+                       const char *kind, const char *rule, const void *body, size_t body_len)
+{
+    lex_hold_t h;
+    memset(&h, 0, sizeof h);
+    copy_str(h.state, sizeof h.state, state);
+    copy_str(h.dest, sizeof h.dest, dest);
+    copy_str(h.req_ori, sizeof h.req_ori, e->src);
+    h.req_id = e->id;
+    copy_str(h.key, sizeof h.key, e->key);
+    copy_str(h.kind, sizeof h.kind, kind);
+    copy_str(h.purpose, sizeof h.purpose, e->purpose);
+    copy_str(h.ctl, sizeof h.ctl, e->ctl);
+    copy_str(h.rule_id, sizeof h.rule_id, rule);
+    h.held_us = lex_now_us();
+    h.expires_us = h.held_us + (uint64_t)sw->cfg.hold_expiry_s * 1000000u;
+    h.body = (char *)body;
+    h.body_len = body_len;
+    if (lex_holds_add(sw->holds, &h) != 0) {
+        send_status(sw, rid, rid_len, conn, e->src, e->id, e->ctl, SWITCH_ORI, LEX_ST_INTERNAL,
+                    "status", "", "%s: the query could not be held for review", dest);
+        return;
+    }
+    send_status(sw, rid, rid_len, conn, e->src, e->id, e->ctl, state, LEX_ST_HELD, "review", rule,
+                "%s: held for review by the state (hold %llu)", dest, (unsigned long long)h.id);
 }
 
 static void handle_query(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, session_t *s,
@@ -273,34 +344,14 @@ static void handle_query(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, s
                         "status", "", "%s: %s", e->dst[i], p->why);
             continue;
         }
-        flight_t *f = lex_flight_open(sw);
-        if (!f) {
-            send_status(sw, rid, rid_len, s->conn, e->src, e->id, e->ctl, SWITCH_ORI,
-                        LEX_ST_INTERNAL, "status", "", "%s: out of memory", e->dst[i]);
+        if (p->decision.action == LEX_ACT_REVIEW) {
+            hold_query(sw, rid, rid_len, s->conn, e, e->dst[i], p->rules_state, kind,
+                       p->decision.rule_id, body, body_len);
             continue;
         }
-        memcpy(f->rid, rid, rid_len);
-        f->rid_len = rid_len;
-        f->req_id = e->id;
-        copy_str(f->req_ori, sizeof f->req_ori, e->src);
-        copy_str(f->dest, sizeof f->dest, e->dst[i]);
-        copy_str(f->rules_state, sizeof f->rules_state, p->rules_state);
-        copy_str(f->key, sizeof f->key, e->key);
-        copy_str(f->answer_key, sizeof f->answer_key, def->pair);
-        copy_str(f->ctl, sizeof f->ctl, e->ctl);
-        copy_str(f->purpose, sizeof f->purpose, e->purpose);
-        copy_str(f->kind, sizeof f->kind, kind);
-        f->responder = p->responder;
-        p->responder->open_flights++;
-
-        lex_envelope_t fwd = *e;
-        fwd.id = f->fid;
-        fwd.ndst = 0;
-        lex_envelope_add_dst(&fwd, e->dst[i]);
-        fwd.ref = 0;
-        emit(sw, p->responder->rid, p->responder->rid_len, p->responder->conn, &fwd, body,
-             body_len, e->src, e->dst[i], decision_names[p->decision.action], p->decision.rule_id,
-             0);
+        forward_query(sw, rid, rid_len, s->conn, e, e->dst[i], p->rules_state, def->pair, kind,
+                      p->responder, body, body_len, decision_names[p->decision.action],
+                      p->decision.rule_id, 0);
     }
 }
 
@@ -331,6 +382,12 @@ static void handle_response(lex_switch_t *sw, const uint8_t *rid, size_t rid_len
     };
     lex_decision_t d;
     lex_policy_decide(sw->policy, f->rules_state, &subject, &d);
+    if (d.action == LEX_ACT_REVIEW) {
+        /* an operator released this query: its answer goes through; a query
+         * the rules began to hold only while it was in flight is refused */
+        d.action = f->approved ? LEX_ACT_ALLOW : LEX_ACT_DENY;
+        d.deny_status = LEX_ST_DENIED;
+    }
     sw->stats.by_decision[d.action]++;
     log_record(sw, LEX_DIR_IN, s->conn, e->key, e->src, f->req_ori, e->id, e->ref,
                decision_names[d.action], d.rule_id, 0, env, env_len, body, body_len);
@@ -401,6 +458,208 @@ static void handle_admin(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, s
         lex_envelope_add_dst(&fwd, dst);
         emit(sw, to->rid, to->rid_len, to->conn, &fwd, body, body_len, e->src, dst, "allow", "",
              0);
+    }
+}
+
+/* The RVR answer to an operator's RVQ; entries is called to pack the holds. */
+static void send_review_answer(lex_switch_t *sw, const uint8_t *rid, size_t rid_len,
+                               const char *conn, const lex_envelope_t *q, lex_hold_t *only,
+                               const char *state, int with_body, const char *fmt, ...)
+{
+    char result[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(result, sizeof result, fmt, ap);
+    va_end(ap);
+    lex_buf_reset(&sw->scratch_body);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sw->scratch_body, lex_buf_write);
+    size_t n = 0;
+    for (lex_hold_t *h = lex_holds_first(sw->holds); h; h = h->next)
+        n += only ? h == only : strcmp(h->state, state) == 0;
+    if (n > 1000)
+        n = 1000;
+    msgpack_pack_map(&pk, 3);
+    lex_mp_pack_str(&pk, "held");
+    msgpack_pack_array(&pk, n);
+    size_t packed = 0;
+    for (lex_hold_t *h = lex_holds_first(sw->holds); h && packed < n; h = h->next) {
+        if (only ? h != only : strcmp(h->state, state) != 0)
+            continue;
+        const lex_agency_t *a = sw->directory ? lex_directory_find(sw->directory, h->req_ori) : NULL;
+        msgpack_pack_map(&pk, with_body ? 12 : 11);
+        lex_mp_pack_kv_uint(&pk, "id", h->id);
+        lex_mp_pack_kv_str(&pk, "state", h->state);
+        lex_mp_pack_kv_str(&pk, "requester", h->req_ori);
+        lex_mp_pack_kv_str(&pk, "agency", a ? a->name : "");
+        lex_mp_pack_kv_str(&pk, "family", a ? a->family : "");
+        lex_mp_pack_kv_str(&pk, "key", h->key);
+        lex_mp_pack_kv_str(&pk, "kind", h->kind);
+        lex_mp_pack_kv_str(&pk, "purpose", h->purpose);
+        lex_mp_pack_kv_str(&pk, "rule", h->rule_id);
+        lex_mp_pack_kv_uint(&pk, "held_at", h->held_us / 1000000u);
+        lex_mp_pack_kv_uint(&pk, "expires_at", h->expires_us / 1000000u);
+        if (with_body) {
+            lex_mp_pack_str(&pk, "query");
+            if (h->body_len)
+                lex_buf_append(&sw->scratch_body, h->body, h->body_len); /* already msgpack */
+            else
+                msgpack_pack_map(&pk, 0);
+        }
+        packed++;
+    }
+    lex_mp_pack_kv_uint(&pk, "count", n);
+    lex_mp_pack_kv_str(&pk, "result", result);
+    lex_envelope_t r;
+    lex_envelope_init(&r);
+    r.id = ++sw->next_status_id;
+    strcpy(r.key, "RVR");
+    strcpy(r.src, SWITCH_ORI);
+    lex_envelope_add_dst(&r, q->src);
+    r.ref = q->id;
+    copy_str(r.ctl, sizeof r.ctl, q->ctl);
+    r.ts_us = lex_now_us();
+    emit(sw, rid, rid_len, conn, &r, sw->scratch_body.data, sw->scratch_body.len, SWITCH_ORI,
+         q->src, "operator", "", 0);
+}
+
+/* Releases a held query to its state's responder. 0, or why it stays held. */
+static const char *approve_hold(lex_switch_t *sw, lex_hold_t *h, const char *operator_ori)
+{
+    session_t *req = lex_session_by_ori(sw, h->req_ori);
+    if (!req)
+        return "the requester is not connected; the query stays held";
+    session_t *responder = strlen(h->dest) == LEX_STATE_LEN ? lex_session_for_state(sw, h->dest)
+                                                             : lex_session_by_ori(sw, h->dest);
+    if (!responder || !lex_session_answers_key(responder, h->key))
+        return "no responder for this query is connected; the query stays held";
+    const lex_msgdef_t *def = lex_catalogue_find(sw->catalogue, h->key);
+    lex_envelope_t q;
+    lex_envelope_init(&q);
+    q.id = h->req_id;
+    copy_str(q.key, sizeof q.key, h->key);
+    copy_str(q.src, sizeof q.src, h->req_ori);
+    copy_str(q.ctl, sizeof q.ctl, h->ctl);
+    copy_str(q.purpose, sizeof q.purpose, h->purpose);
+    q.ts_us = lex_now_us();
+    /* copy what the flight needs before the hold is freed */
+    lex_hold_t copy = *h;
+    char *body = malloc(h->body_len ? h->body_len : 1);
+    if (!body || !def) {
+        free(body);
+        return "out of memory; the query stays held";
+    }
+    memcpy(body, h->body, h->body_len);
+    if (lex_holds_remove(sw->holds, h->id) != 0) {
+        free(body);
+        return "the hold could not be updated; the query stays held";
+    }
+    forward_query(sw, req->rid, req->rid_len, req->conn, &q, copy.dest, copy.state, def->pair,
+                  copy.kind, responder, body, copy.body_len, "approve", operator_ori, 1);
+    free(body);
+    return NULL;
+}
+
+static void handle_operator(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, session_t *s,
+                            const lex_envelope_t *e, const void *env, size_t env_len,
+                            const void *body, size_t body_len)
+{
+    if (strcmp(e->key, "RVQ") != 0) {
+        refuse(sw, rid, rid_len, s->conn, e, env, env_len, body, body_len, LEX_ST_BAD_ENVELOPE,
+               "%s is sent by the switch, not by nodes", e->key);
+        return;
+    }
+    msgpack_unpacked up;
+    char op[16] = "", state[4] = "";
+    uint64_t id = 0;
+    if (lex_body_parse(body, body_len, &up) == 0) {
+        lex_mp_str(lex_mp_get(&up.data, "op"), op, sizeof op);
+        lex_mp_str(lex_mp_get(&up.data, "state"), state, sizeof state);
+        lex_mp_uint(lex_mp_get(&up.data, "id"), &id);
+        msgpack_unpacked_destroy(&up);
+    }
+    const lex_agency_t *a = sw->directory ? lex_directory_find(sw->directory, e->src) : NULL;
+    if (!a || strcmp(a->family, "OPS") != 0 || strcmp(a->home_state, state) != 0) {
+        refuse(sw, rid, rid_len, s->conn, e, env, env_len, body, body_len, LEX_ST_NOT_AUTHORISED,
+               "%s is not a review desk of this state", e->src);
+        return;
+    }
+    int listing = strcmp(op, "list") == 0;
+    lex_hold_t *h = listing ? NULL : lex_holds_find(sw->holds, id);
+    if (!listing && strcmp(op, "show") != 0 && strcmp(op, "approve") != 0 &&
+        strcmp(op, "deny") != 0) {
+        refuse(sw, rid, rid_len, s->conn, e, env, env_len, body, body_len, LEX_ST_BAD_BODY,
+               "op '%s' is not list, show, approve or deny", op);
+        return;
+    }
+    if (!listing && !h) {
+        refuse(sw, rid, rid_len, s->conn, e, env, env_len, body, body_len, LEX_ST_NO_SUCH_HOLD,
+               "%s", "no query is held with that id");
+        return;
+    }
+    if (h && strcmp(h->state, state) != 0) {
+        /* another state's hold: its operators alone decide */
+        refuse(sw, rid, rid_len, s->conn, e, env, env_len, body, body_len, LEX_ST_NOT_AUTHORISED,
+               "that query is held for %s", h->state);
+        return;
+    }
+    log_record(sw, LEX_DIR_IN, s->conn, e->key, e->src, state, e->id, 0, op, "", 0, env, env_len,
+               body, body_len);
+    if (listing) {
+        size_t n = 0;
+        for (lex_hold_t *x = lex_holds_first(sw->holds); x; x = x->next)
+            n += strcmp(x->state, state) == 0;
+        send_review_answer(sw, rid, rid_len, s->conn, e, NULL, state, 0, "%zu held for %s", n,
+                           state);
+        return;
+    }
+    if (strcmp(op, "show") == 0) {
+        send_review_answer(sw, rid, rid_len, s->conn, e, h, state, 1, "hold %llu",
+                           (unsigned long long)id);
+        return;
+    }
+    if (strcmp(op, "approve") == 0) {
+        const char *why = approve_hold(sw, h, e->src);
+        send_review_answer(sw, rid, rid_len, s->conn, e, why ? h : NULL, state, 0,
+                           why ? "hold %llu NOT approved: %s" : "hold %llu approved%s",
+                           (unsigned long long)id, why ? why : ": query forwarded");
+        return;
+    }
+    /* deny */
+    lex_hold_t copy = *h;
+    if (lex_holds_remove(sw->holds, id) != 0) {
+        send_review_answer(sw, rid, rid_len, s->conn, e, h, state, 0,
+                           "hold %llu could not be updated", (unsigned long long)id);
+        return;
+    }
+    session_t *req = lex_session_by_ori(sw, copy.req_ori);
+    if (req)
+        send_status(sw, req->rid, req->rid_len, req->conn, copy.req_ori, copy.req_id, copy.ctl,
+                    copy.state, LEX_ST_DENIED, "deny", e->src, "%s: denied after review",
+                    copy.dest);
+    else
+        log_record(sw, LEX_DIR_OUT, "", "ST", copy.state, copy.req_ori, 0, copy.req_id, "deny",
+                   e->src, LEX_ST_DENIED, NULL, 0, NULL, 0);
+    send_review_answer(sw, rid, rid_len, s->conn, e, NULL, "", 0, "hold %llu denied%s",
+                       (unsigned long long)id, req ? "" : " (requester not connected)");
+}
+
+void lex_route_expire_holds(lex_switch_t *sw)
+{
+    uint64_t now = lex_now_us();
+    lex_hold_t *h;
+    while ((h = lex_holds_expired(sw->holds, now))) {
+        lex_hold_t copy = *h;
+        if (lex_holds_remove(sw->holds, h->id) != 0)
+            return; /* reported; tried again next tick */
+        session_t *req = lex_session_by_ori(sw, copy.req_ori);
+        if (req)
+            send_status(sw, req->rid, req->rid_len, req->conn, copy.req_ori, copy.req_id,
+                        copy.ctl, copy.state, LEX_ST_EXPIRED, "expired", copy.rule_id,
+                        "%s: not reviewed in time", copy.dest);
+        else
+            log_record(sw, LEX_DIR_OUT, "", "ST", copy.state, copy.req_ori, 0, copy.req_id,
+                       "expired", copy.rule_id, LEX_ST_EXPIRED, NULL, 0, NULL, 0);
     }
 }
 
@@ -495,6 +754,9 @@ void lex_route_message(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, int
         return;
     case LEX_CLASS_ADMIN:
         handle_admin(sw, rid, rid_len, s, &e, env, env_len, body, body_len);
+        return;
+    case LEX_CLASS_OPERATOR:
+        handle_operator(sw, rid, rid_len, s, &e, env, env_len, body, body_len);
         return;
     }
 }

@@ -39,9 +39,10 @@ int lex_stats_write(lex_switch_t *sw, const char *path)
             (unsigned long long)s->statuses, (unsigned long long)s->refused,
             (unsigned long long)s->bad_frames, (unsigned long long)s->timeouts,
             (unsigned long long)s->send_failures);
-    fprintf(f, "\"by_decision\": {\"allow\": %llu, \"deny\": %llu, \"redact\": %llu}, ",
+    fprintf(f, "\"by_decision\": {\"allow\": %llu, \"deny\": %llu, \"redact\": %llu, "
+               "\"review\": %llu}, ",
             (unsigned long long)s->by_decision[0], (unsigned long long)s->by_decision[1],
-            (unsigned long long)s->by_decision[2]);
+            (unsigned long long)s->by_decision[2], (unsigned long long)s->by_decision[3]);
     fprintf(f, "\"by_key\": {");
     json_each_t j = {f, 1};
     lex_table_each(s->by_key, write_key, &j);

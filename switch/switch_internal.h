@@ -15,6 +15,7 @@
 #include "lex_policy.h"
 #include "lex_states.h"
 #include "lex_switch.h"
+#include "review.h"
 #include "table.h"
 
 #define RID_MAX 255            /* ZeroMQ routing ids are at most 255 bytes */
@@ -49,6 +50,7 @@ typedef struct flight {
     char ctl[LEX_CTL_MAX + 1];
     char purpose[LEX_PURPOSE_MAX + 1];
     char kind[16];                      /* query kind, for the rules on the answer */
+    int approved;                       /* released from review by an operator */
     session_t *responder;
     uint64_t deadline_us;      /* monotonic */
     struct flight *prev, *next;  /* deadline order (all share one timeout) */
@@ -70,7 +72,7 @@ typedef struct {
 
 typedef struct {
     uint64_t received, forwarded, statuses, refused, bad_frames, timeouts, send_failures;
-    uint64_t by_decision[3];   /* lex_action_t: allow, deny, redact */
+    uint64_t by_decision[4];   /* lex_action_t: allow, deny, redact, review */
     lex_table_t *by_key;       /* key -> (uintptr_t) count of messages received */
 } stats_t;
 
@@ -79,6 +81,7 @@ struct lex_switch {
     void *zctx;
     void *router;
     lex_log_t *log;
+    lex_holds_t *holds;           /* queries held for review */
     lex_policy_t *policy;
     lex_directory_t *directory;
     const lex_catalogue_t *catalogue;
@@ -140,6 +143,7 @@ void lex_route_message(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, int
 void lex_route_expire(lex_switch_t *sw, uint64_t now_us);   /* timeouts */
 void lex_route_reap(lex_switch_t *sw, uint64_t now_us);     /* dead nodes */
 void lex_route_heartbeat(lex_switch_t *sw);
+void lex_route_expire_holds(lex_switch_t *sw);               /* review time-outs */
 void lex_route_bye_all(lex_switch_t *sw);
 /* Fails every flight owed by s with ST node-lost (before removing s). */
 void lex_route_fail_flights_of(lex_switch_t *sw, session_t *s);

@@ -19,16 +19,7 @@ static void teardown(void)
 
 TestSuite(tools, .fini = teardown, .timeout = 120);
 
-/* Runs a shell command, captures stdout (at most 64 KB) and the exit code. */
-static int run(const char *cmd, char *out, size_t outlen)
-{
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p, "cannot run %s", cmd);
-    size_t n = fread(out, 1, outlen - 1, p);
-    out[n] = 0;
-    int status = pclose(p);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+#define run lex_test_run
 
 Test(tools, lexctl_send_prints_the_answer_and_audit_finds_it)
 {

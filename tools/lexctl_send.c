@@ -21,6 +21,8 @@ static void usage(FILE *f)
         "  -p, --purpose CODE   purpose code (default C)\n"
         "      --ctl TEXT       control field echoed back in answers\n"
         "      --timeout-ms N   how long to wait for answers (default 10000)\n"
+        "      --wait-review    when the query is held for review, wait for the answer\n"
+        "                       that follows the state's decision\n"
         "example:\n"
         "  lexctl send --ori CA0190000 --to NV DQ name=SMITH,JOHN dob=1980-02-03\n");
 }
@@ -31,10 +33,11 @@ int lexctl_send(int argc, char **argv)
         {"connect", required_argument, 0, 'c'}, {"ori", required_argument, 0, 'o'},
         {"to", required_argument, 0, 't'},      {"purpose", required_argument, 0, 'p'},
         {"ctl", required_argument, 0, 1},       {"timeout-ms", required_argument, 0, 2},
+        {"wait-review", no_argument, 0, 3},
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     const char *endpoint = "tcp://127.0.0.1:7400", *ori = NULL, *purpose = "C", *ctl = "";
     char *to = NULL;
-    int timeout_ms = 10000, c;
+    int timeout_ms = 10000, wait_review = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "+c:o:t:p:h", opts, NULL)) != -1) {
         switch (c) {
@@ -44,6 +47,7 @@ int lexctl_send(int argc, char **argv)
         case 'p': purpose = optarg; break;
         case 1: ctl = optarg; break;
         case 2: timeout_ms = atoi(optarg); break;
+        case 3: wait_review = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -88,8 +92,8 @@ int lexctl_send(int argc, char **argv)
                 node ? lex_node_error(node) : lex_strerror(rc));
     } else {
         int answers = 0;
-        rc = lex_query_send_and_wait(node, &env, body.data, body.len, timeout_ms, stdout,
-                                     &answers);
+        rc = lex_query_send_and_wait(node, &env, body.data, body.len, timeout_ms, wait_review,
+                                     stdout, &answers);
         if (rc != 0)
             fprintf(stderr, "lexctl send: %d of %u answers arrived in time\n", answers,
                     env.ndst ? env.ndst : 1);

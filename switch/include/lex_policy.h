@@ -2,7 +2,9 @@
  * The switch asks, for every query to a state and every response from it,
  * what that state's rules decide for this requester and key: allow, deny
  * (with the status the requester sees) or redact named fields. First match
- * wins; each state has a default (allow unless its file says otherwise). */
+ * wins; each state has a default (allow unless its file says otherwise).
+ * A query whose decision is review is held by the switch until an operator
+ * of that state approves or denies it. */
 #ifndef LEX_POLICY_H
 #define LEX_POLICY_H
 
@@ -14,6 +16,7 @@ typedef enum {
     LEX_ACT_ALLOW = 0,
     LEX_ACT_DENY = 1,
     LEX_ACT_REDACT = 2,
+    LEX_ACT_REVIEW = 3,   /* hold the query until a state operator decides */
 } lex_action_t;
 
 #define LEX_REDACT_MAX 16

@@ -226,3 +226,13 @@ const char *lex_test_ori_of(const lex_test_switch_t *t, const char *family, cons
     cr_assert(ori[0], "no %s agency in %s", family, home ? home : "any state");
     return ori;
 }
+
+int lex_test_run(const char *cmd, char *out, size_t outlen)
+{
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p, "cannot run %s", cmd);
+    size_t n = fread(out, 1, outlen - 1, p);
+    out[n] = 0;
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}

@@ -57,6 +57,10 @@ int lex_test_recv_answer(lex_node_t *n, uint64_t ref, lex_message_t *m, int time
 /* Status code of an ST message, or -1. */
 int lex_test_status_code(const lex_message_t *m);
 
+/* Runs a shell command, captures its stdout (NUL-terminated, cut at
+ * outlen) and returns its exit code. */
+int lex_test_run(const char *cmd, char *out, size_t outlen);
+
 /* First ORI in the simulation directory with this family and home state. */
 const char *lex_test_ori_of(const lex_test_switch_t *t, const char *family, const char *home);
 
