@@ -24,6 +24,8 @@
 extern char **environ;
 extern const char *const lex_scenario_rules[];
 extern const char *const lex_scenario_rules_names[];
+extern const char *const lex_scenario_shared[];
+extern const char *const lex_scenario_shared_names[];
 
 typedef struct {
     double duration_s;
@@ -299,6 +301,13 @@ static int prepare_workdir(const sim_options_t *o)
     for (size_t i = 0; lex_scenario_rules[i]; i++) {
         snprintf(path, sizeof path, "%s/rules/%s", work, lex_scenario_rules_names[i]);
         if (write_file(path, lex_scenario_rules[i]) != 0)
+            return -1;
+    }
+    snprintf(path, sizeof path, "%s/rules/shared", work);
+    mkdir(path, 0755);
+    for (size_t i = 0; lex_scenario_shared[i]; i++) {
+        snprintf(path, sizeof path, "%s/rules/shared/%s", work, lex_scenario_shared_names[i]);
+        if (write_file(path, lex_scenario_shared[i]) != 0)
             return -1;
     }
     snprintf(path, sizeof path, "%s/directory.txt", work);
