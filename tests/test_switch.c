@@ -652,3 +652,44 @@ Test(switch_e2e, rules_on_query_kind_and_purpose_apply_through_the_switch)
     msgpack_unpacked_destroy(&up);
     lex_node_destroy(&pd);
 }
+
+Test(switch_e2e, rules_on_ori_pattern_home_state_and_time_apply_through_the_switch)
+{
+    lex_test_switch_prepare(&sw);
+    lex_test_write_rules(&sw, "CO",
+                         "rule expired-ban\n  until 2020-01-01\n  deny denied\n"
+                         "rule future-ban\n  from 2999-01-01\n  deny denied\n"
+                         "rule utah-agencies\n  home UT\n  redact address\n"
+                         "rule one-sheriff\n  ori AZ???0000\n  deny no-record\n");
+    lex_test_switch_start(&sw, NULL);
+    lex_test_states_start(&sw, "CO", DRIVERS);
+    lex_driver_t d;
+    char lic[40];
+    const char *words[] = {licence_word("CO", 6, &d, lic), NULL};
+    lex_message_t m;
+    msgpack_unpacked up;
+
+    lex_node_t *ut = lex_test_node(&sw, lex_test_ori_of(&sw, "PD", "UT"));
+    cr_assert_eq(lex_test_ask(ut, "DQ", "CO", words, &m), 0);
+    cr_assert_str_eq(m.env.key, "DR", "time-bounded rules outside their window must not apply");
+    const msgpack_object *rec = first_record(&up, &m, "records");
+    cr_assert_null(lex_mp_get(rec, "address"), "home UT rule did not redact");
+    msgpack_unpacked_destroy(&up);
+    lex_node_destroy(&ut);
+
+    char so[16];
+    snprintf(so, sizeof so, "%s", lex_test_ori_of(&sw, "SO", "AZ")); /* AZnnn0000 */
+    cr_assert_str_eq(so + 5, "0000");
+    lex_node_t *az = lex_test_node(&sw, so);
+    cr_assert_eq(lex_test_ask(az, "DQ", "CO", words, &m), 0);
+    cr_assert_eq(lex_test_status_code(&m), LEX_ST_NO_RECORD, "ORI pattern rule did not apply");
+    lex_node_destroy(&az);
+
+    lex_node_t *pd = lex_test_node(&sw, lex_test_ori_of(&sw, "PD", "AZ"));
+    cr_assert_eq(lex_test_ask(pd, "DQ", "CO", words, &m), 0);
+    cr_assert_str_eq(m.env.key, "DR");
+    rec = first_record(&up, &m, "records");
+    cr_assert_not_null(lex_mp_get(rec, "address"));
+    msgpack_unpacked_destroy(&up);
+    lex_node_destroy(&pd);
+}
