@@ -1,16 +1,21 @@
 /* directory.c: loads the agency directory (docs/PROTOCOL.md, "Agency
- * directory"): one agency a line, `ORI|level|family|home_state|name`.
- * Kept as an array sorted by ORI so look-ups are a binary search. */
+ * directory"): one agency a line, `ORI|level|family|home_state|name`, and
+ * key bindings, `@key|public|label|role|patterns`. Both are kept as arrays
+ * sorted by their key so look-ups are a binary search. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "lex_directory.h"
 #include "lex_envelope.h"
 #include "lex_error.h"
+#include "lex_glob.h"
+#include "lex_keys.h"
 
 struct lex_directory {
     size_t count;
     lex_agency_t *agencies; /* sorted by ORI */
+    size_t nkeys;
+    lex_keybind_t *keys;    /* sorted by public key */
 };
 
 static const char *level_names[] = {"local", "state", "federal", "tribal"};
@@ -100,14 +105,119 @@ static int parse_line(char *line, lex_agency_t *a, const char **why)
     return 0;
 }
 
+static int cmp_key(const void *a, const void *b)
+{
+    return strcmp(((const lex_keybind_t *)a)->public_z85, ((const lex_keybind_t *)b)->public_z85);
+}
+
+/* A pattern: 1 to 9 characters of A-Z 0-9 * ?. */
+static int pattern_valid(const char *p)
+{
+    size_t n = strlen(p);
+    if (n == 0 || n > LEX_ORI_LEN)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((p[i] >= 'A' && p[i] <= 'Z') || (p[i] >= '0' && p[i] <= '9') || p[i] == '*' ||
+              p[i] == '?'))
+            return 0;
+    return 1;
+}
+
+/* Parses `@key|public|label|role|patterns` (line starts after "@key|"). */
+static int parse_key_line(char *line, lex_keybind_t *k, const char **why)
+{
+    char *parts[4];
+    int n = 0;
+    char *p = line;
+    while (n < 4) {
+        parts[n++] = p;
+        char *bar = strchr(p, '|');
+        if (!bar)
+            break;
+        *bar = 0;
+        p = bar + 1;
+    }
+    if (n != 4 || strchr(parts[3], '|')) {
+        *why = "expected @key|public key|label|node or operator|ORI patterns";
+        return LEX_EPARSE;
+    }
+    for (int i = 0; i < 4; i++)
+        parts[i] = trim(parts[i]);
+    memset(k, 0, sizeof *k);
+    if (!lex_z85_key_valid(parts[0])) {
+        *why = "the public key must be 40 Z85 characters";
+        return LEX_EPARSE;
+    }
+    strcpy(k->public_z85, parts[0]);
+    if (!parts[1][0] || strlen(parts[1]) > LEX_KEY_LABEL_MAX) {
+        *why = "label must be 1 to 31 characters";
+        return LEX_EPARSE;
+    }
+    strcpy(k->label, parts[1]);
+    if (strcmp(parts[2], "node") == 0)
+        k->role = LEX_KEY_NODE;
+    else if (strcmp(parts[2], "operator") == 0)
+        k->role = LEX_KEY_OPERATOR;
+    else {
+        *why = "role must be node or operator";
+        return LEX_EPARSE;
+    }
+    for (char *tok = strtok(parts[3], " \t,"); tok; tok = strtok(NULL, " \t,")) {
+        if (k->npatterns == LEX_KEY_PATTERNS_MAX) {
+            *why = "more than 64 ORI patterns for one key";
+            return LEX_EPARSE;
+        }
+        if (!pattern_valid(tok)) {
+            *why = "an ORI pattern is 1 to 9 characters of A-Z, 0-9, * and ?";
+            return LEX_EPARSE;
+        }
+        if (k->role == LEX_KEY_OPERATOR) {
+            if (!lex_ori_valid(tok)) {
+                *why = "an operator key binds exact ORIs, not patterns";
+                return LEX_EPARSE;
+            }
+            char st[LEX_STATE_LEN + 1] = {tok[0], tok[1], 0};
+            if (!lex_state_valid(st) || (k->state[0] && strcmp(k->state, st) != 0)) {
+                *why = "an operator key is bound to the ORIs of one state";
+                return LEX_EPARSE;
+            }
+            strcpy(k->state, st);
+        }
+        strcpy(k->patterns[k->npatterns++], tok);
+    }
+    if (k->npatterns == 0) {
+        *why = "a key must be bound to at least one ORI or pattern";
+        return LEX_EPARSE;
+    }
+    return 0;
+}
+
+static int add_key_line(lex_directory_t *dir, size_t *cap, char *line, const char **why)
+{
+    if (dir->nkeys == *cap) {
+        size_t grown_cap = *cap ? *cap * 2 : 16;
+        lex_keybind_t *grown = realloc(dir->keys, grown_cap * sizeof *grown);
+        if (!grown) {
+            *why = "out of memory";
+            return LEX_ENOMEM;
+        }
+        dir->keys = grown;
+        *cap = grown_cap;
+    }
+    int rc = parse_key_line(line, &dir->keys[dir->nkeys], why);
+    if (rc == 0)
+        dir->nkeys++;
+    return rc;
+}
+
 int lex_directory_parse(const char *text, const char *name, lex_directory_t **out, char *err,
                         size_t errlen)
 {
     *out = NULL;
     lex_directory_t *dir = calloc(1, sizeof *dir);
-    size_t cap = 0, lineno = 0;
+    size_t cap = 0, key_cap = 0, lineno = 0;
     int rc = 0;
-    char line[512];
+    char line[1024];
     if (!dir)
         return LEX_ENOMEM;
     const char *p = text;
@@ -125,6 +235,14 @@ int lex_directory_parse(const char *text, const char *name, lex_directory_t **ou
         char *t = trim(line);
         if (!*t || *t == '#')
             continue;
+        if (strncmp(t, "@key|", 5) == 0) {
+            const char *why = NULL;
+            if ((rc = add_key_line(dir, &key_cap, t + 5, &why)) != 0) {
+                fail(err, errlen, name, lineno, why);
+                goto fail;
+            }
+            continue;
+        }
         if (dir->count == cap) {
             cap = cap ? cap * 2 : 1024;
             lex_agency_t *grown = realloc(dir->agencies, cap * sizeof *grown);
@@ -147,6 +265,15 @@ int lex_directory_parse(const char *text, const char *name, lex_directory_t **ou
         if (strcmp(dir->agencies[i - 1].ori, dir->agencies[i].ori) == 0) {
             char why[64];
             snprintf(why, sizeof why, "ORI %s listed twice", dir->agencies[i].ori);
+            rc = fail(err, errlen, name, 0, why);
+            goto fail;
+        }
+    if (dir->nkeys)
+        qsort(dir->keys, dir->nkeys, sizeof *dir->keys, cmp_key);
+    for (size_t i = 1; i < dir->nkeys; i++)
+        if (strcmp(dir->keys[i - 1].public_z85, dir->keys[i].public_z85) == 0) {
+            char why[96];
+            snprintf(why, sizeof why, "key %s listed twice", dir->keys[i].label);
             rc = fail(err, errlen, name, 0, why);
             goto fail;
         }
@@ -198,6 +325,7 @@ void lex_directory_destroy(lex_directory_t **dir)
     if (!dir || !*dir)
         return;
     free((*dir)->agencies);
+    free((*dir)->keys);
     free(*dir);
     *dir = NULL;
 }
@@ -225,4 +353,35 @@ void lex_directory_write_line(FILE *f, const lex_agency_t *a)
 {
     fprintf(f, "%s|%s|%s|%s|%s\n", a->ori, lex_level_name(a->level), a->family, a->home_state,
             a->name);
+}
+
+const lex_keybind_t *lex_directory_key(const lex_directory_t *dir, const char *public_z85)
+{
+    lex_keybind_t probe;
+    if (!dir || !dir->nkeys || strlen(public_z85) != LEX_Z85_KEY_LEN)
+        return NULL;
+    memcpy(probe.public_z85, public_z85, LEX_Z85_KEY_LEN + 1);
+    return bsearch(&probe, dir->keys, dir->nkeys, sizeof probe, cmp_key);
+}
+
+size_t lex_directory_key_count(const lex_directory_t *dir)
+{
+    return dir ? dir->nkeys : 0;
+}
+
+int lex_keybind_allows(const lex_keybind_t *k, const char *ori)
+{
+    for (size_t i = 0; i < k->npatterns; i++)
+        if (lex_glob_match(k->patterns[i], ori))
+            return 1;
+    return 0;
+}
+
+void lex_directory_write_key(FILE *f, const lex_keybind_t *k)
+{
+    fprintf(f, "@key|%s|%s|%s|", k->public_z85, k->label,
+            k->role == LEX_KEY_OPERATOR ? "operator" : "node");
+    for (size_t i = 0; i < k->npatterns; i++)
+        fprintf(f, "%s%s", i ? " " : "", k->patterns[i]);
+    fputc('\n', f);
 }

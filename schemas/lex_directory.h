@@ -27,6 +27,29 @@ typedef struct {
     char name[LEX_AGENCY_NAME_MAX + 1];
 } lex_agency_t;
 
+/* A CURVE public key and what its holder may speak for (directory lines
+ * `@key|<Z85 public key>|label|node|PATTERN PATTERN ...` or
+ * `@key|<Z85 public key>|label|operator|ORI ...`). A node key binds ORI
+ * patterns (lex_glob.h; "NV*" for a state's own switch); an operator key
+ * binds exact ORIs of one state, and only operator keys may decide held
+ * queries. */
+#define LEX_KEY_PATTERNS_MAX 64
+#define LEX_KEY_LABEL_MAX 31
+
+typedef enum {
+    LEX_KEY_NODE,
+    LEX_KEY_OPERATOR,
+} lex_key_role_t;
+
+typedef struct {
+    char public_z85[41];
+    char label[LEX_KEY_LABEL_MAX + 1];
+    lex_key_role_t role;
+    char state[LEX_STATE_LEN + 1];                    /* operator keys: their state */
+    char patterns[LEX_KEY_PATTERNS_MAX][LEX_ORI_LEN + 1];
+    size_t npatterns;
+} lex_keybind_t;
+
 typedef struct lex_directory lex_directory_t;
 
 /* Loads a directory file. Caller owns *out (lex_directory_destroy).
@@ -42,6 +65,16 @@ void lex_directory_destroy(lex_directory_t **dir);
 const lex_agency_t *lex_directory_find(const lex_directory_t *dir, const char *ori);
 size_t lex_directory_count(const lex_directory_t *dir);
 const lex_agency_t *lex_directory_at(const lex_directory_t *dir, size_t i);
+
+/* Key binding for a Z85 public key, or NULL. O(log n). */
+const lex_keybind_t *lex_directory_key(const lex_directory_t *dir, const char *public_z85);
+size_t lex_directory_key_count(const lex_directory_t *dir);
+
+/* 1 when the key may speak for the ORI. */
+int lex_keybind_allows(const lex_keybind_t *k, const char *ori);
+
+/* Writes one key binding as a directory line. */
+void lex_directory_write_key(FILE *f, const lex_keybind_t *k);
 
 /* Writes one agency as a directory line. */
 void lex_directory_write_line(FILE *f, const lex_agency_t *a);

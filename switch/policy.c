@@ -11,6 +11,7 @@
 #include <time.h>
 #include "lex_envelope.h"
 #include "lex_error.h"
+#include "lex_glob.h"
 #include "lex_states.h"
 #include "lex_status.h"
 #include "policy_internal.h"
@@ -81,26 +82,6 @@ static void cache_clear(lex_policy_t *p)
         memset(p->cache, 0, CACHE_SLOTS * sizeof *p->cache);
 }
 
-/* Glob match with * and ?. */
-static int glob_match(const char *pat, const char *s)
-{
-    for (; *pat; pat++, s++) {
-        if (*pat == '*') {
-            while (pat[1] == '*')
-                pat++;
-            if (!pat[1])
-                return 1;
-            for (; *s; s++)
-                if (glob_match(pat + 1, s))
-                    return 1;
-            return 0;
-        }
-        if (!*s || (*pat != '?' && *pat != *s))
-            return 0;
-    }
-    return *s == 0;
-}
-
 static int in_values(const values_t *vals, const char *s)
 {
     for (size_t i = 0; i < vals->n; i++)
@@ -137,7 +118,7 @@ static int rule_matches(const rule_t *r, const lex_policy_subject_t *sub, int64_
         return 0;
     if (r->conds & C_ORI) {
         for (size_t i = 0; i < r->ori.n; i++)
-            if (glob_match(r->ori.v[i], or_empty(sub->ori)))
+            if (lex_glob_match(r->ori.v[i], or_empty(sub->ori)))
                 return 1;
         return 0;
     }

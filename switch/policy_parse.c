@@ -350,7 +350,7 @@ static int parse_text(const char *text, const char *name, const char *include_di
             snprintf(path, sizeof path, "%s/%s.rules", include_dir, w[1]);
             char *inc = slurp(path);
             if (!inc)
-                return perr(err, errlen, name, lineno, "cannot read shared rule set %s", path);
+                return perr(err, errlen, name, lineno, "cannot read shared rule set '%s'", w[1]);
             rc = parse_text(inc, path, include_dir, depth + 1, s, err, errlen);
             free(inc);
             if (rc != 0)
