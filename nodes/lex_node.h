@@ -22,6 +22,12 @@ typedef struct {
     size_t nkeys;
     int heartbeat_ms;              /* 0 = 1000 */
     void *zmq_ctx;                 /* shared ZeroMQ context, or NULL for the node's own */
+    /* CURVE: this node's key file (public + secret) and the switch's public
+     * key file (lex_keys.h). When NULL, the environment variables LEX_KEY
+     * and LEX_SWITCH_KEY are used; with neither, the node connects without
+     * CURVE, which only a development switch (dev_plain) accepts. */
+    const char *key_file;
+    const char *switch_key_file;
 } lex_node_config_t;
 
 /* One received application message. env is decoded; body points into a
@@ -34,8 +40,10 @@ typedef struct {
 
 typedef struct lex_node lex_node_t;
 
-/* Connects and sends HELLO (does not wait). Caller owns *out. */
+/* Connects and sends HELLO (does not wait). Caller owns *out. LEX_EINVAL
+ * with *out NULL for bad key files; err (may be NULL) then says why. */
 int lex_node_new(const lex_node_config_t *cfg, lex_node_t **out);
+int lex_node_new_err(const lex_node_config_t *cfg, lex_node_t **out, char *err, size_t errlen);
 
 /* Sends BYE, closes the socket (and the node's own context); NULLs *node. */
 void lex_node_destroy(lex_node_t **node);

@@ -30,6 +30,8 @@ static void usage(FILE *f)
         "      --drivers N         synthetic drivers per state (default 20000)\n"
         "      --vehicles N        synthetic vehicles per state (default 20000)\n"
         "      --heartbeat-ms N    heartbeat interval (default 1000)\n"
+        "      --key-file FILE     this process's CURVE key file (or env LEX_KEY)\n"
+        "      --switch-key FILE   the switch's public key file (or env LEX_SWITCH_KEY)\n"
         "state:\n"
         "  -s, --states LIST       comma-separated state codes (default: all 56)\n"
         "      --ready-file FILE   written once every responder is registered\n"
@@ -49,7 +51,7 @@ static void usage(FILE *f)
 }
 
 enum { O_DRIVERS = 256, O_VEHICLES, O_HB, O_READY, O_GRACE, O_FED, O_MISS, O_FAN, O_SEED,
-       O_STATS, O_SCENARIO };
+       O_STATS, O_SCENARIO, O_KEY, O_SWITCH_KEY };
 
 static const struct option long_opts[] = {
     {"connect", required_argument, 0, 'c'},   {"drivers", required_argument, 0, O_DRIVERS},
@@ -60,6 +62,7 @@ static const struct option long_opts[] = {
     {"federal-pct", required_argument, 0, O_FED}, {"miss-pct", required_argument, 0, O_MISS},
     {"fanout-pct", required_argument, 0, O_FAN},  {"seed", required_argument, 0, O_SEED},
     {"stats-file", required_argument, 0, O_STATS}, {"scenario", required_argument, 0, O_SCENARIO},
+    {"key-file", required_argument, 0, O_KEY},    {"switch-key", required_argument, 0, O_SWITCH_KEY},
     {"quiet", no_argument, 0, 'q'},           {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0}};
 
@@ -142,6 +145,9 @@ int main(int argc, char **argv)
         case O_SEED: bad = parse_uint(optarg, ~0ul, &v); rq.seed = v; break;
         case O_STATS: stats_path = optarg; break;
         case O_SCENARIO: scenario = optarg; break;
+        /* every node of the process uses the same key (libnode reads these) */
+        case O_KEY: setenv("LEX_KEY", optarg, 1); break;
+        case O_SWITCH_KEY: setenv("LEX_SWITCH_KEY", optarg, 1); break;
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;

@@ -9,6 +9,7 @@
 #include <msgpack.h>
 #include "lex_body.h"
 #include "lex_error.h"
+#include "lex_keys.h"
 #include "lex_node.h"
 #include "lex_status.h"
 
@@ -29,6 +30,7 @@ struct lex_node {
     uint64_t next_id;
     uint64_t hello_id;         /* id of the last HELLO sent */
     int ready;                 /* WELCOME received */
+    int curve;                 /* connected with CURVE */
     int refused;               /* HELLO refused */
     int heartbeat_ms;
     uint64_t last_sent_us;     /* monotonic */
@@ -92,9 +94,51 @@ static void pack_list(msgpack_packer *pk, const char *name, const char *const *i
         lex_mp_pack_str(pk, items[i]);
 }
 
+/* Sets CURVE client options from the key files named by cfg or by the
+ * environment; 0 with nothing set when no key is named at all. */
+static int setup_curve(lex_node_t *n, const lex_node_config_t *cfg, char *err, size_t errlen)
+{
+    const char *key_file = cfg->key_file ? cfg->key_file : getenv("LEX_KEY");
+    const char *switch_file = cfg->switch_key_file ? cfg->switch_key_file : getenv("LEX_SWITCH_KEY");
+    if ((!key_file || !*key_file) && (!switch_file || !*switch_file))
+        return 0;
+    if (!key_file || !*key_file || !switch_file || !*switch_file) {
+        snprintf(err, errlen, "CURVE needs both this node's key (--key, LEX_KEY) and the "
+                              "switch's public key (--switch-key, LEX_SWITCH_KEY)");
+        return LEX_EINVAL;
+    }
+    lex_keypair_t mine, theirs;
+    int rc = lex_keyfile_load(key_file, &mine, err, errlen);
+    if (rc == 0 && !mine.secret_z85[0]) {
+        snprintf(err, errlen, "%s holds no secret key (give the .key file, not the .pub)", key_file);
+        rc = LEX_EINVAL;
+    }
+    if (rc == 0)
+        rc = lex_keyfile_load(switch_file, &theirs, err, errlen);
+    if (rc != 0) {
+        memset(&mine, 0, sizeof mine);
+        return LEX_EINVAL;
+    }
+    if (zmq_setsockopt(n->sock, ZMQ_CURVE_SERVERKEY, theirs.public_z85, LEX_Z85_KEY_LEN + 1) ||
+        zmq_setsockopt(n->sock, ZMQ_CURVE_PUBLICKEY, mine.public_z85, LEX_Z85_KEY_LEN + 1) ||
+        zmq_setsockopt(n->sock, ZMQ_CURVE_SECRETKEY, mine.secret_z85, LEX_Z85_KEY_LEN + 1)) {
+        snprintf(err, errlen, "cannot set CURVE keys: %s", zmq_strerror(zmq_errno()));
+        rc = LEX_EZMQ;
+    }
+    memset(&mine, 0, sizeof mine);
+    n->curve = rc == 0;
+    return rc;
+}
+
 int lex_node_new(const lex_node_config_t *cfg, lex_node_t **out)
 {
+    return lex_node_new_err(cfg, out, NULL, 0);
+}
+
+int lex_node_new_err(const lex_node_config_t *cfg, lex_node_t **out, char *err, size_t errlen)
+{
     *out = NULL;
+    char why[512] = "";
     if (!cfg || !cfg->endpoint || cfg->noris == 0 || !lex_ori_valid(cfg->oris[0]))
         return LEX_EINVAL;
     lex_node_t *n = calloc(1, sizeof *n);
@@ -120,6 +164,14 @@ int lex_node_new(const lex_node_config_t *cfg, lex_node_t **out)
     zmq_setsockopt(n->sock, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(n->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(n->sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    if ((rc = setup_curve(n, cfg, why, sizeof why)) != 0) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s", why);
+        else
+            fprintf(stderr, "lexnode: %s\n", why);
+        goto fail;
+    }
+    rc = LEX_EZMQ;
     if (zmq_connect(n->sock, cfg->endpoint) != 0) {
         set_error(n, "connect failed: %s", zmq_strerror(zmq_errno()));
         goto fail;
@@ -284,9 +336,13 @@ static int handle_session(lex_node_t *n, const lex_envelope_t *env)
         if (lex_status_parse(zmq_msg_data(&n->body_frame), zmq_msg_size(&n->body_frame), &code,
                              text, sizeof text) != 0)
             return 0;
-        if (code == LEX_ST_HELLO_REFUSED && env->ref == n->hello_id) {
+        if (env->ref == n->hello_id && !n->ready && code != LEX_ST_OK) {
+            /* hello-refused, spoofed-ori (an ORI outside this key's
+             * binding), bad-body ...: all say the HELLO failed */
             n->refused = 1;
-            set_error(n, "registration refused: %s", text);
+            char why[200];
+            snprintf(why, sizeof why, "%.150s (%s)", text, lex_status_name(code));
+            set_error(n, "registration refused: %s", why);
             return 1;
         }
         if (code == LEX_ST_NOT_REGISTERED && n->ready) {
@@ -353,7 +409,11 @@ int lex_node_wait_ready(lex_node_t *n, int timeout_ms)
             return LEX_ECLOSED;
         uint64_t now = lex_mono_us();
         if (now >= deadline) {
-            set_error(n, "%s", "no WELCOME from the switch in time");
+            set_error(n, "%s", n->curve ? "no WELCOME from the switch in time (is this node's "
+                                          "key bound in the switch's directory, and the "
+                                          "switch's key the right one?)"
+                                        : "no WELCOME from the switch in time (a switch with "
+                                          "CURVE needs --key and --switch-key)");
             return LEX_ETIMEOUT;
         }
         lex_envelope_t env;

@@ -30,6 +30,9 @@ typedef enum {
     LEX_ST_BAD_VERSION = 31,     /* protocol version not supported */
     LEX_ST_NOT_AUTHORISED = 32,  /* operator request for another state's holds */
     LEX_ST_NO_SUCH_HOLD = 33,    /* no held query with that id */
+    LEX_ST_RATE_LIMITED = 34,    /* the session sent queries faster than its limit */
+    LEX_ST_BUSY = 35,            /* the destination has too much queued: try later */
+    LEX_ST_UNKNOWN_PEER = 36,    /* connection refused: its CURVE key is not in the directory */
     LEX_ST_INTERNAL = 40,        /* the switch failed (e.g. log write) */
 } lex_status_t;
 

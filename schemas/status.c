@@ -34,6 +34,9 @@ static const status_entry_t statuses[] = {
     {LEX_ST_BAD_VERSION, "bad-version"},
     {LEX_ST_NOT_AUTHORISED, "not-authorised"},
     {LEX_ST_NO_SUCH_HOLD, "no-such-hold"},
+    {LEX_ST_RATE_LIMITED, "rate-limited"},
+    {LEX_ST_BUSY, "busy"},
+    {LEX_ST_UNKNOWN_PEER, "unknown-peer-key"},
     {LEX_ST_INTERNAL, "internal-error"},
 };
 

@@ -19,6 +19,9 @@ void lex_switch_config_defaults(lex_switch_config_t *cfg)
     cfg->dead_after_ms = 3500;
     cfg->drain_ms = 5000;
     cfg->hold_expiry_s = 172800;
+    cfg->rate_limit = 20000;
+    cfg->rate_burst = 40000;
+    cfg->node_inflight_max = 50000;
 }
 
 typedef enum { OPT_STR, OPT_INT } opt_kind_t;
@@ -39,6 +42,9 @@ static const option_t options[] = {
     INT_OPT(query_timeout_ms, 10, 3600000),   INT_OPT(heartbeat_ms, 50, 600000),
     INT_OPT(dead_after_ms, 100, 3600000),     INT_OPT(drain_ms, 0, 600000),
     INT_OPT(hold_expiry_s, 1, 31536000), INT_OPT(verbose, 0, 2),
+    STR_OPT(curve_key),  INT_OPT(dev_plain, 0, 1),
+    INT_OPT(rate_limit, 0, 100000000),        INT_OPT(rate_burst, 1, 100000000),
+    INT_OPT(node_inflight_max, 1, 10000000),
 };
 
 int lex_switch_config_set(lex_switch_config_t *cfg, const char *name, const char *value, char *err,

@@ -24,6 +24,11 @@ typedef struct {
     int dead_after_ms;             /* a node silent this long is dropped */
     int drain_ms;                  /* on SIGINT/SIGTERM, wait this long for open queries */
     int hold_expiry_s;             /* a query held for review expires after this long */
+    char curve_key[LEX_PATH_MAX];  /* the switch's CURVE key file (public + secret) */
+    int dev_plain;                 /* 1 = no CURVE, anyone may connect: development only */
+    int rate_limit;                /* queries a second one session may send; 0 = no limit */
+    int rate_burst;                /* queries one session may send at once above the rate */
+    int node_inflight_max;         /* open queries at one responder before new ones get ST busy */
     int verbose;
 } lex_switch_config_t;
 

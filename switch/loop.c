@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <zmq.h>
 #include "lex_error.h"
+#include "lex_keys.h"
 #include "switch_internal.h"
 
 #define PASS_MAX 1024     /* messages received per group commit */
@@ -34,6 +35,14 @@ static void commit_and_flush(lex_switch_t *sw)
         return;
     }
     lex_outbox_flush(sw);
+    if (sw->nbounced) {
+        /* queries a full responder queue refused: their ST busy needs its
+         * own log record before it goes out */
+        lex_route_fail_bounced(sw);
+        if (lex_log_commit(sw->log) == 0)
+            lex_outbox_flush(sw);
+        sw->nbounced = 0;
+    }
 }
 
 /* Receives one message; 0 when one was handled, LEX_EAGAIN when none. */
@@ -66,8 +75,11 @@ static int recv_one(lex_switch_t *sw)
         }
         frames++;
     }
-    lex_route_message(sw, zmq_msg_data(&rid), zmq_msg_size(&rid), frames, zmq_msg_data(&f1),
-                      zmq_msg_size(&f1), zmq_msg_data(&f2), zmq_msg_size(&f2));
+    /* the authenticator named the connection by its CURVE key */
+    const char *peer_key = sw->zap && frames > 0 ? zmq_msg_gets(&f1, "User-Id") : NULL;
+    lex_route_message(sw, zmq_msg_data(&rid), zmq_msg_size(&rid), peer_key ? peer_key : "",
+                      frames, zmq_msg_data(&f1), zmq_msg_size(&f1), zmq_msg_data(&f2),
+                      zmq_msg_size(&f2));
     zmq_msg_close(&f2);
     zmq_msg_close(&f1);
     zmq_msg_close(&rid);
@@ -95,6 +107,7 @@ static void pump(lex_switch_t *sw)
             uv_idle_stop(&sw->more);
             return;
         }
+        sw->pass_us = lex_mono_us();
         for (int i = 0; i < PASS_MAX; i++)
             if (recv_one(sw) != 0)
                 break;
@@ -110,9 +123,20 @@ static void on_zmq(uv_poll_t *h, int status, int events)
     pump(h->data);
 }
 
+static void on_zap(uv_poll_t *h, int status, int events)
+{
+    (void)status;
+    (void)events;
+    lex_switch_t *sw = h->data;
+    lex_zap_pump(sw);
+    commit_and_flush(sw);
+}
+
 static void close_all(lex_switch_t *sw)
 {
     uv_close((uv_handle_t *)&sw->zpoll, NULL);
+    if (sw->zap)
+        uv_close((uv_handle_t *)&sw->zap_poll, NULL);
     uv_close((uv_handle_t *)&sw->tick, NULL);
     uv_close((uv_handle_t *)&sw->more, NULL);
     uv_close((uv_handle_t *)&sw->sigint, NULL);
@@ -126,6 +150,8 @@ static void on_tick(uv_timer_t *h)
     lex_switch_t *sw = h->data;
     uint64_t now = lex_mono_us();
     pump(sw);
+    if (sw->zap)
+        lex_zap_pump(sw); /* edge-triggered: never leave a request waiting */
     lex_route_expire(sw, now);
     if (now - sw->last_heartbeat_us >= (uint64_t)sw->cfg.heartbeat_ms * 1000u) {
         sw->last_heartbeat_us = now;
@@ -266,6 +292,57 @@ static int write_ready_file(lex_switch_t *sw)
     return rename(tmp, sw->cfg.ready_file) == 0 ? 0 : LEX_EIO;
 }
 
+/* CURVE on the ROUTER (every endpoint), with the authenticator admitting
+ * only keys bound in the directory; or, with dev_plain, nothing at all, and
+ * a warning nobody can miss. */
+static int setup_security(lex_switch_t *sw, char *err, size_t errlen)
+{
+    const lex_switch_config_t *cfg = &sw->cfg;
+    if (cfg->dev_plain) {
+        fprintf(stderr,
+                "lexswitch: *** WARNING: dev_plain is set: NO ENCRYPTION, NO AUTHENTICATION. ***\n"
+                "lexswitch: *** Any process that reaches %s%s%s may connect and claim any ORI. ***\n"
+                "lexswitch: *** Development only; never with real records. ***\n",
+                cfg->bind_tcp, cfg->bind_tcp[0] && cfg->bind_ipc[0] ? " or " : "", cfg->bind_ipc);
+        return 0;
+    }
+    if (!cfg->curve_key[0]) {
+        snprintf(err, errlen, "CURVE is on by default and needs the switch's key: set curve_key "
+                              "(make one with 'lexctl keys gen'), or dev_plain = 1 for "
+                              "development without security");
+        return LEX_EINVAL;
+    }
+    if (lex_directory_key_count(sw->directory) == 0) {
+        snprintf(err, errlen, "CURVE admits only keys bound in the agency directory, and %s "
+                              "binds none (add @key lines; see docs/THREAT-MODEL.md)",
+                 cfg->directory[0] ? cfg->directory : "no directory is set:");
+        return LEX_EINVAL;
+    }
+    lex_keypair_t kp;
+    char why[600];
+    int rc = lex_keyfile_load(cfg->curve_key, &kp, why, sizeof why);
+    if (rc == 0 && !kp.secret_z85[0]) {
+        snprintf(why, sizeof why, "%s holds no secret key", cfg->curve_key);
+        rc = LEX_EINVAL;
+    }
+    if (rc != 0) {
+        snprintf(err, errlen, "switch key: %s", why);
+        return rc;
+    }
+    if ((rc = lex_zap_open(sw, err, errlen)) != 0)
+        return rc;
+    int one = 1;
+    if (zmq_setsockopt(sw->router, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
+        zmq_setsockopt(sw->router, ZMQ_CURVE_SECRETKEY, kp.secret_z85, LEX_Z85_KEY_LEN + 1) != 0 ||
+        zmq_setsockopt(sw->router, ZMQ_ZAP_DOMAIN, "lexswitch", 9) != 0) {
+        snprintf(err, errlen, "cannot enable CURVE: %s", zmq_strerror(zmq_errno()));
+        memset(&kp, 0, sizeof kp);
+        return LEX_EZMQ;
+    }
+    memset(&kp, 0, sizeof kp);
+    return 0;
+}
+
 int lex_switch_new(const lex_switch_config_t *cfg, lex_switch_t **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -320,6 +397,8 @@ int lex_switch_new(const lex_switch_config_t *cfg, lex_switch_t **out, char *err
         rc = LEX_EINVAL;
         goto fail;
     }
+    if ((rc = setup_security(sw, err, errlen)) != 0)
+        goto fail;
     if ((rc = bind_one(sw, cfg->bind_tcp, err, errlen)) != 0 ||
         (rc = bind_one(sw, cfg->bind_ipc, err, errlen)) != 0)
         goto fail;
@@ -339,6 +418,13 @@ int lex_switch_new(const lex_switch_config_t *cfg, lex_switch_t **out, char *err
     uv_signal_init(&sw->loop, &sw->sigterm);
     uv_signal_init(&sw->loop, &sw->sighup);
     uv_async_init(&sw->loop, &sw->stop_async, on_stop_async);
+    if (sw->zap) {
+        int zfd;
+        size_t zfdsize = sizeof zfd;
+        zmq_getsockopt(sw->zap, ZMQ_FD, &zfd, &zfdsize);
+        uv_poll_init(&sw->loop, &sw->zap_poll, zfd);
+        sw->zap_poll.data = sw;
+    }
     sw->zpoll.data = sw->tick.data = sw->more.data = sw->sigint.data = sw->sigterm.data =
         sw->sighup.data = sw->stop_async.data = sw;
     sw->loop_ready = 1;
@@ -352,8 +438,14 @@ fail:
 int lex_switch_run(lex_switch_t *sw)
 {
     fprintf(stderr, "lexswitch: serving on %.*s", (int)strlen(sw->endpoints), sw->endpoints);
-    fprintf(stderr, "lexswitch: WARNING: running without CURVE encryption or authentication; "
-                    "use only on loopback or a trusted network\n");
+    if (sw->zap) {
+        fprintf(stderr, "lexswitch: CURVE on: %zu keys bound in the directory may connect\n",
+                lex_directory_key_count(sw->directory));
+        uv_poll_start(&sw->zap_poll, UV_READABLE, on_zap);
+    } else {
+        fprintf(stderr, "lexswitch: WARNING: running WITHOUT CURVE encryption or "
+                        "authentication (dev_plain)\n");
+    }
     uv_poll_start(&sw->zpoll, UV_READABLE, on_zmq);
     uv_timer_start(&sw->tick, on_tick, TICK_MS, TICK_MS);
     uv_signal_start(&sw->sigint, on_signal, SIGINT);
@@ -415,6 +507,8 @@ void lex_switch_destroy(lex_switch_t **swp)
     lex_table_destroy(&sw->stats.by_key);
     if (sw->router)
         zmq_close(sw->router);
+    lex_zap_close(sw);
+    free(sw->bounced);
     if (sw->zctx)
         zmq_ctx_term(sw->zctx);
     lex_log_close(&sw->log);

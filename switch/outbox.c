@@ -1,7 +1,10 @@
 /* outbox.c: messages the switch will send once the log records for them
  * are committed. route.c fills it while handling a pass of received
  * messages; loop.c commits the log and then flushes it. A send that fails
- * (peer gone, queue full) is counted and reported, never silently lost. */
+ * (peer gone) is counted and reported; a query a responder's full queue
+ * refuses is failed back to its requester with ST busy. Nothing is lost
+ * silently. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,8 +12,8 @@
 #include "lex_error.h"
 #include "switch_internal.h"
 
-int lex_outbox_add(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, const void *env,
-                   size_t env_len, const void *body, size_t body_len)
+int lex_outbox_add(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, uint64_t fid,
+                   const void *env, size_t env_len, const void *body, size_t body_len)
 {
     outbox_t *ob = &sw->outbox;
     if (ob->count == ob->cap) {
@@ -24,6 +27,7 @@ int lex_outbox_add(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, const v
     outmsg_t *m = &ob->msgs[ob->count];
     memcpy(m->rid, rid, rid_len);
     m->rid_len = rid_len;
+    m->fid = fid;
     m->env_off = ob->data.len;
     m->env_len = env_len;
     if (lex_buf_append(&ob->data, env, env_len) != 0)
@@ -36,6 +40,23 @@ int lex_outbox_add(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, const v
     return 0;
 }
 
+/* A query the responder's queue would not take: with ROUTER_MANDATORY a
+ * full queue answers EAGAIN instead of dropping, so the query is failed
+ * back to its requester rather than lost. */
+static int remember_bounce(lex_switch_t *sw, uint64_t fid)
+{
+    if (sw->nbounced == sw->bounced_cap) {
+        size_t cap = sw->bounced_cap ? sw->bounced_cap * 2 : 64;
+        uint64_t *grown = realloc(sw->bounced, cap * sizeof *grown);
+        if (!grown)
+            return LEX_ENOMEM;
+        sw->bounced = grown;
+        sw->bounced_cap = cap;
+    }
+    sw->bounced[sw->nbounced++] = fid;
+    return 0;
+}
+
 void lex_outbox_flush(lex_switch_t *sw)
 {
     outbox_t *ob = &sw->outbox;
@@ -45,6 +66,9 @@ void lex_outbox_flush(lex_switch_t *sw)
         if (zmq_send(sw->router, m->rid, m->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
             zmq_send(sw->router, d + m->env_off, m->env_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
             zmq_send(sw->router, d + m->body_off, m->body_len, ZMQ_DONTWAIT) < 0) {
+            int why = zmq_errno();
+            if (m->fid && why == EAGAIN && remember_bounce(sw, m->fid) == 0)
+                continue; /* the requester gets ST busy (lex_route_fail_bounced) */
             sw->stats.send_failures++;
             if (sw->stats.send_failures < 10 || sw->cfg.verbose)
                 fprintf(stderr, "lexswitch: could not deliver a message (%s); "

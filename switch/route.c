@@ -60,8 +60,9 @@ static void log_record(lex_switch_t *sw, lex_direction_t dir, const char *conn, 
         fprintf(stderr, "lexswitch: AUDIT LOG APPEND FAILED: %s\n", lex_strerror(rc));
 }
 
-/* Queues a message for rid and logs it as outgoing. */
-static void emit(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, const char *conn,
+/* Queues a message for rid and logs it as outgoing; fid names the flight
+ * of a forwarded query (0 otherwise). */
+static void emit_for(lex_switch_t *sw, uint64_t fid, const uint8_t *rid, size_t rid_len, const char *conn,
                  const lex_envelope_t *env, const void *body, size_t body_len,
                  const char *log_src, const char *log_dst, const char *decision, const char *rule,
                  int status)
@@ -73,7 +74,7 @@ static void emit(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, const cha
     }
     log_record(sw, LEX_DIR_OUT, conn, env->key, log_src, log_dst, env->id, env->ref, decision, rule,
                status, sw->scratch_env.data, sw->scratch_env.len, body, body_len);
-    if (lex_outbox_add(sw, rid, rid_len, sw->scratch_env.data, sw->scratch_env.len, body,
+    if (lex_outbox_add(sw, rid, rid_len, fid, sw->scratch_env.data, sw->scratch_env.len, body,
                        body_len) != 0)
         fprintf(stderr, "lexswitch: out of memory queueing a message\n");
     if (strcmp(env->key, "ST") == 0)
@@ -81,6 +82,8 @@ static void emit(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, const cha
     else
         sw->stats.forwarded++;
 }
+
+#define emit(sw, ...) emit_for(sw, 0, __VA_ARGS__)
 
 /* Sends an ST to a connection. to_ori may be "" when the sender is unknown;
  * on_behalf is what the log names as the status's source (a state whose rule
@@ -144,14 +147,18 @@ static void refuse(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, const c
                 SWITCH_ORI, code, "status", "", "%s", text);
 }
 
-static void handle_hello(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, const char *conn,
-                         const lex_envelope_t *e, const void *env, size_t env_len,
-                         const void *body, size_t body_len)
+static void handle_hello(lex_switch_t *sw, const uint8_t *rid, size_t rid_len,
+                         const char *peer_key, const char *conn, const lex_envelope_t *e,
+                         const void *env, size_t env_len, const void *body, size_t body_len)
 {
     char why[200];
     session_t *s = NULL;
-    int st = lex_session_register(sw, rid, rid_len, body, body_len, &s, why, sizeof why);
+    int st = lex_session_register(sw, rid, rid_len, peer_key, body, body_len, &s, why, sizeof why);
     if (st != 0) {
+        if (st == LEX_ST_SPOOFED_ORI) {
+            sw->stats.spoofed++;
+            fprintf(stderr, "lexswitch: HELLO from %s refused: %s\n", conn, why);
+        }
         refuse(sw, rid, rid_len, conn, e, env, env_len, body, body_len, st, "%s", why);
         return;
     }
@@ -222,6 +229,11 @@ static void plan_destination(lex_switch_t *sw, const lex_envelope_t *e, const ch
     } else if (!lex_session_answers_key(p->responder, e->key)) {
         p->status = LEX_ST_NOT_SERVED;
         p->why = "the destination does not answer this message key";
+    } else if (p->responder->open_flights >= (uint64_t)sw->cfg.node_inflight_max) {
+        /* a slow or stuck responder: refuse now rather than queue without end */
+        sw->stats.busy++;
+        p->status = LEX_ST_BUSY;
+        p->why = "the destination has too many queries waiting; try again later";
     }
 }
 
@@ -259,8 +271,8 @@ static void forward_query(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, 
     fwd.ndst = 0;
     lex_envelope_add_dst(&fwd, dest);
     fwd.ref = 0;
-    emit(sw, responder->rid, responder->rid_len, responder->conn, &fwd, body, body_len, e->src,
-         dest, decision, rule, 0);
+    emit_for(sw, f->fid, responder->rid, responder->rid_len, responder->conn, &fwd, body, body_len,
+             e->src, dest, decision, rule, 0);
 }
 
 /* A state's rule says review: the query is stored durably and the
@@ -579,6 +591,12 @@ static void handle_operator(lex_switch_t *sw, const uint8_t *rid, size_t rid_len
         msgpack_unpacked_destroy(&up);
     }
     const lex_agency_t *a = sw->directory ? lex_directory_find(sw->directory, e->src) : NULL;
+    if (s->bind && (s->bind->role != LEX_KEY_OPERATOR || strcmp(s->bind->state, state) != 0)) {
+        /* with CURVE, only a state's own operator keys decide its holds */
+        refuse(sw, rid, rid_len, s->conn, e, env, env_len, body, body_len, LEX_ST_NOT_AUTHORISED,
+               "key '%s' is not an operator key of this state", s->bind->label);
+        return;
+    }
     if (!a || strcmp(a->family, "OPS") != 0 || strcmp(a->home_state, state) != 0) {
         refuse(sw, rid, rid_len, s->conn, e, env, env_len, body, body_len, LEX_ST_NOT_AUTHORISED,
                "%s is not a review desk of this state", e->src);
@@ -663,8 +681,56 @@ void lex_route_expire_holds(lex_switch_t *sw)
     }
 }
 
-void lex_route_message(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, int nframes,
-                       const void *env, size_t env_len, const void *body, size_t body_len)
+/* Token bucket per session: 0 when the query may go, else LEX_EAGAIN. */
+static int take_token(lex_switch_t *sw, session_t *s)
+{
+    if (sw->cfg.rate_limit <= 0)
+        return 0;
+    uint64_t now = sw->pass_us ? sw->pass_us : lex_mono_us();
+    if (s->refilled_us == 0) {
+        s->tokens = sw->cfg.rate_burst;
+    } else if (now > s->refilled_us) {
+        s->tokens += (double)(now - s->refilled_us) * sw->cfg.rate_limit / 1e6;
+        if (s->tokens > sw->cfg.rate_burst)
+            s->tokens = sw->cfg.rate_burst;
+    }
+    s->refilled_us = now;
+    if (s->tokens < 1.0)
+        return LEX_EAGAIN;
+    s->tokens -= 1.0;
+    return 0;
+}
+
+void lex_route_log_refused_peer(lex_switch_t *sw, const char *address, const char *key_z85,
+                                const char *why)
+{
+    /* no session exists to answer: the record is all there is, and the
+     * client sees its handshake fail */
+    log_record(sw, LEX_DIR_IN, address, "CURVE", "", "", 0, 0, "refuse", "", LEX_ST_UNKNOWN_PEER,
+               key_z85, strlen(key_z85), why, strlen(why));
+}
+
+void lex_route_fail_bounced(lex_switch_t *sw)
+{
+    for (size_t i = 0; i < sw->nbounced; i++) {
+        flight_t *f = lex_flight_find(sw, sw->bounced[i]);
+        if (!f)
+            continue;
+        sw->stats.busy++;
+        session_t *req = lex_session_find(sw, f->rid, f->rid_len);
+        char conn[LEX_CONN_MAX + 1];
+        conn_hex(f->rid, f->rid_len, conn);
+        send_status(sw, f->rid, f->rid_len, req ? req->conn : conn, f->req_ori, f->req_id, f->ctl,
+                    f->dest, LEX_ST_BUSY, "status", "", "%s: the destination's queue is full",
+                    f->dest);
+        lex_flight_close(sw, f);
+    }
+    sw->nbounced = 0;
+}
+
+void lex_route_message(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, const char *peer_key,
+                       int nframes, const void *env, size_t env_len, const void *body,
+                       size_t body_len)
 {
     sw->stats.received++;
     session_t *s = lex_session_find(sw, rid, rid_len);
@@ -684,6 +750,18 @@ void lex_route_message(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, int
     if (env_len + body_len > LEX_MSG_MAX) {
         refuse(sw, rid, rid_len, conn, NULL, env, env_len < 4096 ? env_len : 0, NULL, 0,
                LEX_ST_TOO_LARGE, "message larger than %s bytes", "262144");
+        return;
+    }
+    if (env_len > LEX_ENVELOPE_MAX) {
+        refuse(sw, rid, rid_len, conn, NULL, NULL, 0, NULL, 0, LEX_ST_TOO_LARGE,
+               "envelope larger than %s bytes", "2048");
+        return;
+    }
+    if (s && strcmp(s->peer_key, peer_key) != 0) {
+        /* a routing id reused by another key: never inherit its session */
+        sw->stats.spoofed++;
+        refuse(sw, rid, rid_len, conn, NULL, env, env_len, body, body_len, LEX_ST_SPOOFED_ORI,
+               "%s", "this connection's key does not own the session");
         return;
     }
     lex_envelope_t e;
@@ -708,6 +786,15 @@ void lex_route_message(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, int
                LEX_ST_UNKNOWN_KEY, "message key '%s' is not in the catalogue", e.key);
         return;
     }
+    if (s && (def->cls == LEX_CLASS_QUERY || def->cls == LEX_CLASS_ADMIN ||
+              def->cls == LEX_CLASS_OPERATOR) && take_token(sw, s) != 0) {
+        sw->stats.rate_limited++;
+        char rate[24];
+        snprintf(rate, sizeof rate, "%d", sw->cfg.rate_limit);
+        refuse(sw, rid, rid_len, s->conn, &e, env, env_len, body, body_len, LEX_ST_RATE_LIMITED,
+               "more than %s queries a second from this connection", rate);
+        return;
+    }
     rc = lex_body_validate(def, body, body_len, &field);
     if (rc != 0) {
         char detail[160];
@@ -718,7 +805,7 @@ void lex_route_message(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, int
         return;
     }
     if (strcmp(e.key, "HELLO") == 0) {
-        handle_hello(sw, rid, rid_len, conn, &e, env, env_len, body, body_len);
+        handle_hello(sw, rid, rid_len, peer_key, conn, &e, env, env_len, body, body_len);
         return;
     }
     if (!s) {
@@ -727,6 +814,7 @@ void lex_route_message(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, int
         return;
     }
     if (!lex_session_owns_ori(sw, s, e.src)) {
+        sw->stats.spoofed++;
         refuse(sw, rid, rid_len, s->conn, &e, env, env_len, body, body_len, LEX_ST_SPOOFED_ORI,
                "source ORI %s is not registered to this connection", e.src);
         return;

@@ -1,7 +1,8 @@
 /* session.c: the session table. A session is one registered connection:
- * the ORIs it speaks for (bound at HELLO; a message from it claiming another
- * source ORI is refused as spoofed), the states and keys it answers, and when
- * it was last heard. Looked up by routing id, by ORI and by state. */
+ * the ORIs it speaks for (bound at HELLO, and with CURVE only those its key
+ * is bound to in the directory; a message claiming another source ORI is
+ * refused as spoofed), the states and keys it answers, and when it was last
+ * heard. Looked up by routing id, by ORI and by state. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,8 +120,9 @@ static int read_list(const msgpack_object *arr, size_t max, size_t width, char *
     return 0;
 }
 
-int lex_session_register(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, const void *body,
-                         size_t len, session_t **out, char *why, size_t whylen)
+int lex_session_register(lex_switch_t *sw, const uint8_t *rid, size_t rid_len,
+                         const char *peer_key, const void *body, size_t len, session_t **out,
+                         char *why, size_t whylen)
 {
     *out = NULL;
     msgpack_unpacked up;
@@ -132,6 +134,14 @@ int lex_session_register(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, c
     if (!s) {
         st = refuse(why, whylen, "%s", "out of memory");
         goto done;
+    }
+    if (peer_key[0]) {
+        s->bind = lex_directory_key(sw->directory, peer_key);
+        if (!s->bind) { /* the authenticator admitted it, so the directory changed */
+            st = refuse(why, whylen, "%s", "this connection's key is not in the directory");
+            goto done;
+        }
+        snprintf(s->peer_key, sizeof s->peer_key, "%s", peer_key);
     }
     if (!oris || oris->via.array.size == 0) {
         st = refuse(why, whylen, "%s", "HELLO names no ORI");
@@ -152,6 +162,12 @@ int lex_session_register(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, c
         }
         if (sw->directory && !lex_directory_find(sw->directory, s->oris[i])) {
             st = refuse(why, whylen, "ORI %s is not in the agency directory", s->oris[i]);
+            goto done;
+        }
+        if (s->bind && !lex_keybind_allows(s->bind, s->oris[i])) {
+            snprintf(why, whylen, "ORI %s is not bound to this connection's key (%s)", s->oris[i],
+                     s->bind->label);
+            st = LEX_ST_SPOOFED_ORI;
             goto done;
         }
     }

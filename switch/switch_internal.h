@@ -35,6 +35,10 @@ typedef struct session {
     size_t nkeys;
     uint64_t last_heard_us;    /* monotonic */
     uint64_t open_flights;     /* queries it owes an answer to */
+    char peer_key[41];         /* CURVE public key (Z85) of the connection; "" without CURVE */
+    const lex_keybind_t *bind; /* what that key may speak for; NULL without CURVE */
+    double tokens;             /* rate limit: queries it may send now */
+    uint64_t refilled_us;      /* when tokens were last topped up (monotonic) */
 } session_t;
 
 typedef struct flight {
@@ -60,6 +64,7 @@ typedef struct flight {
 typedef struct {
     uint8_t rid[RID_MAX];
     size_t rid_len;
+    uint64_t fid;              /* a forwarded query's flight, to fail it if undeliverable; else 0 */
     size_t env_off, env_len;   /* into outbox data */
     size_t body_off, body_len;
 } outmsg_t;
@@ -72,6 +77,10 @@ typedef struct {
 
 typedef struct {
     uint64_t received, forwarded, statuses, refused, bad_frames, timeouts, send_failures;
+    uint64_t unknown_keys;     /* connections refused by the CURVE authenticator */
+    uint64_t spoofed;          /* ORI claims outside the session's key binding or session */
+    uint64_t rate_limited;     /* queries refused over a session's rate */
+    uint64_t busy;             /* queries refused because the destination was backed up */
     uint64_t by_decision[4];   /* lex_action_t: allow, deny, redact, review */
     lex_table_t *by_key;       /* key -> (uintptr_t) count of messages received */
 } stats_t;
@@ -80,6 +89,7 @@ struct lex_switch {
     lex_switch_config_t cfg;
     void *zctx;
     void *router;
+    void *zap;                    /* CURVE authenticator (REP on inproc), NULL without CURVE */
     lex_log_t *log;
     lex_holds_t *holds;           /* queries held for review */
     lex_policy_t *policy;
@@ -101,6 +111,7 @@ struct lex_switch {
     /* loop */
     uv_loop_t loop;
     uv_poll_t zpoll;
+    uv_poll_t zap_poll;
     uv_timer_t tick;
     uv_idle_t more;               /* keeps pumping when a pass stopped early */
     uv_signal_t sigint, sigterm, sighup;
@@ -110,6 +121,9 @@ struct lex_switch {
     int draining;
     uint64_t drain_deadline_us;
     uint64_t last_heartbeat_us;
+    uint64_t pass_us;             /* monotonic clock at the start of the current pass */
+    uint64_t *bounced;            /* flights whose query could not be delivered this flush */
+    size_t nbounced, bounced_cap;
 };
 
 /* session.c */
@@ -119,7 +133,8 @@ int lex_session_owns_ori(lex_switch_t *sw, const session_t *s, const char *ori);
 int lex_session_answers_key(const session_t *s, const char *key);
 /* Registers a HELLO; on refusal returns a status code and fills why. */
 int lex_session_register(lex_switch_t *sw, const uint8_t *rid, size_t rid_len,
-                         const void *body, size_t len, session_t **out, char *why, size_t whylen);
+                         const char *peer_key, const void *body, size_t len, session_t **out,
+                         char *why, size_t whylen);
 void lex_session_remove(lex_switch_t *sw, session_t *s);
 /* Next responder for a state (round robin), or NULL. */
 session_t *lex_session_for_state(lex_switch_t *sw, const char *state);
@@ -132,14 +147,27 @@ void lex_flight_close(lex_switch_t *sw, flight_t *f);
 size_t lex_flight_count(const lex_switch_t *sw);
 
 /* outbox.c */
-int lex_outbox_add(lex_switch_t *sw, const uint8_t *rid, size_t rid_len,
+/* fid: the flight of a forwarded query (0 for anything else). */
+int lex_outbox_add(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, uint64_t fid,
                    const void *env, size_t env_len, const void *body, size_t body_len);
 void lex_outbox_flush(lex_switch_t *sw);
 void lex_outbox_free(outbox_t *ob);
 
+/* zap.c */
+int lex_zap_open(lex_switch_t *sw, char *err, size_t errlen);   /* before the ROUTER binds */
+void lex_zap_pump(lex_switch_t *sw);                             /* answers waiting requests */
+void lex_zap_close(lex_switch_t *sw);
+
 /* route.c */
-void lex_route_message(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, int nframes,
-                       const void *env, size_t env_len, const void *body, size_t body_len);
+/* peer_key: the connection's CURVE key (Z85), "" without CURVE. */
+void lex_route_message(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, const char *peer_key,
+                       int nframes, const void *env, size_t env_len, const void *body,
+                       size_t body_len);
+/* Logs a connection the authenticator refused. */
+void lex_route_log_refused_peer(lex_switch_t *sw, const char *address, const char *key_z85,
+                                const char *why);
+/* Fails the flights whose queries the outbox could not deliver (ST busy). */
+void lex_route_fail_bounced(lex_switch_t *sw);
 void lex_route_expire(lex_switch_t *sw, uint64_t now_us);   /* timeouts */
 void lex_route_reap(lex_switch_t *sw, uint64_t now_us);     /* dead nodes */
 void lex_route_heartbeat(lex_switch_t *sw);

@@ -2,6 +2,7 @@
  * subcommand files (lexctl_send.c, lexctl_log.c, lexctl_rules.c); each one
  * parses its own flags and talks to the switch or reads its log. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "lexctl.h"
 
@@ -20,6 +21,7 @@ static const subcommand_t subcommands[] = {
     {"review", lexctl_review, "a state operator lists, shows, approves or denies held queries"},
     {"directory", lexctl_directory, "print the simulation's agency directory"},
     {"sample", lexctl_sample, "print real subjects of a state's synthetic population"},
+    {"keys", lexctl_keys, "make CURVE key pairs and the directory line that binds them"},
 };
 
 static void usage(FILE *f)
@@ -28,10 +30,39 @@ static void usage(FILE *f)
                "commands:\n");
     for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
         fprintf(f, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
+    fprintf(f, "\nCommands that connect to a switch with CURVE take, anywhere on the line:\n"
+               "  --key-file FILE     this operator's or node's key file (or env LEX_KEY)\n"
+               "  --switch-key FILE   the switch's public key file (or env LEX_SWITCH_KEY)\n");
+}
+
+/* Takes --key and --switch-key out of argv into the environment libnode
+ * reads, so every subcommand accepts them the same way. */
+static int take_key_flags(int *argc, char **argv)
+{
+    int out = 0;
+    for (int i = 0; i < *argc; i++) {
+        const char *env = strcmp(argv[i], "--key-file") == 0     ? "LEX_KEY"
+                          : strcmp(argv[i], "--switch-key") == 0 ? "LEX_SWITCH_KEY"
+                                                                 : NULL;
+        if (!env) {
+            argv[out++] = argv[i];
+            continue;
+        }
+        if (i + 1 >= *argc) {
+            fprintf(stderr, "lexctl: %s wants a file\n", argv[i]);
+            return -1;
+        }
+        setenv(env, argv[++i], 1);
+    }
+    argv[out] = NULL;
+    *argc = out;
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
+    if (take_key_flags(&argc, argv) != 0)
+        return 2;
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -10,7 +10,8 @@ int lexctl_audit(int argc, char **argv);   /* lexctl_log.c */
 int lexctl_verify(int argc, char **argv);  /* lexctl_log.c */
 int lexctl_rules(int argc, char **argv);   /* lexctl_rules.c */
 int lexctl_directory(int argc, char **argv); /* lexctl_directory.c */
-int lexctl_sample(int argc, char **argv);  /* lexctl_sample.c */
+int lexctl_sample(int argc, char **argv);
+int lexctl_keys(int argc, char **argv);       /* lexctl_keys.c */
 int lexctl_review(int argc, char **argv);  /* lexctl_review.c */
 
 /* Default data directory of the switch, shared by the log subcommands. */

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "lex_envelope.h"
+#include "lex_keys.h"
 #include "lex_simdir.h"
 
 extern char **environ;
@@ -280,6 +281,41 @@ static int parse_options(int argc, char **argv, sim_options_t *o)
     return 0;
 }
 
+/* CURVE keys for the switch, the state host and the agency host, bound in
+ * the directory: the simulation runs with authentication on, as a real
+ * deployment must. The agency host speaks for every requesting agency of
+ * the simulation, so its key is bound to "*"; the state host only to the
+ * DMV ORIs. */
+static int make_keys(const char *directory_path)
+{
+    static const struct {
+        const char *name, *bind;
+    } keys[] = {{"switch", NULL}, {"states", "??DMV0000"}, {"agencies", "*"}};
+    char dir[PATH_MAX + 64], prefix[PATH_MAX + 96], err[PATH_MAX + 128];
+    snprintf(dir, sizeof dir, "%s/keys", work);
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return -1;
+    FILE *f = fopen(directory_path, "a");
+    if (!f)
+        return -1;
+    fprintf(f, "# CURVE keys of the simulation's processes\n");
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        lex_keypair_t kp;
+        snprintf(prefix, sizeof prefix, "%s/%s", dir, keys[i].name);
+        unlink(strcat(strcpy(err, prefix), ".key"));
+        unlink(strcat(strcpy(err, prefix), ".pub"));
+        if (lex_keypair_generate(&kp) != 0 ||
+            lex_keyfile_write(prefix, keys[i].name, &kp, err, sizeof err) != 0) {
+            fprintf(stderr, "lexsim: cannot make key %s: %s\n", keys[i].name, err);
+            fclose(f);
+            return -1;
+        }
+        if (keys[i].bind)
+            fprintf(f, "@key|%s|sim-%s|node|%s\n", kp.public_z85, keys[i].name, keys[i].bind);
+    }
+    return fclose(f) == 0 ? 0 : -1;
+}
+
 static int prepare_workdir(const sim_options_t *o)
 {
     if (o->workdir) {
@@ -317,6 +353,8 @@ static int prepare_workdir(const sim_options_t *o)
     long n = lex_simdir_write(f, o->locals_per_state);
     if (fclose(f) != 0 || n <= 0)
         return -1;
+    if (make_keys(path) != 0)
+        return -1;
     size_t nrules = 0;
     while (lex_scenario_rules[nrules])
         nrules++;
@@ -347,7 +385,8 @@ int main(int argc, char **argv)
     char endpoint[PATH_MAX + 64], p_data[PATH_MAX + 64], p_rules[PATH_MAX + 64],
         p_dir[PATH_MAX + 64], p_ready[PATH_MAX + 64], p_stats[PATH_MAX + 64],
         p_sready[PATH_MAX + 64], p_agency[PATH_MAX + 64], p_swlog[PATH_MAX + 64],
-        p_stlog[PATH_MAX + 64], drivers[16], duration[32], grace[16];
+        p_stlog[PATH_MAX + 64], drivers[16], duration[32], grace[16], p_swkey[PATH_MAX + 64],
+        p_swpub[PATH_MAX + 64], p_stkey[PATH_MAX + 64], p_agkey[PATH_MAX + 64];
     snprintf(endpoint, sizeof endpoint, "ipc://%s/switch.sock", work);
     snprintf(p_data, sizeof p_data, "%s/data", work);
     snprintf(p_rules, sizeof p_rules, "%s/rules", work);
@@ -358,15 +397,22 @@ int main(int argc, char **argv)
     snprintf(p_agency, sizeof p_agency, "%s/agency-stats.json", work);
     snprintf(p_swlog, sizeof p_swlog, "%s/switch.log", work);
     snprintf(p_stlog, sizeof p_stlog, "%s/states.log", work);
+    snprintf(p_swkey, sizeof p_swkey, "%s/keys/switch.key", work);
+    snprintf(p_swpub, sizeof p_swpub, "%s/keys/switch.pub", work);
+    snprintf(p_stkey, sizeof p_stkey, "%s/keys/states.key", work);
+    snprintf(p_agkey, sizeof p_agkey, "%s/keys/agencies.key", work);
     snprintf(drivers, sizeof drivers, "%u", o.drivers);
     snprintf(duration, sizeof duration, "%.3f", o.duration_s);
     snprintf(grace, sizeof grace, "%d", 7);
     unlink(p_ready);
     unlink(p_sready);
 
+    char curve_opt[PATH_MAX + 96];
+    snprintf(curve_opt, sizeof curve_opt, "curve_key=%s", p_swkey);
     char *sw_args[] = {NULL, "--bind-tcp", "", "--bind-ipc", endpoint, "--data", p_data,
                        "--rules", p_rules, "--directory", p_dir, "--ready-file", p_ready,
-                       "--stats-file", p_stats, "--durability", (char *)o.durability, NULL};
+                       "--stats-file", p_stats, "--durability", (char *)o.durability,
+                       "--set", curve_opt, NULL};
     pid_t sw = spawn("lexswitch", sw_args, p_swlog), states = -1, agency = -1;
     int status = 1;
     if (sw < 0 || wait_for_file(p_ready, sw, 15000) != 0) {
@@ -375,7 +421,8 @@ int main(int argc, char **argv)
         goto stop;
     }
     char *st_args[] = {NULL, "state", "--connect", endpoint, "--drivers", drivers, "--vehicles",
-                       drivers, "--ready-file", p_sready, NULL};
+                       drivers, "--ready-file", p_sready, "--key-file", p_stkey,
+                       "--switch-key", p_swpub, NULL};
     states = spawn("lexnode", st_args, p_stlog);
     if (states < 0 || wait_for_file(p_sready, states, 60000) != 0) {
         fprintf(stderr, "lexsim: the state responders did not register\n");
@@ -385,8 +432,8 @@ int main(int argc, char **argv)
     char *ag_args[] = {NULL, "agency", "--connect", endpoint, "--directory", p_dir, "--rate",
                        o.rate, "--duration", duration, "--grace", grace, "--drivers", drivers,
                        "--vehicles", drivers, "--stats-file", p_agency,
-                       "--federal-pct", o.federal_pct,
-                       o.quiet ? "--quiet" : NULL, NULL};
+                       "--federal-pct", o.federal_pct, "--key-file", p_agkey,
+                       "--switch-key", p_swpub, o.quiet ? "--quiet" : NULL, NULL};
     agency = spawn("lexnode", ag_args, NULL);
     if (agency < 0)
         goto stop;

@@ -15,6 +15,7 @@
 #include "lex_body.h"
 #include "lex_directory.h"
 #include "lex_error.h"
+#include "lex_keys.h"
 #include "lex_query_text.h"
 #include "lex_simdir.h"
 
@@ -52,6 +53,31 @@ void lex_test_switch_prepare(lex_test_switch_t *t)
     cr_assert_not_null(f);
     cr_assert_gt(lex_simdir_write(f, 2), 0);
     fclose(f);
+}
+
+void lex_test_make_key(lex_test_switch_t *t, const char *name, const char *role,
+                       const char *patterns, char path[LEX_TEST_PATH])
+{
+    char prefix[LEX_TEST_PATH - 8], err[512];
+    snprintf(prefix, sizeof prefix, "%s/%s", t->dir, name);
+    lex_keypair_t kp;
+    cr_assert_eq(lex_keypair_generate(&kp), 0);
+    cr_assert_eq(lex_keyfile_write(prefix, name, &kp, err, sizeof err), 0, "%s", err);
+    snprintf(path, LEX_TEST_PATH, "%s.key", prefix);
+    if (patterns) {
+        FILE *f = fopen(t->directory, "a");
+        cr_assert_not_null(f);
+        fprintf(f, "@key|%s|%s|%s|%s\n", kp.public_z85, name, role, patterns);
+        fclose(f);
+    }
+}
+
+void lex_test_switch_use_curve(lex_test_switch_t *t)
+{
+    t->curve = 1;
+    lex_test_make_key(t, "switch", "node", NULL, t->switch_key);
+    snprintf(t->switch_pub, sizeof t->switch_pub, "%s/switch.pub", t->dir);
+    lex_test_make_key(t, "states", "node", "??DMV0000", t->states_key);
 }
 
 void lex_test_write_rules(lex_test_switch_t *t, const char *state, const char *text)
@@ -101,6 +127,10 @@ void lex_test_switch_start(lex_test_switch_t *t, const char *const *extra)
                       "--rules", t->rules, "--directory", t->directory, "--ready-file", ready,
                       "--heartbeat-ms", "200", "--dead-after-ms", "1000"};
     int n = 17;
+    char curve_opt[LEX_TEST_PATH + 32];
+    snprintf(curve_opt, sizeof curve_opt, "curve_key=%s", t->switch_key);
+    args[n++] = "--set";
+    args[n++] = t->curve ? curve_opt : "dev_plain=1";
     for (int i = 0; extra && extra[i] && n < 62; i++)
         args[n++] = (char *)extra[i];
     args[n] = NULL;
@@ -117,7 +147,13 @@ void lex_test_states_start(lex_test_switch_t *t, const char *states, unsigned dr
     unlink(ready);
     char *args[] = {NULL, "state", "--connect", t->endpoint, "--states", (char *)states,
                     "--drivers", n, "--vehicles", n, "--ready-file", ready,
-                    "--heartbeat-ms", "200", NULL};
+                    "--heartbeat-ms", "200", NULL, NULL, NULL, NULL, NULL};
+    if (t->curve) {
+        args[13] = "--key-file";
+        args[14] = t->states_key;
+        args[15] = "--switch-key";
+        args[16] = t->switch_pub;
+    }
     t->states_pid = spawn_bin("lexnode", args, log);
     wait_file(ready, t->states_pid, "lexnode state");
 }
@@ -162,6 +198,19 @@ lex_node_t *lex_test_node(const lex_test_switch_t *t, const char *ori)
     cr_assert_eq(lex_node_new(&cfg, &n), 0);
     int rc = lex_node_wait_ready(n, 10000);
     cr_assert_eq(rc, 0, "node %s not registered: %s", ori, lex_node_error(n));
+    return n;
+}
+
+lex_node_t *lex_test_node_with_key(const lex_test_switch_t *t, const char *ori,
+                                   const char *key_file)
+{
+    const char *oris[] = {ori};
+    lex_node_config_t cfg = {.endpoint = t->endpoint, .role = "test", .oris = oris, .noris = 1,
+                             .heartbeat_ms = 200, .key_file = key_file ? key_file : "",
+                             .switch_key_file = key_file ? t->switch_pub : ""};
+    lex_node_t *n = NULL;
+    char err[512] = "";
+    cr_assert_eq(lex_node_new_err(&cfg, &n, err, sizeof err), 0, "%s", err);
     return n;
 }
 

@@ -18,6 +18,10 @@ typedef struct {
     char rules[LEX_TEST_PATH];      /* rules dir (files written by the test) */
     char directory[LEX_TEST_PATH];  /* agency directory file */
     pid_t states_pid;               /* lexnode state, or 0 */
+    int curve;                      /* 1: CURVE with keys below; 0: dev_plain */
+    char switch_key[LEX_TEST_PATH]; /* dir/switch.key (the switch's pair) */
+    char switch_pub[LEX_TEST_PATH]; /* dir/switch.pub (what nodes are given) */
+    char states_key[LEX_TEST_PATH]; /* dir/states.key, bound to every DMV ORI */
 } lex_test_switch_t;
 
 /* Creates a fresh temp dir (mkdtemp) into out. */
@@ -28,6 +32,21 @@ void lex_test_rmrf(const char *path);
  * and an empty rules dir. Call lex_test_write_rules, then start. */
 void lex_test_switch_prepare(lex_test_switch_t *t);
 void lex_test_write_rules(lex_test_switch_t *t, const char *state, const char *text);
+
+/* Turns CURVE on for this switch (call after prepare, before start): makes
+ * the switch's key and a key for `lexnode state`, bound in the directory.
+ * Without it the switch runs with dev_plain. */
+void lex_test_switch_use_curve(lex_test_switch_t *t);
+
+/* Makes dir/<name>.key and binds it in the directory with role "node" or
+ * "operator" to the patterns (space-separated); path gets the key file. */
+void lex_test_make_key(lex_test_switch_t *t, const char *name, const char *role,
+                       const char *patterns, char path[LEX_TEST_PATH]);
+
+/* A node for one ORI connecting with key_file (NULL = no CURVE); does not
+ * wait for WELCOME. */
+lex_node_t *lex_test_node_with_key(const lex_test_switch_t *t, const char *ori,
+                                   const char *key_file);
 
 /* Starts lexswitch with extra flags (NULL-terminated list, may be NULL);
  * returns once it serves. Fails the test if it does not. */
