@@ -149,10 +149,10 @@ void lex_test_states_start(lex_test_switch_t *t, const char *states, unsigned dr
                     "--drivers", n, "--vehicles", n, "--ready-file", ready,
                     "--heartbeat-ms", "200", NULL, NULL, NULL, NULL, NULL};
     if (t->curve) {
-        args[13] = "--key-file";
-        args[14] = t->states_key;
-        args[15] = "--switch-key";
-        args[16] = t->switch_pub;
+        args[14] = "--key-file";
+        args[15] = t->states_key;
+        args[16] = "--switch-key";
+        args[17] = t->switch_pub;
     }
     t->states_pid = spawn_bin("lexnode", args, log);
     wait_file(ready, t->states_pid, "lexnode state");
