@@ -35,7 +35,7 @@ typedef struct {
 
 static const option_t options[] = {
     STR_OPT(bind_tcp),   STR_OPT(bind_ipc),   STR_OPT(data_dir),   STR_OPT(rules_dir),
-    STR_OPT(directory),  STR_OPT(ready_file), STR_OPT(stats_file),
+    STR_OPT(directory),  STR_OPT(ready_file), STR_OPT(stats_file), STR_OPT(metrics_bind),
     INT_OPT(query_timeout_ms, 10, 3600000),   INT_OPT(heartbeat_ms, 50, 600000),
     INT_OPT(dead_after_ms, 100, 3600000),     INT_OPT(drain_ms, 0, 600000),
     INT_OPT(hold_expiry_s, 1, 31536000), INT_OPT(verbose, 0, 2),
@@ -79,6 +79,15 @@ int lex_switch_config_set(lex_switch_config_t *cfg, const char *name, const char
     }
     snprintf(err, errlen, "unknown option '%s'", name);
     return LEX_EINVAL;
+}
+
+#define NOPTIONS (sizeof options / sizeof options[0])
+
+const char *lex_switch_config_option(size_t i)
+{
+    if (i < NOPTIONS)
+        return options[i].name;
+    return i == NOPTIONS ? "durability" : NULL;
 }
 
 int lex_switch_config_load(lex_switch_config_t *cfg, const char *path, char *err, size_t errlen)

@@ -21,10 +21,15 @@ static void pump(lex_switch_t *sw);
 
 static void commit_and_flush(lex_switch_t *sw)
 {
-    if (lex_log_pending(sw->log) == 0 && sw->outbox.count == 0)
+    size_t records = lex_log_pending(sw->log);
+    if (records == 0 && sw->outbox.count == 0)
         return;
+    uint64_t t0 = lex_mono_us();
     int rc = lex_log_commit(sw->log);
+    if (records)
+        lex_stats_commit(sw, records, lex_mono_us() - t0, rc == 0);
     if (rc != 0) {
+        lex_stats_unsent(sw);
         /* Nothing unlogged leaves the switch: the queries stay open and
          * their requesters get a timeout status. */
         fprintf(stderr, "lexswitch: AUDIT LOG COMMIT FAILED (%s): %zu messages held back\n",
@@ -34,6 +39,7 @@ static void commit_and_flush(lex_switch_t *sw)
         return;
     }
     lex_outbox_flush(sw);
+    lex_stats_sent(sw, lex_mono_us());
 }
 
 /* Receives one message; 0 when one was handled, LEX_EAGAIN when none. */
@@ -112,6 +118,7 @@ static void on_zmq(uv_poll_t *h, int status, int events)
 
 static void close_all(lex_switch_t *sw)
 {
+    lex_metrics_http_close(sw);
     uv_close((uv_handle_t *)&sw->zpoll, NULL);
     uv_close((uv_handle_t *)&sw->tick, NULL);
     uv_close((uv_handle_t *)&sw->more, NULL);
@@ -127,6 +134,10 @@ static void on_tick(uv_timer_t *h)
     uint64_t now = lex_mono_us();
     pump(sw);
     lex_route_expire(sw, now);
+    if (now - sw->last_sample_us >= 1000000u) {
+        sw->last_sample_us = now;
+        lex_stats_sample(sw, now);
+    }
     if (now - sw->last_heartbeat_us >= (uint64_t)sw->cfg.heartbeat_ms * 1000u) {
         sw->last_heartbeat_us = now;
         lex_route_heartbeat(sw);
@@ -280,9 +291,8 @@ int lex_switch_new(const lex_switch_config_t *cfg, lex_switch_t **out, char *err
     sw->sessions_by_rid = lex_table_new();
     sw->sessions_by_ori = lex_table_new();
     sw->flights = lex_table_new();
-    sw->stats.by_key = lex_table_new();
     if (!sw->catalogue || !sw->sessions_by_rid || !sw->sessions_by_ori || !sw->flights ||
-        !sw->stats.by_key) {
+        lex_stats_init(&sw->stats) != 0) {
         snprintf(err, errlen, "out of memory or broken built-in catalogue");
         goto fail;
     }
@@ -342,6 +352,12 @@ int lex_switch_new(const lex_switch_config_t *cfg, lex_switch_t **out, char *err
     sw->zpoll.data = sw->tick.data = sw->more.data = sw->sigint.data = sw->sigterm.data =
         sw->sighup.data = sw->stop_async.data = sw;
     sw->loop_ready = 1;
+    if (cfg->metrics_bind[0]) {
+        if ((rc = lex_metrics_http_start(sw, err, errlen)) != 0)
+            goto fail;
+        size_t used = strlen(sw->endpoints);
+        snprintf(sw->endpoints + used, sizeof sw->endpoints - used, "%s\n", sw->metrics_url);
+    }
     *out = sw;
     return 0;
 fail:
@@ -351,7 +367,11 @@ fail:
 
 int lex_switch_run(lex_switch_t *sw)
 {
-    fprintf(stderr, "lexswitch: serving on %.*s", (int)strlen(sw->endpoints), sw->endpoints);
+    for (const char *p = sw->endpoints; *p;) {
+        size_t n = strcspn(p, "\n");
+        fprintf(stderr, "lexswitch: serving on %.*s\n", (int)n, p);
+        p += n + (p[n] == '\n');
+    }
     fprintf(stderr, "lexswitch: WARNING: running without CURVE encryption or authentication; "
                     "use only on loopback or a trusted network\n");
     uv_poll_start(&sw->zpoll, UV_READABLE, on_zmq);
@@ -359,7 +379,8 @@ int lex_switch_run(lex_switch_t *sw)
     uv_signal_start(&sw->sigint, on_signal, SIGINT);
     uv_signal_start(&sw->sigterm, on_signal, SIGTERM);
     uv_signal_start(&sw->sighup, on_sighup, SIGHUP);
-    sw->last_heartbeat_us = lex_mono_us();
+    sw->last_heartbeat_us = sw->last_sample_us = lex_mono_us();
+    lex_stats_sample(sw, sw->last_sample_us);
     if (write_pid_file(sw) != 0)
         fprintf(stderr, "lexswitch: cannot write %s/lexswitch.pid\n", sw->cfg.data_dir);
     write_rules_status(sw, 1, "rules loaded at start");
@@ -412,7 +433,7 @@ void lex_switch_destroy(lex_switch_t **swp)
         free(sw->state_responders[i]);
     lex_table_destroy(&sw->sessions_by_rid);
     lex_table_destroy(&sw->sessions_by_ori);
-    lex_table_destroy(&sw->stats.by_key);
+    lex_stats_free(&sw->stats);
     if (sw->router)
         zmq_close(sw->router);
     if (sw->zctx)

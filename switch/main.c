@@ -25,6 +25,7 @@ static void usage(FILE *f)
         "      --drain-ms N         on SIGINT/SIGTERM wait this long for open queries (default 5000)\n"
         "      --ready-file FILE    write the bound endpoints here once serving\n"
         "      --stats-file FILE    write counters as JSON here when stopping\n"
+        "      --metrics-bind IP:PORT  serve Prometheus metrics at http://IP:PORT/metrics\n"
         "      --set NAME=VALUE     set any config option by name\n"
         "  -v, --verbose            log registrations and more\n"
         "  -h, --help               this text\n\n"
@@ -39,6 +40,7 @@ static const struct option long_opts[] = {
     {"heartbeat-ms", required_argument, 0, 5},   {"dead-after-ms", required_argument, 0, 6},
     {"drain-ms", required_argument, 0, 7},       {"ready-file", required_argument, 0, 8},
     {"stats-file", required_argument, 0, 9},     {"set", required_argument, 0, 10},
+    {"metrics-bind", required_argument, 0, 11},
     {"verbose", no_argument, 0, 'v'},            {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0}};
 
@@ -57,6 +59,7 @@ static const char *option_name(int c)
     case 7: return "drain_ms";
     case 8: return "ready_file";
     case 9: return "stats_file";
+    case 11: return "metrics_bind";
     default: return NULL;
     }
 }

@@ -211,7 +211,7 @@ static void plan_destination(lex_switch_t *sw, const lex_envelope_t *e, const ch
         }
     }
     lex_policy_decide(sw->policy, p->rules_state, subject, &p->decision);
-    sw->stats.by_decision[p->decision.action]++;
+    lex_stats_count_decision(sw, e->key, p->decision.action);
     if (p->decision.action == LEX_ACT_DENY) {
         p->status = p->decision.deny_status;
     } else if (p->decision.action == LEX_ACT_REVIEW) {
@@ -388,7 +388,8 @@ static void handle_response(lex_switch_t *sw, const uint8_t *rid, size_t rid_len
         d.action = f->approved ? LEX_ACT_ALLOW : LEX_ACT_DENY;
         d.deny_status = LEX_ST_DENIED;
     }
-    sw->stats.by_decision[d.action]++;
+    lex_stats_count_decision(sw, e->key, d.action);
+    lex_stats_answered(sw, f);
     log_record(sw, LEX_DIR_IN, s->conn, e->key, e->src, f->req_ori, e->id, e->ref,
                decision_names[d.action], d.rule_id, 0, env, env_len, body, body_len);
 
