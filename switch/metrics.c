@@ -210,7 +210,7 @@ int lex_metrics_render(lex_switch_t *sw, lex_buf_t *out)
     if (rc != 0)
         return rc;
     single(out, "lexswitch_messages_forwarded_total", "counter",
-           "Queries, responses and administrative messages sent on to a node.",
+           "Messages sent to nodes other than ST statuses (queries, answers, AM, WELCOME, RVR).",
            st->forwarded);
     single(out, "lexswitch_statuses_sent_total", "counter",
            "ST statuses the switch sent (refusals, denials, timeouts, holds).",

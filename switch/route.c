@@ -565,6 +565,10 @@ static void handle_operator(lex_switch_t *sw, const uint8_t *rid, size_t rid_len
                             const lex_envelope_t *e, const void *env, size_t env_len,
                             const void *body, size_t body_len)
 {
+    if (strcmp(e->key, "SSQ") == 0) {
+        lex_admin_status(sw, rid, rid_len, s, e, env, env_len, body, body_len);
+        return;
+    }
     if (strcmp(e->key, "RVQ") != 0) {
         refuse(sw, rid, rid_len, s->conn, e, env, env_len, body, body_len, LEX_ST_BAD_ENVELOPE,
                "%s is sent by the switch, not by nodes", e->key);

@@ -120,16 +120,18 @@ void lex_stats_sample(lex_switch_t *sw, uint64_t now_us)
         st->nsamples++;
 }
 
-double lex_stats_rate(const lex_switch_t *sw, int forwarded)
+void lex_stats_window(const lex_switch_t *sw, uint64_t *ms, uint64_t *received,
+                      uint64_t *forwarded)
 {
     const stats_t *st = &sw->stats;
+    *ms = *received = *forwarded = 0;
     if (st->nsamples < 2)
-        return 0;
+        return;
     unsigned newest = st->sample_pos;
     unsigned oldest = (st->sample_pos + NSAMPLES - (st->nsamples - 1)) % NSAMPLES;
-    uint64_t dt = st->sample_us[newest] - st->sample_us[oldest];
-    const uint64_t *v = forwarded ? st->sample_forwarded : st->sample_received;
-    return dt ? (double)(v[newest] - v[oldest]) * 1e6 / (double)dt : 0;
+    *ms = (st->sample_us[newest] - st->sample_us[oldest]) / 1000u;
+    *received = st->sample_received[newest] - st->sample_received[oldest];
+    *forwarded = st->sample_forwarded[newest] - st->sample_forwarded[oldest];
 }
 
 typedef struct {

@@ -177,12 +177,19 @@ void lex_stats_unsent(lex_switch_t *sw);
 void lex_stats_commit(lex_switch_t *sw, size_t records, uint64_t took_us, int ok);
 /* Takes a sample for the rates (called about once a second). */
 void lex_stats_sample(lex_switch_t *sw, uint64_t now_us);
-/* Messages a second received (or forwarded) over the last ten seconds. */
-double lex_stats_rate(const lex_switch_t *sw, int forwarded);
+/* Messages received and forwarded over the sampled window (about the last
+ * ten seconds, *ms long; 0 before two samples): rates for lexctl status. */
+void lex_stats_window(const lex_switch_t *sw, uint64_t *ms, uint64_t *received,
+                      uint64_t *forwarded);
 int lex_stats_write(lex_switch_t *sw, const char *path);
 
 /* metrics.c: the Prometheus text exposition of the counters (caller owns out) */
 int lex_metrics_render(lex_switch_t *sw, lex_buf_t *out);
+
+/* admin_status.c: answers an operator's SSQ with SSR (docs/PROTOCOL.md) */
+void lex_admin_status(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, session_t *s,
+                      const lex_envelope_t *e, const void *env, size_t env_len,
+                      const void *body, size_t body_len);
 
 /* metrics_http.c: the HTTP endpoint on the loop (cfg.metrics_bind) */
 int lex_metrics_http_start(lex_switch_t *sw, char *err, size_t errlen);
