@@ -9,6 +9,7 @@
 #include "lex_body.h"
 #include "lex_error.h"
 #include "lex_status.h"
+#include "logline.h"
 #include "switch_internal.h"
 
 #define STATUS_SESSIONS_MAX 500   /* SSR.msg's limit; sessions_total has the rest */
@@ -39,12 +40,12 @@ static void send_out(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, const
     rec.body_len = body->len;
     int rc = lex_log_append(sw->log, &rec);
     if (rc != 0) {
-        fprintf(stderr, "lexswitch: AUDIT LOG APPEND FAILED: %s\n", lex_strerror(rc));
+        lex_logline_write(LEX_LOG_ERROR, "AUDIT LOG APPEND FAILED: %s", lex_strerror(rc));
         return;
     }
     if (lex_outbox_add(sw, rid, rid_len, sw->scratch_env.data, sw->scratch_env.len, body->data,
                        body->len) != 0)
-        fprintf(stderr, "lexswitch: out of memory queueing a message\n");
+        lex_logline_write(LEX_LOG_ERROR, "out of memory queueing a message");
     if (status)
         sw->stats.statuses++;
 }
@@ -68,7 +69,7 @@ static void log_in(lex_switch_t *sw, const session_t *s, const lex_envelope_t *e
     rec.body_len = body_len;
     int rc = lex_log_append(sw->log, &rec);
     if (rc != 0)
-        fprintf(stderr, "lexswitch: AUDIT LOG APPEND FAILED: %s\n", lex_strerror(rc));
+        lex_logline_write(LEX_LOG_ERROR, "AUDIT LOG APPEND FAILED: %s", lex_strerror(rc));
 }
 
 static void answer_envelope(lex_switch_t *sw, const lex_envelope_t *q, const char *key,

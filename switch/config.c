@@ -7,6 +7,7 @@
 #include <string.h>
 #include "lex_error.h"
 #include "lex_switch.h"
+#include "logline.h"
 
 void lex_switch_config_defaults(lex_switch_config_t *cfg)
 {
@@ -19,6 +20,7 @@ void lex_switch_config_defaults(lex_switch_config_t *cfg)
     cfg->dead_after_ms = 3500;
     cfg->drain_ms = 5000;
     cfg->hold_expiry_s = 172800;
+    cfg->log_level = LEX_LOG_INFO;
 }
 
 typedef enum { OPT_STR, OPT_INT } opt_kind_t;
@@ -53,6 +55,24 @@ int lex_switch_config_set(lex_switch_config_t *cfg, const char *name, const char
         cfg->durability = (lex_durability_t)d;
         return 0;
     }
+    if (strcmp(name, "log_format") == 0) {
+        if (strcmp(value, "text") != 0 && strcmp(value, "json") != 0) {
+            snprintf(err, errlen, "log_format must be text or json (got '%s')", value);
+            return LEX_EINVAL;
+        }
+        cfg->log_json = strcmp(value, "json") == 0;
+        return 0;
+    }
+    if (strcmp(name, "log_level") == 0) {
+        int level = lex_loglevel_from_name(value);
+        if (level < 0) {
+            snprintf(err, errlen, "log_level must be error, warn, info or debug (got '%s')",
+                     value);
+            return LEX_EINVAL;
+        }
+        cfg->log_level = level;
+        return 0;
+    }
     for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
         const option_t *o = &options[i];
         if (strcmp(o->name, name) != 0)
@@ -83,11 +103,15 @@ int lex_switch_config_set(lex_switch_config_t *cfg, const char *name, const char
 
 #define NOPTIONS (sizeof options / sizeof options[0])
 
+/* options with values of their own kind, set by name above */
+static const char *const special_options[] = {"durability", "log_format", "log_level"};
+
 const char *lex_switch_config_option(size_t i)
 {
     if (i < NOPTIONS)
         return options[i].name;
-    return i == NOPTIONS ? "durability" : NULL;
+    i -= NOPTIONS;
+    return i < sizeof special_options / sizeof special_options[0] ? special_options[i] : NULL;
 }
 
 int lex_switch_config_load(lex_switch_config_t *cfg, const char *path, char *err, size_t errlen)

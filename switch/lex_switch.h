@@ -26,6 +26,8 @@ typedef struct {
     int drain_ms;                  /* on SIGINT/SIGTERM, wait this long for open queries */
     int hold_expiry_s;             /* a query held for review expires after this long */
     int verbose;
+    int log_json;                  /* log_format: 0 text, 1 JSON lines */
+    int log_level;                 /* lex_loglevel_t: 0 error ... 3 debug */
 } lex_switch_config_t;
 
 void lex_switch_config_defaults(lex_switch_config_t *cfg);

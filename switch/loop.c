@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <zmq.h>
 #include "lex_error.h"
+#include "logline.h"
 #include "switch_internal.h"
 
 #define PASS_MAX 1024     /* messages received per group commit */
@@ -32,7 +33,7 @@ static void commit_and_flush(lex_switch_t *sw)
         lex_stats_unsent(sw);
         /* Nothing unlogged leaves the switch: the queries stay open and
          * their requesters get a timeout status. */
-        fprintf(stderr, "lexswitch: AUDIT LOG COMMIT FAILED (%s): %zu messages held back\n",
+        lex_logline_write(LEX_LOG_ERROR, "AUDIT LOG COMMIT FAILED (%s): %zu messages held back",
                 lex_strerror(rc), sw->outbox.count);
         sw->outbox.count = 0;
         lex_buf_reset(&sw->outbox.data);
@@ -147,7 +148,7 @@ static void on_tick(uv_timer_t *h)
     commit_and_flush(sw);
     if (sw->draining && (lex_flight_count(sw) == 0 || now >= sw->drain_deadline_us)) {
         if (lex_flight_count(sw) > 0) {
-            fprintf(stderr, "lexswitch: drain time over, %zu queries still open get a timeout\n",
+            lex_logline_write(LEX_LOG_WARN, "drain time over, %zu queries still open get a timeout",
                     lex_flight_count(sw));
             lex_route_expire(sw, UINT64_MAX);
         }
@@ -161,7 +162,7 @@ static void begin_drain(lex_switch_t *sw, const char *why)
 {
     if (sw->draining)
         return;
-    fprintf(stderr, "lexswitch: %s: draining %zu open queries (at most %d ms)\n", why,
+    lex_logline_write(LEX_LOG_INFO, "%s: draining %zu open queries (at most %d ms)", why,
             lex_flight_count(sw), sw->cfg.drain_ms);
     sw->draining = 1;
     sw->drain_deadline_us = lex_mono_us() + (uint64_t)sw->cfg.drain_ms * 1000u;
@@ -217,14 +218,14 @@ static void on_sighup(uv_signal_t *h, int signum)
     sw->rules_generation++;
     /* between passes: no message is half-decided when the rules change */
     if (reload_rules(sw, err, sizeof err) != 0) {
-        fprintf(stderr, "lexswitch: SIGHUP: rules NOT reloaded, old rules stay in force: %s\n",
+        lex_logline_write(LEX_LOG_ERROR, "SIGHUP: rules NOT reloaded, old rules stay in force: %s",
                 err);
         write_rules_status(sw, 0, err);
     } else {
         char msg[LEX_PATH_MAX + 64];
         snprintf(msg, sizeof msg, "rules reloaded from %s",
                  sw->cfg.rules_dir[0] ? sw->cfg.rules_dir : "(no rules directory)");
-        fprintf(stderr, "lexswitch: SIGHUP: %s\n", msg);
+        lex_logline_write(LEX_LOG_INFO, "SIGHUP: %s", msg);
         write_rules_status(sw, 1, msg);
     }
 }
@@ -369,11 +370,11 @@ int lex_switch_run(lex_switch_t *sw)
 {
     for (const char *p = sw->endpoints; *p;) {
         size_t n = strcspn(p, "\n");
-        fprintf(stderr, "lexswitch: serving on %.*s\n", (int)n, p);
+        lex_logline_write(LEX_LOG_INFO, "serving on %.*s", (int)n, p);
         p += n + (p[n] == '\n');
     }
-    fprintf(stderr, "lexswitch: WARNING: running without CURVE encryption or authentication; "
-                    "use only on loopback or a trusted network\n");
+    lex_logline_write(LEX_LOG_WARN, "running without CURVE encryption or authentication; "
+                    "use only on loopback or a trusted network");
     uv_poll_start(&sw->zpoll, UV_READABLE, on_zmq);
     uv_timer_start(&sw->tick, on_tick, TICK_MS, TICK_MS);
     uv_signal_start(&sw->sigint, on_signal, SIGINT);
@@ -382,17 +383,17 @@ int lex_switch_run(lex_switch_t *sw)
     sw->last_heartbeat_us = sw->last_sample_us = lex_mono_us();
     lex_stats_sample(sw, sw->last_sample_us);
     if (write_pid_file(sw) != 0)
-        fprintf(stderr, "lexswitch: cannot write %s/lexswitch.pid\n", sw->cfg.data_dir);
+        lex_logline_write(LEX_LOG_WARN, "cannot write %s/lexswitch.pid", sw->cfg.data_dir);
     write_rules_status(sw, 1, "rules loaded at start");
     if (sw->cfg.ready_file[0] && write_ready_file(sw) != 0)
-        fprintf(stderr, "lexswitch: cannot write ready file %s\n", sw->cfg.ready_file);
+        lex_logline_write(LEX_LOG_WARN, "cannot write ready file %s", sw->cfg.ready_file);
     pump(sw);
     uv_run(&sw->loop, UV_RUN_DEFAULT);
     commit_and_flush(sw);
     remove_pid_file(sw);
     if (sw->cfg.stats_file[0] && lex_stats_write(sw, sw->cfg.stats_file) != 0)
-        fprintf(stderr, "lexswitch: cannot write stats file %s\n", sw->cfg.stats_file);
-    fprintf(stderr, "lexswitch: stopped; %llu messages received, %llu routed, log at seq %llu\n",
+        lex_logline_write(LEX_LOG_WARN, "cannot write stats file %s", sw->cfg.stats_file);
+    lex_logline_write(LEX_LOG_INFO, "stopped; %llu messages received, %llu routed, log at seq %llu",
             (unsigned long long)sw->stats.received, (unsigned long long)sw->stats.forwarded,
             (unsigned long long)lex_log_last_seq(sw->log));
     return 0;

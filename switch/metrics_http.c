@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lex_error.h"
+#include "logline.h"
 #include "switch_internal.h"
 
 #define CONNS_MAX 32
@@ -92,6 +93,7 @@ static void respond(mconn_t *c, int code, const char *reason, const char *extra_
                      "Connection: close\r\n%s\r\n",
                      code, reason, content_type, body_len, extra_headers);
     c->answered = 1;
+    lex_logline_write(LEX_LOG_DEBUG, "metrics endpoint: answered %d %s", code, reason);
     lex_buf_reset(&c->resp);
     if (lex_buf_append(&c->resp, head, (size_t)n) != 0 ||
         lex_buf_append(&c->resp, body, body_len) != 0) {

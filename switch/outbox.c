@@ -7,6 +7,7 @@
 #include <string.h>
 #include <zmq.h>
 #include "lex_error.h"
+#include "logline.h"
 #include "switch_internal.h"
 
 int lex_outbox_add(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, const void *env,
@@ -47,7 +48,7 @@ void lex_outbox_flush(lex_switch_t *sw)
             zmq_send(sw->router, d + m->body_off, m->body_len, ZMQ_DONTWAIT) < 0) {
             sw->stats.send_failures++;
             if (sw->stats.send_failures < 10 || sw->cfg.verbose)
-                fprintf(stderr, "lexswitch: could not deliver a message (%s); "
+                lex_logline_write(LEX_LOG_WARN, "could not deliver a message (%s); "
                                 "%llu undeliverable so far\n",
                         zmq_strerror(zmq_errno()), (unsigned long long)sw->stats.send_failures);
         }
