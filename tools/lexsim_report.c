@@ -195,20 +195,31 @@ static void segment_values(const lexsim_state_decisions_t *d, double v[5])
     v[4] = (double)d->refused;
 }
 
-static int by_total(const void *a, const void *b)
+/* The share of a state's queries its rules restricted (denied, held or
+ * answered redacted): the states that restrict most come first. */
+static double restricted_share(const lexsim_state_decisions_t *d)
 {
-    const lexsim_state_decisions_t *x = a, *y = b;
-    uint64_t tx = x->allowed + x->held + x->denied + x->refused;
-    uint64_t ty = y->allowed + y->held + y->denied + y->refused;
-    return (tx < ty) - (tx > ty);
+    double v[5];
+    segment_values(d, v);
+    double total = v[0] + v[1] + v[2] + v[3] + v[4];
+    return total > 0 ? (v[1] + v[2] + v[3]) / total : 0;
 }
 
-/* Stacked horizontal bars, one per state, largest first. */
+static int by_restriction(const void *a, const void *b)
+{
+    double x = restricted_share(a), y = restricted_share(b);
+    if (x != y)
+        return (x < y) - (x > y);
+    return strcmp(((const lexsim_state_decisions_t *)a)->state,
+                  ((const lexsim_state_decisions_t *)b)->state);
+}
+
+/* Stacked horizontal bars, one per state, the most restrictive first. */
 static void svg_states(FILE *f, lexsim_state_decisions_t *states, size_t n)
 {
     const int L = 44, R = 70, T = 64, ROW = 17;
-    int H = T + (int)n * ROW + 30;
-    qsort(states, n, sizeof *states, by_total);
+    int H = T + (int)n * ROW + 44;
+    qsort(states, n, sizeof *states, by_restriction);
     double max = 0;
     for (size_t i = 0; i < n; i++) {
         double t = (double)(states[i].allowed + states[i].held + states[i].denied +
@@ -236,8 +247,12 @@ static void svg_states(FILE *f, lexsim_state_decisions_t *states, size_t n)
         fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" stroke=\"#e3e3e3\"/>"
                    "<text x=\"%.1f\" y=\"%d\" " FONT " font-size=\"11\" text-anchor=\"middle\" "
                    "fill=\"#555\">%s</text>\n",
-                x, x, T - 4, H - 26, x, H - 12, label);
+                x, x, T - 4, H - 40, x, H - 26, label);
     }
+    fprintf(f, "<text x=\"%.0f\" y=\"%d\" " FONT " font-size=\"12\" text-anchor=\"middle\" "
+               "fill=\"#333\">queries (states sorted by the share their rules denied, held "
+               "or redacted)</text>\n",
+            L + pw / 2, H - 6);
     for (size_t i = 0; i < n; i++) {
         double y = T + (double)i * ROW, x = L, v[5], total = 0;
         segment_values(&states[i], v);
@@ -314,8 +329,8 @@ int lexsim_report_html(const char *path, const lexsim_summary_t *s,
                ".lead{color:#555;margin-top:0}\n"
                "table{border-collapse:collapse;margin:8px 0}th,td{padding:4px 14px 4px 0;"
                "text-align:left;vertical-align:top}th{font-weight:600;color:#444}\n"
-               ".cards{display:flex;gap:16px;flex-wrap:wrap;margin:16px 0}\n"
-               ".card{border:1px solid #ddd;border-radius:6px;padding:10px 16px;min-width:150px}\n"
+               ".cards{display:flex;gap:12px;flex-wrap:wrap;margin:16px 0}\n"
+               ".card{border:1px solid #ddd;border-radius:6px;padding:10px 14px;min-width:120px}\n"
                ".card b{display:block;font-size:24px}.card span{color:#555;font-size:13px}\n"
                "svg{display:block;margin:8px 0 16px}\n"
                "</style></head><body>\n",
