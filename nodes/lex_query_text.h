@@ -6,12 +6,16 @@
 #define LEX_QUERY_TEXT_H
 
 #include <stdio.h>
+#include <msgpack.h>
 #include "lex_buf.h"
 #include "lex_node.h"
 
 /* Packs a body for key from words "field=value". err gets the reason. */
 int lex_query_body_from_words(const char *key, char *const *words, int nwords, lex_buf_t *body,
                               char *err, size_t errlen);
+
+/* Prints a msgpack object as JSON (binary fields as their size). */
+void lex_msgpack_print_json(FILE *f, const msgpack_object *o);
 
 /* Prints a message as one line of JSON (binary fields as their size). */
 void lex_message_print_json(FILE *f, const lex_message_t *m);

@@ -112,6 +112,11 @@ static void print_object(FILE *f, const msgpack_object *o)
     }
 }
 
+void lex_msgpack_print_json(FILE *f, const msgpack_object *o)
+{
+    print_object(f, o);
+}
+
 void lex_message_print_json(FILE *f, const lex_message_t *m)
 {
     fprintf(f, "{\"key\": \"%s\", \"src\": \"%s\", \"id\": %llu, \"ref\": %llu, \"ctl\": ",

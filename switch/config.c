@@ -7,6 +7,7 @@
 #include <string.h>
 #include "lex_error.h"
 #include "lex_switch.h"
+#include "logline.h"
 
 void lex_switch_config_defaults(lex_switch_config_t *cfg)
 {
@@ -22,6 +23,7 @@ void lex_switch_config_defaults(lex_switch_config_t *cfg)
     cfg->rate_limit = 20000;
     cfg->rate_burst = 40000;
     cfg->node_inflight_max = 50000;
+    cfg->log_level = LEX_LOG_INFO;
 }
 
 typedef enum { OPT_STR, OPT_INT } opt_kind_t;
@@ -38,7 +40,7 @@ typedef struct {
 
 static const option_t options[] = {
     STR_OPT(bind_tcp),   STR_OPT(bind_ipc),   STR_OPT(data_dir),   STR_OPT(rules_dir),
-    STR_OPT(directory),  STR_OPT(ready_file), STR_OPT(stats_file),
+    STR_OPT(directory),  STR_OPT(ready_file), STR_OPT(stats_file), STR_OPT(metrics_bind),
     INT_OPT(query_timeout_ms, 10, 3600000),   INT_OPT(heartbeat_ms, 50, 600000),
     INT_OPT(dead_after_ms, 100, 3600000),     INT_OPT(drain_ms, 0, 600000),
     INT_OPT(hold_expiry_s, 1, 31536000), INT_OPT(verbose, 0, 2),
@@ -57,6 +59,24 @@ int lex_switch_config_set(lex_switch_config_t *cfg, const char *name, const char
             return LEX_EINVAL;
         }
         cfg->durability = (lex_durability_t)d;
+        return 0;
+    }
+    if (strcmp(name, "log_format") == 0) {
+        if (strcmp(value, "text") != 0 && strcmp(value, "json") != 0) {
+            snprintf(err, errlen, "log_format must be text or json (got '%s')", value);
+            return LEX_EINVAL;
+        }
+        cfg->log_json = strcmp(value, "json") == 0;
+        return 0;
+    }
+    if (strcmp(name, "log_level") == 0) {
+        int level = lex_loglevel_from_name(value);
+        if (level < 0) {
+            snprintf(err, errlen, "log_level must be error, warn, info or debug (got '%s')",
+                     value);
+            return LEX_EINVAL;
+        }
+        cfg->log_level = level;
         return 0;
     }
     for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
@@ -85,6 +105,19 @@ int lex_switch_config_set(lex_switch_config_t *cfg, const char *name, const char
     }
     snprintf(err, errlen, "unknown option '%s'", name);
     return LEX_EINVAL;
+}
+
+#define NOPTIONS (sizeof options / sizeof options[0])
+
+/* options with values of their own kind, set by name above */
+static const char *const special_options[] = {"durability", "log_format", "log_level"};
+
+const char *lex_switch_config_option(size_t i)
+{
+    if (i < NOPTIONS)
+        return options[i].name;
+    i -= NOPTIONS;
+    return i < sizeof special_options / sizeof special_options[0] ? special_options[i] : NULL;
 }
 
 int lex_switch_config_load(lex_switch_config_t *cfg, const char *path, char *err, size_t errlen)

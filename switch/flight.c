@@ -16,7 +16,8 @@ flight_t *lex_flight_open(lex_switch_t *sw)
         free(f);
         return NULL;
     }
-    f->deadline_us = lex_mono_us() + (uint64_t)sw->cfg.query_timeout_ms * 1000u;
+    f->opened_us = lex_mono_us();
+    f->deadline_us = f->opened_us + (uint64_t)sw->cfg.query_timeout_ms * 1000u;
     f->prev = sw->flight_tail;
     if (sw->flight_tail)
         sw->flight_tail->next = f;

@@ -18,6 +18,7 @@ typedef struct {
     char directory[LEX_PATH_MAX];  /* agency directory; "" = accept any well-formed ORI */
     char ready_file[LEX_PATH_MAX]; /* written with the bound endpoints once serving */
     char stats_file[LEX_PATH_MAX]; /* counters as JSON, written when the switch stops */
+    char metrics_bind[LEX_PATH_MAX];  /* HTTP metrics endpoint "IP:PORT"; "" = off */
     lex_durability_t durability;
     int query_timeout_ms;          /* a query unanswered this long gets ST timeout */
     int heartbeat_ms;              /* heartbeat interval to nodes */
@@ -30,6 +31,8 @@ typedef struct {
     int rate_burst;                /* queries one session may send at once above the rate */
     int node_inflight_max;         /* open queries at one responder before new ones get ST busy */
     int verbose;
+    int log_json;                  /* log_format: 0 text, 1 JSON lines */
+    int log_level;                 /* lex_loglevel_t: 0 error ... 3 debug */
 } lex_switch_config_t;
 
 void lex_switch_config_defaults(lex_switch_config_t *cfg);
@@ -38,6 +41,10 @@ void lex_switch_config_defaults(lex_switch_config_t *cfg);
  * "query_timeout_ms"). LEX_EINVAL with err text for an unknown name or bad value. */
 int lex_switch_config_set(lex_switch_config_t *cfg, const char *name, const char *value,
                           char *err, size_t errlen);
+
+/* The name of option i (0, 1, ...), or NULL past the last: every name
+ * lex_switch_config_set knows, in the order of docs/CONFIG.md. */
+const char *lex_switch_config_option(size_t i);
 
 /* Reads `name = value` lines ('#' comments) from a file. err: "path:line: reason". */
 int lex_switch_config_load(lex_switch_config_t *cfg, const char *path, char *err, size_t errlen);

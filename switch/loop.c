@@ -12,6 +12,7 @@
 #include <zmq.h>
 #include "lex_error.h"
 #include "lex_keys.h"
+#include "logline.h"
 #include "switch_internal.h"
 
 #define PASS_MAX 1024     /* messages received per group commit */
@@ -22,13 +23,18 @@ static void pump(lex_switch_t *sw);
 
 static void commit_and_flush(lex_switch_t *sw)
 {
-    if (lex_log_pending(sw->log) == 0 && sw->outbox.count == 0)
+    size_t records = lex_log_pending(sw->log);
+    if (records == 0 && sw->outbox.count == 0)
         return;
+    uint64_t t0 = lex_mono_us();
     int rc = lex_log_commit(sw->log);
+    if (records)
+        lex_stats_commit(sw, records, lex_mono_us() - t0, rc == 0);
     if (rc != 0) {
+        lex_stats_unsent(sw);
         /* Nothing unlogged leaves the switch: the queries stay open and
          * their requesters get a timeout status. */
-        fprintf(stderr, "lexswitch: AUDIT LOG COMMIT FAILED (%s): %zu messages held back\n",
+        lex_logline_write(LEX_LOG_ERROR, "AUDIT LOG COMMIT FAILED (%s): %zu messages held back",
                 lex_strerror(rc), sw->outbox.count);
         sw->outbox.count = 0;
         lex_buf_reset(&sw->outbox.data);
@@ -43,6 +49,7 @@ static void commit_and_flush(lex_switch_t *sw)
             lex_outbox_flush(sw);
         sw->nbounced = 0;
     }
+    lex_stats_sent(sw, lex_mono_us());
 }
 
 /* Receives one message; 0 when one was handled, LEX_EAGAIN when none. */
@@ -134,6 +141,7 @@ static void on_zap(uv_poll_t *h, int status, int events)
 
 static void close_all(lex_switch_t *sw)
 {
+    lex_metrics_http_close(sw);
     uv_close((uv_handle_t *)&sw->zpoll, NULL);
     if (sw->zap)
         uv_close((uv_handle_t *)&sw->zap_poll, NULL);
@@ -153,6 +161,10 @@ static void on_tick(uv_timer_t *h)
     if (sw->zap)
         lex_zap_pump(sw); /* edge-triggered: never leave a request waiting */
     lex_route_expire(sw, now);
+    if (now - sw->last_sample_us >= 1000000u) {
+        sw->last_sample_us = now;
+        lex_stats_sample(sw, now);
+    }
     if (now - sw->last_heartbeat_us >= (uint64_t)sw->cfg.heartbeat_ms * 1000u) {
         sw->last_heartbeat_us = now;
         lex_route_heartbeat(sw);
@@ -162,7 +174,7 @@ static void on_tick(uv_timer_t *h)
     commit_and_flush(sw);
     if (sw->draining && (lex_flight_count(sw) == 0 || now >= sw->drain_deadline_us)) {
         if (lex_flight_count(sw) > 0) {
-            fprintf(stderr, "lexswitch: drain time over, %zu queries still open get a timeout\n",
+            lex_logline_write(LEX_LOG_WARN, "drain time over, %zu queries still open get a timeout",
                     lex_flight_count(sw));
             lex_route_expire(sw, UINT64_MAX);
         }
@@ -176,7 +188,7 @@ static void begin_drain(lex_switch_t *sw, const char *why)
 {
     if (sw->draining)
         return;
-    fprintf(stderr, "lexswitch: %s: draining %zu open queries (at most %d ms)\n", why,
+    lex_logline_write(LEX_LOG_INFO, "%s: draining %zu open queries (at most %d ms)", why,
             lex_flight_count(sw), sw->cfg.drain_ms);
     sw->draining = 1;
     sw->drain_deadline_us = lex_mono_us() + (uint64_t)sw->cfg.drain_ms * 1000u;
@@ -232,14 +244,14 @@ static void on_sighup(uv_signal_t *h, int signum)
     sw->rules_generation++;
     /* between passes: no message is half-decided when the rules change */
     if (reload_rules(sw, err, sizeof err) != 0) {
-        fprintf(stderr, "lexswitch: SIGHUP: rules NOT reloaded, old rules stay in force: %s\n",
+        lex_logline_write(LEX_LOG_ERROR, "SIGHUP: rules NOT reloaded, old rules stay in force: %s",
                 err);
         write_rules_status(sw, 0, err);
     } else {
         char msg[LEX_PATH_MAX + 64];
         snprintf(msg, sizeof msg, "rules reloaded from %s",
                  sw->cfg.rules_dir[0] ? sw->cfg.rules_dir : "(no rules directory)");
-        fprintf(stderr, "lexswitch: SIGHUP: %s\n", msg);
+        lex_logline_write(LEX_LOG_INFO, "SIGHUP: %s", msg);
         write_rules_status(sw, 1, msg);
     }
 }
@@ -299,11 +311,12 @@ static int setup_security(lex_switch_t *sw, char *err, size_t errlen)
 {
     const lex_switch_config_t *cfg = &sw->cfg;
     if (cfg->dev_plain) {
-        fprintf(stderr,
-                "lexswitch: *** WARNING: dev_plain is set: NO ENCRYPTION, NO AUTHENTICATION. ***\n"
-                "lexswitch: *** Any process that reaches %s%s%s may connect and claim any ORI. ***\n"
-                "lexswitch: *** Development only; never with real records. ***\n",
-                cfg->bind_tcp, cfg->bind_tcp[0] && cfg->bind_ipc[0] ? " or " : "", cfg->bind_ipc);
+        lex_logline_write(LEX_LOG_WARN,
+                          "*** dev_plain is set: NO ENCRYPTION, NO AUTHENTICATION: any process "
+                          "that reaches %s%s%s may connect and claim any ORI. Development only, "
+                          "never with real records. ***",
+                          cfg->bind_tcp, cfg->bind_tcp[0] && cfg->bind_ipc[0] ? " or " : "",
+                          cfg->bind_ipc);
         return 0;
     }
     if (!cfg->curve_key[0]) {
@@ -357,9 +370,8 @@ int lex_switch_new(const lex_switch_config_t *cfg, lex_switch_t **out, char *err
     sw->sessions_by_rid = lex_table_new();
     sw->sessions_by_ori = lex_table_new();
     sw->flights = lex_table_new();
-    sw->stats.by_key = lex_table_new();
     if (!sw->catalogue || !sw->sessions_by_rid || !sw->sessions_by_ori || !sw->flights ||
-        !sw->stats.by_key) {
+        lex_stats_init(&sw->stats) != 0) {
         snprintf(err, errlen, "out of memory or broken built-in catalogue");
         goto fail;
     }
@@ -428,6 +440,12 @@ int lex_switch_new(const lex_switch_config_t *cfg, lex_switch_t **out, char *err
     sw->zpoll.data = sw->tick.data = sw->more.data = sw->sigint.data = sw->sigterm.data =
         sw->sighup.data = sw->stop_async.data = sw;
     sw->loop_ready = 1;
+    if (cfg->metrics_bind[0]) {
+        if ((rc = lex_metrics_http_start(sw, err, errlen)) != 0)
+            goto fail;
+        size_t used = strlen(sw->endpoints);
+        snprintf(sw->endpoints + used, sizeof sw->endpoints - used, "%s\n", sw->metrics_url);
+    }
     *out = sw;
     return 0;
 fail:
@@ -437,33 +455,38 @@ fail:
 
 int lex_switch_run(lex_switch_t *sw)
 {
-    fprintf(stderr, "lexswitch: serving on %.*s", (int)strlen(sw->endpoints), sw->endpoints);
+    for (const char *p = sw->endpoints; *p;) {
+        size_t n = strcspn(p, "\n");
+        lex_logline_write(LEX_LOG_INFO, "serving on %.*s", (int)n, p);
+        p += n + (p[n] == '\n');
+    }
     if (sw->zap) {
-        fprintf(stderr, "lexswitch: CURVE on: %zu keys bound in the directory may connect\n",
-                lex_directory_key_count(sw->directory));
+        lex_logline_write(LEX_LOG_INFO, "CURVE on: %zu keys bound in the directory may connect",
+                          lex_directory_key_count(sw->directory));
         uv_poll_start(&sw->zap_poll, UV_READABLE, on_zap);
     } else {
-        fprintf(stderr, "lexswitch: WARNING: running WITHOUT CURVE encryption or "
-                        "authentication (dev_plain)\n");
+        lex_logline_write(LEX_LOG_WARN, "running WITHOUT CURVE encryption or authentication "
+                                        "(dev_plain)");
     }
     uv_poll_start(&sw->zpoll, UV_READABLE, on_zmq);
     uv_timer_start(&sw->tick, on_tick, TICK_MS, TICK_MS);
     uv_signal_start(&sw->sigint, on_signal, SIGINT);
     uv_signal_start(&sw->sigterm, on_signal, SIGTERM);
     uv_signal_start(&sw->sighup, on_sighup, SIGHUP);
-    sw->last_heartbeat_us = lex_mono_us();
+    sw->last_heartbeat_us = sw->last_sample_us = lex_mono_us();
+    lex_stats_sample(sw, sw->last_sample_us);
     if (write_pid_file(sw) != 0)
-        fprintf(stderr, "lexswitch: cannot write %s/lexswitch.pid\n", sw->cfg.data_dir);
+        lex_logline_write(LEX_LOG_WARN, "cannot write %s/lexswitch.pid", sw->cfg.data_dir);
     write_rules_status(sw, 1, "rules loaded at start");
     if (sw->cfg.ready_file[0] && write_ready_file(sw) != 0)
-        fprintf(stderr, "lexswitch: cannot write ready file %s\n", sw->cfg.ready_file);
+        lex_logline_write(LEX_LOG_WARN, "cannot write ready file %s", sw->cfg.ready_file);
     pump(sw);
     uv_run(&sw->loop, UV_RUN_DEFAULT);
     commit_and_flush(sw);
     remove_pid_file(sw);
     if (sw->cfg.stats_file[0] && lex_stats_write(sw, sw->cfg.stats_file) != 0)
-        fprintf(stderr, "lexswitch: cannot write stats file %s\n", sw->cfg.stats_file);
-    fprintf(stderr, "lexswitch: stopped; %llu messages received, %llu routed, log at seq %llu\n",
+        lex_logline_write(LEX_LOG_WARN, "cannot write stats file %s", sw->cfg.stats_file);
+    lex_logline_write(LEX_LOG_INFO, "stopped; %llu messages received, %llu routed, log at seq %llu",
             (unsigned long long)sw->stats.received, (unsigned long long)sw->stats.forwarded,
             (unsigned long long)lex_log_last_seq(sw->log));
     return 0;
@@ -504,7 +527,7 @@ void lex_switch_destroy(lex_switch_t **swp)
         free(sw->state_responders[i]);
     lex_table_destroy(&sw->sessions_by_rid);
     lex_table_destroy(&sw->sessions_by_ori);
-    lex_table_destroy(&sw->stats.by_key);
+    lex_stats_free(&sw->stats);
     if (sw->router)
         zmq_close(sw->router);
     lex_zap_close(sw);

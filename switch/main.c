@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "lex_switch.h"
+#include "logline.h"
 
 static void usage(FILE *f)
 {
@@ -25,8 +26,11 @@ static void usage(FILE *f)
         "      --drain-ms N         on SIGINT/SIGTERM wait this long for open queries (default 5000)\n"
         "      --ready-file FILE    write the bound endpoints here once serving\n"
         "      --stats-file FILE    write counters as JSON here when stopping\n"
+        "      --metrics-bind IP:PORT  serve Prometheus metrics at http://IP:PORT/metrics\n"
+        "      --log-format FMT     text (default) or json (one JSON object a line)\n"
+        "      --log-level LEVEL    error, warn, info (default) or debug\n"
         "      --set NAME=VALUE     set any config option by name\n"
-        "  -v, --verbose            log registrations and more\n"
+        "  -v, --verbose            log node registrations, and at debug level\n"
         "  -h, --help               this text\n\n"
         "Signals: SIGINT/SIGTERM drain and stop; SIGHUP reloads the rules.\n");
 }
@@ -39,6 +43,8 @@ static const struct option long_opts[] = {
     {"heartbeat-ms", required_argument, 0, 5},   {"dead-after-ms", required_argument, 0, 6},
     {"drain-ms", required_argument, 0, 7},       {"ready-file", required_argument, 0, 8},
     {"stats-file", required_argument, 0, 9},     {"set", required_argument, 0, 10},
+    {"metrics-bind", required_argument, 0, 11},  {"log-format", required_argument, 0, 12},
+    {"log-level", required_argument, 0, 13},
     {"verbose", no_argument, 0, 'v'},            {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0}};
 
@@ -57,6 +63,9 @@ static const char *option_name(int c)
     case 7: return "drain_ms";
     case 8: return "ready_file";
     case 9: return "stats_file";
+    case 11: return "metrics_bind";
+    case 12: return "log_format";
+    case 13: return "log_level";
     default: return NULL;
     }
 }
@@ -112,10 +121,12 @@ int main(int argc, char **argv)
     }
     if (verbose)
         cfg.verbose = verbose;
+    /* -v (verbose) logs node registrations and everything at debug level */
+    lex_logline_setup(cfg.log_json, cfg.verbose ? LEX_LOG_DEBUG : (lex_loglevel_t)cfg.log_level);
 
     lex_switch_t *sw = NULL;
     if (lex_switch_new(&cfg, &sw, err, sizeof err) != 0) {
-        fprintf(stderr, "lexswitch: cannot start: %s\n", err);
+        lex_logline_write(LEX_LOG_ERROR, "cannot start: %s", err);
         return 1;
     }
     int rc = lex_switch_run(sw);

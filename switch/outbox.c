@@ -10,6 +10,7 @@
 #include <string.h>
 #include <zmq.h>
 #include "lex_error.h"
+#include "logline.h"
 #include "switch_internal.h"
 
 int lex_outbox_add(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, uint64_t fid,
@@ -71,7 +72,7 @@ void lex_outbox_flush(lex_switch_t *sw)
                 continue; /* the requester gets ST busy (lex_route_fail_bounced) */
             sw->stats.send_failures++;
             if (sw->stats.send_failures < 10 || sw->cfg.verbose)
-                fprintf(stderr, "lexswitch: could not deliver a message (%s); "
+                lex_logline_write(LEX_LOG_WARN, "could not deliver a message (%s); "
                                 "%llu undeliverable so far\n",
                         zmq_strerror(zmq_errno()), (unsigned long long)sw->stats.send_failures);
         }

@@ -10,6 +10,7 @@
 #include "lex_body.h"
 #include "lex_buf.h"
 #include "lex_error.h"
+#include "logline.h"
 #include "review.h"
 
 struct lex_holds {
@@ -139,7 +140,7 @@ int lex_holds_open(const char *path, lex_holds_t **out, char *err, size_t errlen
         if (h)
             append(s, h);
         else
-            fprintf(stderr, "lexswitch: %s: an unreadable held query was skipped\n", path);
+            lex_logline_write(LEX_LOG_WARN, "%s: an unreadable held query was skipped", path);
     }
     rocksdb_iter_destroy(it);
     *out = s;
@@ -191,7 +192,7 @@ int lex_holds_add(lex_holds_t *s, lex_hold_t *proto)
     lex_buf_free(&value);
     if (rc != 0 || rerr) {
         if (rerr) {
-            fprintf(stderr, "lexswitch: cannot store a held query: %s\n", rerr);
+            lex_logline_write(LEX_LOG_ERROR, "cannot store a held query: %s", rerr);
             rocksdb_free(rerr);
         }
         free_hold(h);
@@ -224,7 +225,7 @@ int lex_holds_remove(lex_holds_t *s, uint64_t id)
     char *rerr = NULL;
     rocksdb_delete(s->db, s->wopts, key, 8, &rerr);
     if (rerr) {
-        fprintf(stderr, "lexswitch: cannot delete held query %llu: %s\n",
+        lex_logline_write(LEX_LOG_ERROR, "cannot delete held query %llu: %s",
                 (unsigned long long)id, rerr);
         rocksdb_free(rerr);
         return LEX_EROCKSDB;

@@ -13,6 +13,7 @@
 #include "lex_error.h"
 #include "lex_query_kind.h"
 #include "lex_status.h"
+#include "logline.h"
 #include "switch_internal.h"
 
 /* The switch's own ORI: the source of the statuses it makes. */
@@ -57,7 +58,7 @@ static void log_record(lex_switch_t *sw, lex_direction_t dir, const char *conn, 
     rec.body_len = body_len;
     int rc = lex_log_append(sw->log, &rec);
     if (rc != 0)
-        fprintf(stderr, "lexswitch: AUDIT LOG APPEND FAILED: %s\n", lex_strerror(rc));
+        lex_logline_write(LEX_LOG_ERROR, "AUDIT LOG APPEND FAILED: %s", lex_strerror(rc));
 }
 
 /* Queues a message for rid and logs it as outgoing; fid names the flight
@@ -69,14 +70,14 @@ static void emit_for(lex_switch_t *sw, uint64_t fid, const uint8_t *rid, size_t 
 {
     lex_buf_reset(&sw->scratch_env);
     if (lex_envelope_encode(env, &sw->scratch_env) != 0) {
-        fprintf(stderr, "lexswitch: out of memory encoding an envelope\n");
+        lex_logline_write(LEX_LOG_ERROR, "out of memory encoding an envelope");
         return;
     }
     log_record(sw, LEX_DIR_OUT, conn, env->key, log_src, log_dst, env->id, env->ref, decision, rule,
                status, sw->scratch_env.data, sw->scratch_env.len, body, body_len);
     if (lex_outbox_add(sw, rid, rid_len, fid, sw->scratch_env.data, sw->scratch_env.len, body,
                        body_len) != 0)
-        fprintf(stderr, "lexswitch: out of memory queueing a message\n");
+        lex_logline_write(LEX_LOG_ERROR, "out of memory queueing a message");
     if (strcmp(env->key, "ST") == 0)
         sw->stats.statuses++;
     else
@@ -157,7 +158,7 @@ static void handle_hello(lex_switch_t *sw, const uint8_t *rid, size_t rid_len,
     if (st != 0) {
         if (st == LEX_ST_SPOOFED_ORI) {
             sw->stats.spoofed++;
-            fprintf(stderr, "lexswitch: HELLO from %s refused: %s\n", conn, why);
+            lex_logline_write(LEX_LOG_WARN, "HELLO from %s refused: %s", conn, why);
         }
         refuse(sw, rid, rid_len, conn, e, env, env_len, body, body_len, st, "%s", why);
         return;
@@ -181,7 +182,7 @@ static void handle_hello(lex_switch_t *sw, const uint8_t *rid, size_t rid_len,
     emit(sw, rid, rid_len, s->conn, &w, sw->scratch_body.data, sw->scratch_body.len, SWITCH_ORI,
          e->src, "session", "", 0);
     if (sw->cfg.verbose)
-        fprintf(stderr, "lexswitch: node %s registered (%s, %zu ORIs, %zu states)\n", s->conn,
+        lex_logline_write(LEX_LOG_INFO, "node %s registered (%s, %zu ORIs, %zu states)", s->conn,
                 s->role, s->noris, s->nstates);
 }
 
@@ -218,7 +219,7 @@ static void plan_destination(lex_switch_t *sw, const lex_envelope_t *e, const ch
         }
     }
     lex_policy_decide(sw->policy, p->rules_state, subject, &p->decision);
-    sw->stats.by_decision[p->decision.action]++;
+    lex_stats_count_decision(sw, e->key, p->decision.action);
     if (p->decision.action == LEX_ACT_DENY) {
         p->status = p->decision.deny_status;
     } else if (p->decision.action == LEX_ACT_REVIEW) {
@@ -400,7 +401,8 @@ static void handle_response(lex_switch_t *sw, const uint8_t *rid, size_t rid_len
         d.action = f->approved ? LEX_ACT_ALLOW : LEX_ACT_DENY;
         d.deny_status = LEX_ST_DENIED;
     }
-    sw->stats.by_decision[d.action]++;
+    lex_stats_count_decision(sw, e->key, d.action);
+    lex_stats_answered(sw, f);
     log_record(sw, LEX_DIR_IN, s->conn, e->key, e->src, f->req_ori, e->id, e->ref,
                decision_names[d.action], d.rule_id, 0, env, env_len, body, body_len);
 
@@ -576,6 +578,10 @@ static void handle_operator(lex_switch_t *sw, const uint8_t *rid, size_t rid_len
                             const lex_envelope_t *e, const void *env, size_t env_len,
                             const void *body, size_t body_len)
 {
+    if (strcmp(e->key, "SSQ") == 0) {
+        lex_admin_status(sw, rid, rid_len, s, e, env, env_len, body, body_len);
+        return;
+    }
     if (strcmp(e->key, "RVQ") != 0) {
         refuse(sw, rid, rid_len, s->conn, e, env, env_len, body, body_len, LEX_ST_BAD_ENVELOPE,
                "%s is sent by the switch, not by nodes", e->key);
@@ -908,7 +914,7 @@ void lex_route_reap(lex_switch_t *sw, uint64_t now_us)
     lex_table_each(sw->sessions_by_rid, collect_dead, &r);
     for (size_t i = 0; i < r.n; i++) {
         session_t *s = r.list[i];
-        fprintf(stderr, "lexswitch: node %s (%s, ORI %s) silent for over %d ms: dropped\n",
+        lex_logline_write(LEX_LOG_WARN, "node %s (%s, ORI %s) silent for over %d ms: dropped",
                 s->conn, s->role, s->noris ? s->oris[0] : "-", sw->cfg.dead_after_ms);
         lex_route_fail_flights_of(sw, s);
         lex_session_remove(sw, s);

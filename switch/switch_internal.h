@@ -15,6 +15,7 @@
 #include "lex_policy.h"
 #include "lex_states.h"
 #include "lex_switch.h"
+#include "metrics.h"
 #include "review.h"
 #include "table.h"
 
@@ -57,6 +58,7 @@ typedef struct flight {
     int approved;                       /* released from review by an operator */
     session_t *responder;
     uint64_t deadline_us;      /* monotonic */
+    uint64_t opened_us;        /* monotonic; forwarded to the responder then */
     struct flight *prev, *next;  /* deadline order (all share one timeout) */
 } flight_t;
 
@@ -83,6 +85,16 @@ typedef struct {
     uint64_t busy;             /* queries refused because the destination was backed up */
     uint64_t by_decision[4];   /* lex_action_t: allow, deny, redact, review */
     lex_table_t *by_key;       /* key -> (uintptr_t) count of messages received */
+    lex_table_t *by_key_decision;  /* "KEY/decision" -> (uintptr_t) count */
+    lex_promhist_t query_seconds;  /* query forwarded -> its answer sent */
+    lex_promhist_t commit_seconds; /* one audit-log commit (fsync in sync mode) */
+    uint64_t *answered;        /* opened_us of flights answered in this pass */
+    size_t nanswered, answered_cap;
+    uint64_t log_commits, log_records, log_commit_failures;
+    uint64_t started_wall_us;  /* for uptime and start time */
+    /* one sample a second for the status rates: a ring of the last 11 */
+    uint64_t sample_us[11], sample_received[11], sample_forwarded[11];
+    unsigned nsamples, sample_pos;
 } stats_t;
 
 struct lex_switch {
@@ -107,7 +119,7 @@ struct lex_switch {
     outbox_t outbox;
     lex_buf_t scratch_env, scratch_body;
     stats_t stats;
-    char endpoints[2 * LEX_PATH_MAX];
+    char endpoints[3 * LEX_PATH_MAX];   /* bound endpoints, one a line */
     /* loop */
     uv_loop_t loop;
     uv_poll_t zpoll;
@@ -124,6 +136,9 @@ struct lex_switch {
     uint64_t pass_us;             /* monotonic clock at the start of the current pass */
     uint64_t *bounced;            /* flights whose query could not be delivered this flush */
     size_t nbounced, bounced_cap;
+    uint64_t last_sample_us;
+    struct lex_metrics_http *metrics_http;  /* NULL when metrics_bind is empty */
+    char metrics_url[LEX_PATH_MAX];
 };
 
 /* session.c */
@@ -177,7 +192,36 @@ void lex_route_bye_all(lex_switch_t *sw);
 void lex_route_fail_flights_of(lex_switch_t *sw, session_t *s);
 
 /* stats.c */
+int lex_stats_init(stats_t *st);
+void lex_stats_free(stats_t *st);
 void lex_stats_count_key(lex_switch_t *sw, const char *key);
+/* A rule decision on a message with this key (query or response). */
+void lex_stats_count_decision(lex_switch_t *sw, const char *key, lex_action_t action);
+/* The responder answered flight f; its latency is taken when the answer
+ * leaves (lex_stats_sent), or dropped if the commit fails (lex_stats_unsent). */
+void lex_stats_answered(lex_switch_t *sw, const flight_t *f);
+void lex_stats_sent(lex_switch_t *sw, uint64_t now_us);
+void lex_stats_unsent(lex_switch_t *sw);
+void lex_stats_commit(lex_switch_t *sw, size_t records, uint64_t took_us, int ok);
+/* Takes a sample for the rates (called about once a second). */
+void lex_stats_sample(lex_switch_t *sw, uint64_t now_us);
+/* Messages received and forwarded over the sampled window (about the last
+ * ten seconds, *ms long; 0 before two samples): rates for lexctl status. */
+void lex_stats_window(const lex_switch_t *sw, uint64_t *ms, uint64_t *received,
+                      uint64_t *forwarded);
 int lex_stats_write(lex_switch_t *sw, const char *path);
+
+/* metrics.c: the Prometheus text exposition of the counters (caller owns out) */
+int lex_metrics_render(lex_switch_t *sw, lex_buf_t *out);
+
+/* admin_status.c: answers an operator's SSQ with SSR (docs/PROTOCOL.md) */
+void lex_admin_status(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, session_t *s,
+                      const lex_envelope_t *e, const void *env, size_t env_len,
+                      const void *body, size_t body_len);
+
+/* metrics_http.c: the HTTP endpoint on the loop (cfg.metrics_bind) */
+int lex_metrics_http_start(lex_switch_t *sw, char *err, size_t errlen);
+void lex_metrics_http_close(lex_switch_t *sw);   /* closes listener and connections */
+
 
 #endif

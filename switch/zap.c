@@ -10,6 +10,7 @@
 #include "lex_error.h"
 #include "lex_keys.h"
 #include "lex_status.h"
+#include "logline.h"
 #include "switch_internal.h"
 
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
@@ -91,8 +92,8 @@ static int handle_one(lex_switch_t *sw)
     if (why) {
         sw->stats.unknown_keys++;
         if (sw->stats.unknown_keys <= 10 || sw->cfg.verbose)
-            fprintf(stderr, "lexswitch: connection from %s refused: %s (key %s)\n",
-                    address[0] ? address : "?", why, key_z85[0] ? key_z85 : "-");
+            lex_logline_write(LEX_LOG_WARN, "connection from %s refused: %s (key %s)",
+                              address[0] ? address : "?", why, key_z85[0] ? key_z85 : "-");
         lex_route_log_refused_peer(sw, address, key_z85, why);
     }
     for (int i = 0; i < kept; i++)

@@ -34,3 +34,65 @@ Test(config, file_sets_options_and_bad_lines_name_their_line)
     unlink(path);
     lex_test_rmrf(dir);
 }
+
+/* docs/CONFIG.md's table rows: "| `name` | ..." */
+static int doc_lists(const char *text, const char *name)
+{
+    char row[128];
+    snprintf(row, sizeof row, "\n| `%s` |", name);
+    return strstr(text, row) != NULL;
+}
+
+Test(config, docs_config_md_lists_exactly_the_options_the_switch_knows)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/docs/CONFIG.md", LEX_SOURCE_DIR);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "docs/CONFIG.md is missing");
+    static char text[65536];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+
+    size_t known = 0;
+    char err[256];
+    lex_switch_config_t cfg;
+    for (const char *name; (name = lex_switch_config_option(known)); known++) {
+        cr_assert(doc_lists(text, name), "docs/CONFIG.md does not list option '%s'", name);
+        lex_switch_config_defaults(&cfg);
+        err[0] = 0;
+        /* every listed name is one the switch accepts (a bad value aside) */
+        lex_switch_config_set(&cfg, name, "", err, sizeof err);
+        cr_assert(strstr(err, "unknown option") == NULL, "%s", err);
+    }
+    cr_assert_gt(known, 10);
+    /* and every row of the table names a known option */
+    size_t rows = 0;
+    for (const char *p = text; (p = strstr(p, "\n| `")); p += 4) {
+        char name[64];
+        cr_assert_eq(sscanf(p + 4, "%63[a-z_]`", name), 1);
+        lex_switch_config_defaults(&cfg);
+        err[0] = 0;
+        lex_switch_config_set(&cfg, name, "", err, sizeof err);
+        cr_assert(strstr(err, "unknown option") == NULL, "docs/CONFIG.md lists '%s': %s", name,
+                  err);
+        rows++;
+    }
+    cr_assert_eq(rows, known, "docs/CONFIG.md has %zu option rows, the switch %zu options", rows,
+                 known);
+}
+
+Test(config, log_format_and_level_are_checked)
+{
+    char err[256];
+    lex_switch_config_t cfg;
+    lex_switch_config_defaults(&cfg);
+    cr_assert_eq(lex_switch_config_set(&cfg, "log_format", "json", err, sizeof err), 0);
+    cr_assert_eq(cfg.log_json, 1);
+    cr_assert_eq(lex_switch_config_set(&cfg, "log_level", "warn", err, sizeof err), 0);
+    cr_assert_eq(cfg.log_level, 1);
+    cr_assert_neq(lex_switch_config_set(&cfg, "log_format", "xml", err, sizeof err), 0);
+    cr_assert_neq(lex_switch_config_set(&cfg, "log_level", "chatty", err, sizeof err), 0);
+    cr_assert_eq(lex_switch_config_set(&cfg, "metrics_bind", "", err, sizeof err), 0,
+                 "an empty metrics_bind turns the endpoint off");
+}

@@ -18,6 +18,7 @@ static const subcommand_t subcommands[] = {
     {"audit", lexctl_audit, "search the audit log by ORI, state, key, decision"},
     {"verify", lexctl_verify, "walk the audit log's hash chain and report the first broken link"},
     {"rules", lexctl_rules, "check rules files, or test what a state's rules decide"},
+    {"status", lexctl_status, "show a running switch: rates, queues, connected nodes"},
     {"review", lexctl_review, "a state operator lists, shows, approves or denies held queries"},
     {"directory", lexctl_directory, "print the simulation's agency directory"},
     {"sample", lexctl_sample, "print real subjects of a state's synthetic population"},

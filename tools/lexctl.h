@@ -13,6 +13,7 @@ int lexctl_directory(int argc, char **argv); /* lexctl_directory.c */
 int lexctl_sample(int argc, char **argv);
 int lexctl_keys(int argc, char **argv);       /* lexctl_keys.c */
 int lexctl_review(int argc, char **argv);  /* lexctl_review.c */
+int lexctl_status(int argc, char **argv);  /* lexctl_status.c */
 
 /* Default data directory of the switch, shared by the log subcommands. */
 #define LEXCTL_DEFAULT_DATA "lexswitch-data"

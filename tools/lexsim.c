@@ -20,7 +20,10 @@
 #include <unistd.h>
 #include "lex_envelope.h"
 #include "lex_keys.h"
+#include "lex_error.h"
 #include "lex_simdir.h"
+#include "lex_states.h"
+#include "lexsim.h"
 
 extern char **environ;
 extern const char *const lex_scenario_rules[];
@@ -39,6 +42,7 @@ typedef struct {
     const char *durability;
     char federal_pct[8];
     int quiet;
+    const char *html;         /* write an HTML report here */
 } sim_options_t;
 
 static char bindir[PATH_MAX];
@@ -61,7 +65,9 @@ static void usage(FILE *f)
         "      --drivers N         synthetic drivers and vehicles per state (default 20000)\n"
         "      --durability MODE   audit log durability: sync (default), batch, none\n"
         "      --federal-pct P     share of queries sent by federal agencies (default 12)\n"
-        "  -q, --quiet             no progress lines\n"
+        "      --html FILE         also write an HTML report with plots to FILE\n"
+        "  -q, --quiet             no progress lines (there are none unless stderr is a\n"
+        "                          terminal)\n"
         "  -h, --help              this text\n");
 }
 
@@ -224,6 +230,65 @@ static int print_summary(const sim_options_t *o, const char *sw_json, const char
     return 0;
 }
 
+/* While the agencies run: once a second, sample the switch's status (for
+ * the progress line on a terminal and the report's plots). */
+static void watch_agencies(const sim_options_t *o, const char *endpoint, pid_t agency,
+                           int *ag_status, lexsim_watch_t *w)
+{
+    int progress = !o->quiet && isatty(STDERR_FILENO);
+    if ((progress || o->html) && lexsim_watch_open(w, endpoint, LEXSIM_OPS_ORI) != 0)
+        fprintf(stderr, "lexsim: cannot watch the switch; no progress or plots\n");
+    for (;;) {
+        if (waitpid(agency, ag_status, WNOHANG) == agency)
+            return;
+        if (!w->node) {
+            usleep(50000);
+            continue;
+        }
+        if (lexsim_watch_sample(w) == 0 && progress && w->n >= 2) {
+            const lexsim_sample_t *a = &w->samples[w->n - 2], *b = &w->samples[w->n - 1];
+            double dt = b->t_s - a->t_s > 0 ? b->t_s - a->t_s : 1;
+            fprintf(stderr, "lexsim: %4.0f s  in %6.0f/s  out %6.0f/s  statuses %5.0f/s  "
+                            "in flight %4llu  held %3llu  timeouts %llu\n",
+                    b->t_s, (double)(b->received - a->received) / dt,
+                    (double)(b->forwarded - a->forwarded) / dt,
+                    (double)(b->statuses - a->statuses) / dt, (unsigned long long)b->in_flight,
+                    (unsigned long long)b->held, (unsigned long long)b->timeouts);
+        }
+        /* about a second between samples, returning early when the agencies end */
+        for (int i = 0; i < 10 && waitpid(agency, ag_status, WNOHANG) != agency; i++)
+            lexsim_watch_idle(w, 100);
+        if (kill(agency, 0) != 0)
+            return;
+    }
+}
+
+static int write_report(const sim_options_t *o, const char *data_dir, const char *sw_json,
+                        const char *ag_json, const lexsim_watch_t *w)
+{
+    const char *names[] = {"sent", "answers", "unanswered", "rate_achieved", "received",
+                           "routed", "statuses", "refused", "timeouts", "log_last_seq",
+                           "by_decision", "latency_us"};
+    char *v[12];
+    for (int i = 0; i < 12; i++)
+        v[i] = json_value(i < 4 || i == 11 ? ag_json : sw_json, names[i]);
+    lexsim_summary_t s = {o->duration_s, o->rate, v[0], v[1], v[2], v[3], v[4], v[5],
+                          v[6], v[7], v[8], v[9], v[10], v[11]};
+    lexsim_state_decisions_t *states = calloc(lex_state_count, sizeof *states);
+    size_t nstates = 0;
+    int rc = states ? lexsim_report_decisions(data_dir, states, &nstates) : LEX_ENOMEM;
+    if (rc == 0)
+        rc = lexsim_report_html(o->html, &s, w->samples, w->n, states, nstates);
+    if (rc != 0)
+        fprintf(stderr, "lexsim: cannot write the report %s: %s\n", o->html, lex_strerror(rc));
+    else if (!o->quiet)
+        fprintf(stderr, "lexsim: report written to %s\n", o->html);
+    free(states);
+    for (int i = 0; i < 12; i++)
+        free(v[i]);
+    return rc;
+}
+
 static int parse_options(int argc, char **argv, sim_options_t *o)
 {
     static const struct option opts[] = {
@@ -231,7 +296,7 @@ static int parse_options(int argc, char **argv, sim_options_t *o)
         {"json", no_argument, 0, 1},             {"workdir", required_argument, 0, 2},
         {"keep", no_argument, 0, 3},             {"locals", required_argument, 0, 4},
         {"drivers", required_argument, 0, 5},    {"durability", required_argument, 0, 6},
-        {"federal-pct", required_argument, 0, 7},
+        {"federal-pct", required_argument, 0, 7}, {"html", required_argument, 0, 8},
         {"quiet", no_argument, 0, 'q'},          {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
@@ -265,6 +330,7 @@ static int parse_options(int argc, char **argv, sim_options_t *o)
             }
             snprintf(o->federal_pct, sizeof o->federal_pct, "%s", optarg);
             break;
+        case 8: o->html = optarg; break;
         case 'q': o->quiet = 1; break;
         case 'h': usage(stdout); return 1;
         default: usage(stderr); return 2;
@@ -285,12 +351,13 @@ static int parse_options(int argc, char **argv, sim_options_t *o)
  * the directory: the simulation runs with authentication on, as a real
  * deployment must. The agency host speaks for every requesting agency of
  * the simulation, so its key is bound to "*"; the state host only to the
- * DMV ORIs. */
+ * DMV ORIs; lexsim's own watcher holds an operator key for its desk. */
 static int make_keys(const char *directory_path)
 {
     static const struct {
         const char *name, *bind;
-    } keys[] = {{"switch", NULL}, {"states", "??DMV0000"}, {"agencies", "*"}};
+    } keys[] = {{"switch", NULL}, {"states", "??DMV0000"}, {"agencies", "*"},
+                {"desk", LEXSIM_OPS_ORI}};
     char dir[PATH_MAX + 64], prefix[PATH_MAX + 96], err[PATH_MAX + 128];
     snprintf(dir, sizeof dir, "%s/keys", work);
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)
@@ -311,7 +378,8 @@ static int make_keys(const char *directory_path)
             return -1;
         }
         if (keys[i].bind)
-            fprintf(f, "@key|%s|sim-%s|node|%s\n", kp.public_z85, keys[i].name, keys[i].bind);
+            fprintf(f, "@key|%s|sim-%s|%s|%s\n", kp.public_z85, keys[i].name,
+                    strcmp(keys[i].name, "desk") == 0 ? "operator" : "node", keys[i].bind);
     }
     return fclose(f) == 0 ? 0 : -1;
 }
@@ -353,6 +421,16 @@ static int prepare_workdir(const sim_options_t *o)
     long n = lex_simdir_write(f, o->locals_per_state);
     if (fclose(f) != 0 || n <= 0)
         return -1;
+    /* the switch's copy also knows lexsim's own operations desk, which the
+     * agencies (who register every ORI of their directory) do not hold */
+    snprintf(path, sizeof path, "%s/switch-directory.txt", work);
+    f = fopen(path, "w");
+    if (!f)
+        return -1;
+    long m = lex_simdir_write(f, o->locals_per_state);
+    fprintf(f, "%s|state|OPS|DC|Simulation operations desk\n", LEXSIM_OPS_ORI);
+    if (fclose(f) != 0 || m != n)
+        return -1;
     if (make_keys(path) != 0)
         return -1;
     size_t nrules = 0;
@@ -385,12 +463,14 @@ int main(int argc, char **argv)
     char endpoint[PATH_MAX + 64], p_data[PATH_MAX + 64], p_rules[PATH_MAX + 64],
         p_dir[PATH_MAX + 64], p_ready[PATH_MAX + 64], p_stats[PATH_MAX + 64],
         p_sready[PATH_MAX + 64], p_agency[PATH_MAX + 64], p_swlog[PATH_MAX + 64],
-        p_stlog[PATH_MAX + 64], drivers[16], duration[32], grace[16], p_swkey[PATH_MAX + 64],
-        p_swpub[PATH_MAX + 64], p_stkey[PATH_MAX + 64], p_agkey[PATH_MAX + 64];
+        p_stlog[PATH_MAX + 64], p_swdir[PATH_MAX + 64], drivers[16], duration[32], grace[16],
+        p_swkey[PATH_MAX + 64], p_swpub[PATH_MAX + 64], p_stkey[PATH_MAX + 64],
+        p_agkey[PATH_MAX + 64];
     snprintf(endpoint, sizeof endpoint, "ipc://%s/switch.sock", work);
     snprintf(p_data, sizeof p_data, "%s/data", work);
     snprintf(p_rules, sizeof p_rules, "%s/rules", work);
     snprintf(p_dir, sizeof p_dir, "%s/directory.txt", work);
+    snprintf(p_swdir, sizeof p_swdir, "%s/switch-directory.txt", work);
     snprintf(p_ready, sizeof p_ready, "%s/switch.ready", work);
     snprintf(p_stats, sizeof p_stats, "%s/switch-stats.json", work);
     snprintf(p_sready, sizeof p_sready, "%s/states.ready", work);
@@ -401,6 +481,13 @@ int main(int argc, char **argv)
     snprintf(p_swpub, sizeof p_swpub, "%s/keys/switch.pub", work);
     snprintf(p_stkey, sizeof p_stkey, "%s/keys/states.key", work);
     snprintf(p_agkey, sizeof p_agkey, "%s/keys/agencies.key", work);
+    {
+        /* lexsim's own watcher connects with the desk's operator key */
+        char desk[PATH_MAX + 64];
+        snprintf(desk, sizeof desk, "%s/keys/desk.key", work);
+        setenv("LEX_KEY", desk, 1);
+        setenv("LEX_SWITCH_KEY", p_swpub, 1);
+    }
     snprintf(drivers, sizeof drivers, "%u", o.drivers);
     snprintf(duration, sizeof duration, "%.3f", o.duration_s);
     snprintf(grace, sizeof grace, "%d", 7);
@@ -410,10 +497,12 @@ int main(int argc, char **argv)
     char curve_opt[PATH_MAX + 96];
     snprintf(curve_opt, sizeof curve_opt, "curve_key=%s", p_swkey);
     char *sw_args[] = {NULL, "--bind-tcp", "", "--bind-ipc", endpoint, "--data", p_data,
-                       "--rules", p_rules, "--directory", p_dir, "--ready-file", p_ready,
+                       "--rules", p_rules, "--directory", p_swdir, "--ready-file", p_ready,
                        "--stats-file", p_stats, "--durability", (char *)o.durability,
                        "--set", curve_opt, NULL};
     pid_t sw = spawn("lexswitch", sw_args, p_swlog), states = -1, agency = -1;
+    lexsim_watch_t watch;
+    memset(&watch, 0, sizeof watch);
     int status = 1;
     if (sw < 0 || wait_for_file(p_ready, sw, 15000) != 0) {
         fprintf(stderr, "lexsim: the switch did not start\n");
@@ -433,12 +522,12 @@ int main(int argc, char **argv)
                        o.rate, "--duration", duration, "--grace", grace, "--drivers", drivers,
                        "--vehicles", drivers, "--stats-file", p_agency,
                        "--federal-pct", o.federal_pct, "--key-file", p_agkey,
-                       "--switch-key", p_swpub, o.quiet ? "--quiet" : NULL, NULL};
+                       "--switch-key", p_swpub, "--quiet", NULL};
     agency = spawn("lexnode", ag_args, NULL);
     if (agency < 0)
         goto stop;
     int ag_status = 0;
-    waitpid(agency, &ag_status, 0);
+    watch_agencies(&o, endpoint, agency, &ag_status, &watch);
     agency = -1;
     if (!WIFEXITED(ag_status) || WEXITSTATUS(ag_status) != 0) {
         fprintf(stderr, "lexsim: the agencies failed\n");
@@ -461,10 +550,13 @@ stop:
             status = 1;
         } else {
             print_summary(&o, sw_json, ag_json);
+            if (o.html && write_report(&o, p_data, sw_json, ag_json, &watch) != 0)
+                status = 1;
         }
         free(sw_json);
         free(ag_json);
     }
+    lexsim_watch_close(&watch);
     if (o.workdir || o.keep || status != 0)
         fprintf(stderr, "lexsim: work directory kept: %s (audit log in %s)\n", work, p_data);
     else

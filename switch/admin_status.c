@@ -1,0 +1,200 @@
+/* admin_status.c: the switch's answer to an operator's status request (SSQ
+ * -> SSR, docs/PROTOCOL.md "Switch status"): counters, counts over the last
+ * window for rates, queues, and the connected nodes. Only an operations
+ * desk (an ORI of family OPS) may ask when the switch has a directory.
+ * Request and answer are logged like every other message; the answer holds
+ * ORIs of nodes, never anyone's query or record. */
+#include <stdio.h>
+#include <string.h>
+#include "lex_body.h"
+#include "lex_error.h"
+#include "lex_status.h"
+#include "logline.h"
+#include "switch_internal.h"
+
+#define STATUS_SESSIONS_MAX 500   /* SSR.msg's limit; sessions_total has the rest */
+#define STATUS_ORIS_MAX 8         /* per session; nori has the count */
+
+/* Logs one outgoing message and queues it for after the commit. */
+static void send_out(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, const char *conn,
+                     const lex_envelope_t *env, const lex_buf_t *body, const char *decision,
+                     int status)
+{
+    lex_buf_reset(&sw->scratch_env);
+    if (lex_envelope_encode(env, &sw->scratch_env) != 0)
+        return;
+    lex_log_record_t rec;
+    memset(&rec, 0, sizeof rec);
+    rec.dir = LEX_DIR_OUT;
+    snprintf(rec.conn, sizeof rec.conn, "%s", conn);
+    snprintf(rec.key, sizeof rec.key, "%s", env->key);
+    snprintf(rec.src, sizeof rec.src, "%s", env->src);
+    snprintf(rec.dst, sizeof rec.dst, "%s", env->ndst ? env->dst[0] : "");
+    rec.msg_id = env->id;
+    rec.ref = env->ref;
+    snprintf(rec.decision, sizeof rec.decision, "%s", decision);
+    rec.status = status;
+    rec.envelope = sw->scratch_env.data;
+    rec.envelope_len = sw->scratch_env.len;
+    rec.body = body->data;
+    rec.body_len = body->len;
+    int rc = lex_log_append(sw->log, &rec);
+    if (rc != 0) {
+        lex_logline_write(LEX_LOG_ERROR, "AUDIT LOG APPEND FAILED: %s", lex_strerror(rc));
+        return;
+    }
+    if (lex_outbox_add(sw, rid, rid_len, 0, sw->scratch_env.data, sw->scratch_env.len, body->data,
+                       body->len) != 0)
+        lex_logline_write(LEX_LOG_ERROR, "out of memory queueing a message");
+    if (status)
+        sw->stats.statuses++;
+}
+
+static void log_in(lex_switch_t *sw, const session_t *s, const lex_envelope_t *e,
+                   const char *decision, int status, const void *env, size_t env_len,
+                   const void *body, size_t body_len)
+{
+    lex_log_record_t rec;
+    memset(&rec, 0, sizeof rec);
+    rec.dir = LEX_DIR_IN;
+    snprintf(rec.conn, sizeof rec.conn, "%s", s->conn);
+    snprintf(rec.key, sizeof rec.key, "%s", e->key);
+    snprintf(rec.src, sizeof rec.src, "%s", e->src);
+    rec.msg_id = e->id;
+    snprintf(rec.decision, sizeof rec.decision, "%s", decision);
+    rec.status = status;
+    rec.envelope = env;
+    rec.envelope_len = env_len;
+    rec.body = body;
+    rec.body_len = body_len;
+    int rc = lex_log_append(sw->log, &rec);
+    if (rc != 0)
+        lex_logline_write(LEX_LOG_ERROR, "AUDIT LOG APPEND FAILED: %s", lex_strerror(rc));
+}
+
+static void answer_envelope(lex_switch_t *sw, const lex_envelope_t *q, const char *key,
+                            lex_envelope_t *r)
+{
+    lex_envelope_init(r);
+    r->id = ++sw->next_status_id;
+    snprintf(r->key, sizeof r->key, "%s", key);
+    snprintf(r->src, sizeof r->src, "LEXSWITCH");
+    lex_envelope_add_dst(r, q->src);
+    r->ref = q->id;
+    snprintf(r->ctl, sizeof r->ctl, "%s", q->ctl);
+    r->ts_us = lex_now_us();
+}
+
+typedef struct {
+    msgpack_packer *pk;
+    size_t left;              /* sessions still to pack */
+    uint64_t now_us;
+} pack_sessions_t;
+
+static void pack_strs(msgpack_packer *pk, const char *name, const char *first, size_t stride,
+                      size_t n)
+{
+    lex_mp_pack_str(pk, name);
+    msgpack_pack_array(pk, n);
+    for (size_t i = 0; i < n; i++)
+        lex_mp_pack_str(pk, first + i * stride);
+}
+
+static void pack_session(const void *key, size_t len, void *value, void *arg)
+{
+    (void)key;
+    (void)len;
+    pack_sessions_t *ps = arg;
+    const session_t *s = value;
+    if (ps->left == 0)
+        return;
+    ps->left--;
+    msgpack_packer *pk = ps->pk;
+    msgpack_pack_map(pk, 8);
+    lex_mp_pack_kv_str(pk, "conn", s->conn);
+    lex_mp_pack_kv_str(pk, "role", s->role);
+    size_t shown = s->noris < STATUS_ORIS_MAX ? s->noris : STATUS_ORIS_MAX;
+    pack_strs(pk, "oris", s->noris ? s->oris[0] : "", sizeof s->oris[0], shown);
+    lex_mp_pack_kv_uint(pk, "nori", s->noris);
+    pack_strs(pk, "states", s->states[0], sizeof s->states[0], s->nstates);
+    pack_strs(pk, "keys", s->keys[0], sizeof s->keys[0], s->nkeys);
+    lex_mp_pack_kv_uint(pk, "in_flight", s->open_flights);
+    uint64_t idle = ps->now_us > s->last_heard_us ? ps->now_us - s->last_heard_us : 0;
+    lex_mp_pack_kv_uint(pk, "idle_ms", idle / 1000u);
+}
+
+static void pack_status(lex_switch_t *sw, int with_sessions, lex_buf_t *out)
+{
+    const stats_t *st = &sw->stats;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, lex_buf_write);
+    msgpack_pack_map(&pk, 18 + (with_sessions != 0));
+    lex_mp_pack_kv_uint(&pk, "uptime_s", (lex_now_us() - st->started_wall_us) / 1000000u);
+    lex_mp_pack_str(&pk, "draining");
+    if (sw->draining)
+        msgpack_pack_true(&pk);
+    else
+        msgpack_pack_false(&pk);
+    lex_mp_pack_kv_uint(&pk, "received", st->received);
+    lex_mp_pack_kv_uint(&pk, "forwarded", st->forwarded);
+    lex_mp_pack_kv_uint(&pk, "statuses", st->statuses);
+    lex_mp_pack_kv_uint(&pk, "rejected", st->refused);
+    lex_mp_pack_kv_uint(&pk, "malformed", st->bad_frames);
+    lex_mp_pack_kv_uint(&pk, "timeouts", st->timeouts);
+    lex_mp_pack_kv_uint(&pk, "send_failures", st->send_failures);
+    uint64_t ms, rin, rout;
+    lex_stats_window(sw, &ms, &rin, &rout);
+    lex_mp_pack_kv_uint(&pk, "window_ms", ms);
+    lex_mp_pack_kv_uint(&pk, "received_window", rin);
+    lex_mp_pack_kv_uint(&pk, "forwarded_window", rout);
+    lex_mp_pack_kv_uint(&pk, "in_flight", lex_flight_count(sw));
+    lex_mp_pack_kv_uint(&pk, "held", lex_holds_count(sw->holds));
+    lex_mp_pack_kv_uint(&pk, "log_seq", lex_log_last_seq(sw->log));
+    lex_mp_pack_kv_uint(&pk, "log_commits", st->log_commits);
+    lex_mp_pack_kv_uint(&pk, "log_records", st->log_records);
+    size_t total = lex_table_count(sw->sessions_by_rid);
+    lex_mp_pack_kv_uint(&pk, "sessions_total", total);
+    if (with_sessions) {
+        size_t n = total < STATUS_SESSIONS_MAX ? total : STATUS_SESSIONS_MAX;
+        lex_mp_pack_str(&pk, "sessions");
+        msgpack_pack_array(&pk, n);
+        pack_sessions_t ps = {&pk, n, lex_mono_us()};
+        lex_table_each(sw->sessions_by_rid, pack_session, &ps);
+    }
+}
+
+void lex_admin_status(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, session_t *s,
+                      const lex_envelope_t *e, const void *env, size_t env_len,
+                      const void *body, size_t body_len)
+{
+    lex_envelope_t r;
+    const lex_agency_t *a = sw->directory ? lex_directory_find(sw->directory, e->src) : NULL;
+    /* with CURVE the desk must also hold an operator key */
+    if ((sw->directory && (!a || strcmp(a->family, "OPS") != 0)) ||
+        (s->bind && s->bind->role != LEX_KEY_OPERATOR)) {
+        sw->stats.refused++;
+        log_in(sw, s, e, "refuse", LEX_ST_NOT_AUTHORISED, env, env_len, body, body_len);
+        answer_envelope(sw, e, "ST", &r);
+        lex_buf_reset(&sw->scratch_body);
+        char text[96];
+        snprintf(text, sizeof text, "%s is not an operations desk (family OPS, operator key)",
+                 e->src);
+        lex_status_body(&sw->scratch_body, LEX_ST_NOT_AUTHORISED, text);
+        send_out(sw, rid, rid_len, s->conn, &r, &sw->scratch_body, "status",
+                 LEX_ST_NOT_AUTHORISED);
+        return;
+    }
+    int with_sessions = 1;
+    msgpack_unpacked up;
+    if (body_len && lex_body_parse(body, body_len, &up) == 0) {
+        const msgpack_object *o = lex_mp_get(&up.data, "sessions");
+        if (o && o->type == MSGPACK_OBJECT_BOOLEAN)
+            with_sessions = o->via.boolean;
+        msgpack_unpacked_destroy(&up);
+    }
+    log_in(sw, s, e, "status", 0, env, env_len, body, body_len);
+    answer_envelope(sw, e, "SSR", &r);
+    lex_buf_reset(&sw->scratch_body);
+    pack_status(sw, with_sessions, &sw->scratch_body);
+    send_out(sw, rid, rid_len, s->conn, &r, &sw->scratch_body, "operator", 0);
+}

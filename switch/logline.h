@@ -1,0 +1,24 @@
+/* logline.h: the switch's own log lines on stderr (not the audit log):
+ * a level (error, warn, info, debug) and a format, plain text for people or
+ * one JSON object a line for log collectors. One logger per process, set up
+ * by main() from the log_format and log_level options. */
+#ifndef LEX_LOGLINE_H
+#define LEX_LOGLINE_H
+
+typedef enum {
+    LEX_LOG_ERROR = 0,
+    LEX_LOG_WARN = 1,
+    LEX_LOG_INFO = 2,
+    LEX_LOG_DEBUG = 3,
+} lex_loglevel_t;
+
+/* json: 0 text, 1 JSON lines; lines above max_level are dropped. */
+void lex_logline_setup(int json, lex_loglevel_t max_level);
+
+/* "error" ... "debug" -> level, or -1. */
+int lex_loglevel_from_name(const char *name);
+
+void lex_logline_write(lex_loglevel_t level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif
