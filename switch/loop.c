@@ -134,6 +134,7 @@ static void on_tick(uv_timer_t *h)
         lex_route_expire_holds(sw);
     }
     commit_and_flush(sw);
+    lex_log_tick(sw->log); /* a signed checkpoint when one is due on an idle log */
     if (sw->draining && (lex_flight_count(sw) == 0 || now >= sw->drain_deadline_us)) {
         if (lex_flight_count(sw) > 0) {
             fprintf(stderr, "lexswitch: drain time over, %zu queries still open get a timeout\n",

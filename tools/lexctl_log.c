@@ -231,36 +231,70 @@ int lexctl_audit(int argc, char **argv)
     return rc == 0 ? 0 : 1;
 }
 
+static const char *fault_name(lex_log_fault_t f)
+{
+    switch (f) {
+    case LEX_LOG_OK: return "intact";
+    case LEX_LOG_CHANGED: return "CHANGED";
+    case LEX_LOG_REMOVED: return "REMOVED";
+    case LEX_LOG_MISPLACED: return "REORDERED";
+    case LEX_LOG_UNREADABLE: return "UNREADABLE";
+    case LEX_LOG_ADDED: return "ADDED";
+    case LEX_LOG_BAD_CHECKPOINT: return "BAD CHECKPOINT";
+    }
+    return "?";
+}
+
 int lexctl_verify(int argc, char **argv)
 {
     static const struct option opts[] = {{"data", required_argument, 0, 'd'},
+                                         {"key", required_argument, 0, 'k'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    const char *data = LEXCTL_DEFAULT_DATA;
+    const char *data = LEXCTL_DEFAULT_DATA, *pubkey = NULL;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:k:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': data = optarg; break;
+        case 'k': pubkey = optarg; break;
         case 'h':
-            printf("usage: lexctl verify [--data DIR]\n"
-                   "Walks the audit log's hash chain; exits 0 when intact, 1 with the first\n"
-                   "record whose link is broken otherwise.\n");
+            printf("usage: lexctl verify [--data DIR] [--key PUBLIC-KEY-FILE]\n"
+                   "Walks the whole audit log: every record in order and linked to the one\n"
+                   "before, the head entry, and every signed checkpoint (public key from\n"
+                   "--key, default DIR/audit-sign.pub; keep a copy away from the switch).\n"
+                   "Exits 0 when intact, 1 naming the first changed, removed or reordered\n"
+                   "record otherwise.\n");
             return 0;
         default: return 2;
         }
     }
+    if (optind < argc) {
+        fprintf(stderr, "lexctl verify: bad arguments (see --help)\n");
+        return 2;
+    }
     lex_log_t *log = NULL;
     if (open_reader(data, &log) != 0)
         return 1;
-    uint64_t bad = 0;
-    int rc = lex_log_verify(log, &bad);
-    if (rc == 0)
-        printf("chain intact: %llu records\n", (unsigned long long)lex_log_last_seq(log));
-    else if (bad)
-        printf("chain BROKEN at record %llu\n", (unsigned long long)bad);
-    else
-        printf("cannot verify: %s\n", lex_strerror(rc));
+    lex_log_verify_t res;
+    int rc = lex_log_verify_full(log, pubkey, &res);
+    if (rc == 0) {
+        printf("chain intact: %llu records", (unsigned long long)res.records);
+        if (res.records)
+            printf(" (%llu to %llu)", (unsigned long long)res.first_seq,
+                   (unsigned long long)res.last_seq);
+        printf(", %llu checkpoints", (unsigned long long)res.checkpoints);
+        if (res.signed_ok)
+            printf(" with good signatures (last at record %llu)\n",
+                   (unsigned long long)res.last_checkpoint);
+        else
+            printf(" (signatures NOT checked: no public key)\n");
+    } else if (res.bad_seq) {
+        printf("chain BROKEN at record %llu: %s: %s\n", (unsigned long long)res.bad_seq,
+               fault_name(res.fault), res.what);
+    } else {
+        printf("cannot verify: %s%s%s\n", lex_strerror(rc), res.what[0] ? ": " : "", res.what);
+    }
     lex_log_close(&log);
     return rc == 0 ? 0 : 1;
 }
