@@ -14,6 +14,8 @@
 #include "auditlog_internal.h"
 #include "lex_body.h"
 #include "lex_buf.h"
+#include "lex_catalogue.h"
+#include "lex_directory.h"
 #include "lex_envelope.h"
 #include "lex_error.h"
 
@@ -220,7 +222,7 @@ static int encode_record(lex_buf_t *out, const lex_log_record_t *r)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, lex_buf_write);
-    msgpack_pack_map(&pk, 15);
+    msgpack_pack_map(&pk, 17);
     lex_mp_pack_kv_uint(&pk, "seq", r->seq);
     lex_mp_pack_kv_uint(&pk, "t", r->time_us);
     lex_mp_pack_kv_uint(&pk, "dir", (uint64_t)r->dir);
@@ -232,6 +234,8 @@ static int encode_record(lex_buf_t *out, const lex_log_record_t *r)
     lex_mp_pack_kv_uint(&pk, "ref", r->ref);
     lex_mp_pack_kv_str(&pk, "dec", r->decision);
     lex_mp_pack_kv_str(&pk, "rule", r->rule_id);
+    lex_mp_pack_kv_str(&pk, "fam", r->req_family);
+    lex_mp_pack_kv_str(&pk, "lvl", r->req_level);
     lex_mp_pack_str(&pk, "st");
     msgpack_pack_int(&pk, r->status);
     pack_bin(&pk, "env", r->envelope, r->envelope ? r->envelope_len : 0);
@@ -260,10 +264,36 @@ static int state_of(const char *name, char out[3])
     return lex_state_valid(out);
 }
 
+void lex_log_set_directory(lex_log_t *log, const lex_directory_t *dir)
+{
+    log->directory = dir;
+}
+
+const lex_agency_t *lex_log_requester(const lex_log_record_t *rec, const lex_directory_t *dir)
+{
+    const lex_msgdef_t *def = lex_catalogue_find(lex_catalogue_builtin(), rec->key);
+    if (def && (def->cls == LEX_CLASS_RESPONSE || def->cls == LEX_CLASS_STATUS))
+        return lex_directory_find(dir, rec->dst);
+    const lex_agency_t *a = lex_directory_find(dir, rec->src);
+    return a ? a : lex_directory_find(dir, rec->dst);
+}
+
+static void fill_requester(const lex_log_t *log, lex_log_record_t *rec)
+{
+    if (!log->directory || rec->req_family[0])
+        return;
+    const lex_agency_t *a = lex_log_requester(rec, log->directory);
+    if (!a)
+        return;
+    snprintf(rec->req_family, sizeof rec->req_family, "%s", a->family);
+    snprintf(rec->req_level, sizeof rec->req_level, "%s", lex_level_name(a->level));
+}
+
 int lex_log_append(lex_log_t *log, lex_log_record_t *rec)
 {
     if (log->reader)
         return LEX_EINVAL;
+    fill_requester(log, rec);
     rec->seq = log->last_seq + 1;
     if (!rec->time_us)
         rec->time_us = lex_now_us();
@@ -441,6 +471,8 @@ int lex_log_decode(const char *v, size_t len, msgpack_unpacked *up, lex_log_reco
     r->ref = uint_field(m, "ref");
     copy_field(m, "dec", r->decision, sizeof r->decision);
     copy_field(m, "rule", r->rule_id, sizeof r->rule_id);
+    copy_field(m, "fam", r->req_family, sizeof r->req_family);
+    copy_field(m, "lvl", r->req_level, sizeof r->req_level);
     const msgpack_object *st = lex_mp_get(m, "st");
     r->status = st ? (int)st->via.i64 : 0;
     bin_field(m, "env", &r->envelope, &r->envelope_len);
@@ -487,16 +519,20 @@ int lex_log_scan(lex_log_t *log, uint64_t from_seq, size_t limit, lex_log_visit_
 }
 
 /* Walks an index column family for one prefix and visits each record. */
-static int scan_index(lex_log_t *log, int cf, const char *prefix, size_t n, lex_log_visit_fn fn,
-                      void *arg)
+int lex_log_scan_index(lex_log_t *log, int cf, const char *prefix, size_t n, uint64_t from_seq,
+                       uint64_t to_seq, lex_log_visit_fn fn, void *arg)
 {
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf(log->db, log->ropts, log->cf[cf]);
     int rc = 0, stop = 0;
-    for (rocksdb_iter_seek(it, prefix, n); rocksdb_iter_valid(it) && !stop;
+    char start[24];
+    memcpy(start, prefix, n);
+    lex_log_put_be64((uint8_t *)start + n, from_seq);
+    for (rocksdb_iter_seek(it, start, n + 8); rocksdb_iter_valid(it) && !stop;
          rocksdb_iter_next(it)) {
         size_t klen;
         const char *k = rocksdb_iter_key(it, &klen);
-        if (klen != n + 8 || memcmp(k, prefix, n) != 0)
+        if (klen != n + 8 || memcmp(k, prefix, n) != 0 ||
+            lex_log_get_be64((const uint8_t *)k + n) > to_seq)
             break;
         char *rerr = NULL;
         size_t vlen = 0;
@@ -520,12 +556,19 @@ int lex_log_scan_ori(lex_log_t *log, const char *ori, lex_log_visit_fn fn, void 
 {
     if (!lex_ori_valid(ori))
         return LEX_EINVAL;
-    return scan_index(log, CF_BY_ORI, ori, LEX_ORI_LEN, fn, arg);
+    return lex_log_scan_index(log, CF_BY_ORI, ori, LEX_ORI_LEN, 0, UINT64_MAX, fn, arg);
 }
 
 int lex_log_scan_state(lex_log_t *log, const char *state, lex_log_visit_fn fn, void *arg)
 {
     if (!lex_state_valid(state))
         return LEX_EINVAL;
-    return scan_index(log, CF_BY_STATE, state, 2, fn, arg);
+    return lex_log_scan_index(log, CF_BY_STATE, state, 2, 0, UINT64_MAX, fn, arg);
+}
+
+int lex_log_scan_id(lex_log_t *log, uint64_t msg_id, lex_log_visit_fn fn, void *arg)
+{
+    uint8_t prefix[8];
+    lex_log_put_be64(prefix, msg_id);
+    return lex_log_scan_index(log, CF_BY_ID, (const char *)prefix, 8, 0, UINT64_MAX, fn, arg);
 }

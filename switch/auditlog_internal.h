@@ -55,6 +55,7 @@ struct lex_log {
     uint32_t cp_every_ms;
 
     lex_log_stats_t stats;
+    const lex_directory_t *directory; /* requester family/level, may be NULL */
 };
 
 void lex_log_put_be64(uint8_t *p, uint64_t v);
@@ -82,6 +83,11 @@ int lex_log_checkpoint_check(const char *v, size_t len, const uint8_t pk[32]);
 
 /* Decodes a stored record value; rec points into *up (destroy it after). */
 int lex_log_decode(const char *v, size_t len, msgpack_unpacked *up, lex_log_record_t *rec);
+
+/* Visits the records an index column family lists under prefix, with
+ * seq in [from_seq, to_seq]. */
+int lex_log_scan_index(lex_log_t *log, int cf, const char *prefix, size_t n, uint64_t from_seq,
+                       uint64_t to_seq, lex_log_visit_fn fn, void *arg);
 
 /* Reads the head entry (seq 0 when the log is empty). */
 int lex_log_load_head(lex_log_t *log, uint64_t *seq, uint8_t hash[32], char *err, size_t errlen);

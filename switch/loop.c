@@ -294,6 +294,7 @@ int lex_switch_new(const lex_switch_config_t *cfg, lex_switch_t **out, char *err
         goto fail;
     if ((rc = lex_log_open(cfg->data_dir, cfg->durability, &sw->log, err, errlen)) != 0)
         goto fail;
+    lex_log_set_directory(sw->log, sw->directory); /* requester family and level per record */
     char held_path[LEX_PATH_MAX + 16];
     snprintf(held_path, sizeof held_path, "%s/held", cfg->data_dir);
     if ((rc = lex_holds_open(held_path, &sw->holds, err, errlen)) != 0)

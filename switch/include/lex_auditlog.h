@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "lex_directory.h"
 #include "lex_limits.h"
 
 typedef enum {
@@ -45,6 +46,9 @@ typedef struct {
     size_t envelope_len;
     const void *body;                      /* raw body frame (not owned) */
     size_t body_len;
+    char req_family[16];                   /* requesting agency's family ("ICE-ERO"), "" if unknown */
+    char req_level[12];                    /* and its level ("federal"); set by append from
+                                              the directory (lex_log_set_directory) */
     uint8_t prev_hash[32];                 /* filled by append and by readers */
     uint8_t hash[32];
 } lex_log_record_t;
@@ -94,6 +98,17 @@ int lex_log_open_reader(const char *dir, lex_log_t **out, char *err, size_t errl
 /* Flushes pending records (lex_log_commit) and closes; sets *log to NULL. */
 void lex_log_close(lex_log_t **log);
 
+/* Gives the writer the agency directory, so that each record stores the
+ * requesting agency's family and level (the requester is the source of a
+ * query or AM, the destination of anything else). Not owned; may be NULL. */
+void lex_log_set_directory(lex_log_t *log, const lex_directory_t *dir);
+
+/* The requesting agency of a record, from dir: the destination of a
+ * response or status, otherwise the source when the directory knows it
+ * (a query, an AM, a HELLO), else the destination (a WELCOME). NULL when
+ * neither is in the directory. */
+const lex_agency_t *lex_log_requester(const lex_log_record_t *rec, const lex_directory_t *dir);
+
 /* Adds a record to the current batch and assigns rec->seq and hashes.
  * Nothing is durable until lex_log_commit. */
 int lex_log_append(lex_log_t *log, lex_log_record_t *rec);
@@ -125,6 +140,31 @@ int lex_log_scan_ori(lex_log_t *log, const char *ori, lex_log_visit_fn fn, void 
 /* Visits records whose dst is the state, or whose src ORI belongs to it
  * (first two letters), in sequence order. */
 int lex_log_scan_state(lex_log_t *log, const char *state, lex_log_visit_fn fn, void *arg);
+
+/* Visits, in sequence order, records whose envelope id is msg_id (ids are
+ * unique per sender, so several senders' records may share one). */
+int lex_log_scan_id(lex_log_t *log, uint64_t msg_id, lex_log_visit_fn fn, void *arg);
+
+/* A search. Every field is a filter; NULL / 0 = any. The log picks the
+ * most selective index (id, ORI, state, time) and checks the rest on each
+ * record. Times are the switch's clock in microseconds, to_us exclusive. */
+typedef struct {
+    const char *ori;         /* src or dst is this ORI */
+    const char *state;       /* src or dst is this state or one of its ORIs */
+    const char *family;      /* requesting agency family (records that store it) */
+    const char *key;         /* message key */
+    const char *decision;
+    int has_id;              /* filter on msg_id */
+    uint64_t msg_id;
+    uint64_t from_us, to_us;
+} lex_log_query_t;
+
+/* Visits the matching records in sequence order. */
+int lex_log_query(lex_log_t *log, const lex_log_query_t *q, lex_log_visit_fn fn, void *arg);
+
+/* First seq whose record time is >= time_us (by the time index); 0 when
+ * none is. */
+uint64_t lex_log_seq_at_time(lex_log_t *log, uint64_t time_us);
 
 /* Checkpoints: a signed (Ed25519) statement of the chain head, written in
  * the same batch as the records, every `records` records or `ms`
