@@ -146,6 +146,10 @@ static int open_common(const char *dir, int reader, lex_durability_t mode, lex_l
     log->opts = rocksdb_options_create();
     rocksdb_options_set_create_if_missing(log->opts, !reader);
     rocksdb_options_set_create_missing_column_families(log->opts, !reader);
+    /* lz4 while records are fresh, zstd once compacted to the last level
+     * (Debian's librocksdb has both; docs/LOG.md "On disk") */
+    rocksdb_options_set_compression(log->opts, rocksdb_lz4_compression);
+    rocksdb_options_set_bottommost_compression(log->opts, rocksdb_zstd_compression);
     log->wopts = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(log->wopts, mode == LEX_DURABILITY_SYNC);
     if (mode == LEX_DURABILITY_NONE)
