@@ -11,35 +11,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <msgpack.h>
-#include "lex_auditlog.h"
+#include "auditlog_internal.h"
 #include "lex_body.h"
 #include "lex_buf.h"
+#include "lex_catalogue.h"
+#include "lex_directory.h"
 #include "lex_envelope.h"
 #include "lex_error.h"
 
-enum { CF_DEFAULT, CF_BY_ORI, CF_BY_STATE, CF_META, CF_COUNT };
-static const char *const cf_names[CF_COUNT] = {"default", "by_ori", "by_state", "meta"};
+static const char *const cf_names[CF_COUNT] = {"default", "by_ori", "by_state", "meta",
+                                              "checkpoints", "by_id", "by_time"};
 static const char head_key[] = "head";
+static const char base_key[] = "base";
 
-struct lex_log {
-    char *path;
-    int reader;
-    lex_durability_t mode;
-    rocksdb_options_t *opts;
-    rocksdb_t *db;
-    rocksdb_column_family_handle_t *cf[CF_COUNT];
-    rocksdb_writeoptions_t *wopts;
-    rocksdb_readoptions_t *ropts;
-    rocksdb_writebatch_t *batch;
-    size_t pending;
-    uint64_t last_seq;             /* last appended (pending included) */
-    uint8_t last_hash[32];
-    uint64_t committed_seq;        /* last durable */
-    uint8_t committed_hash[32];
-    lex_buf_t value;               /* scratch for encoding */
-};
-
-static int rocks_fail(char *rerr, char *err, size_t errlen, const char *what)
+int lex_log_rocks_fail(char *rerr, char *err, size_t errlen, const char *what)
 {
     if (err && errlen)
         snprintf(err, errlen, "%s: %s", what, rerr ? rerr : "unknown RocksDB error");
@@ -47,13 +32,13 @@ static int rocks_fail(char *rerr, char *err, size_t errlen, const char *what)
     return LEX_EROCKSDB;
 }
 
-static void put_be64(uint8_t *p, uint64_t v)
+void lex_log_put_be64(uint8_t *p, uint64_t v)
 {
     for (int i = 7; i >= 0; i--, v >>= 8)
         p[i] = (uint8_t)v;
 }
 
-static uint64_t get_be64(const uint8_t *p)
+uint64_t lex_log_get_be64(const uint8_t *p)
 {
     uint64_t v = 0;
     for (int i = 0; i < 8; i++)
@@ -77,19 +62,18 @@ int lex_durability_from_name(const char *name)
     return -1;
 }
 
-/* Reads the head entry (0 when the log is empty). */
-static int load_head(lex_log_t *log, uint64_t *seq, uint8_t hash[32], char *err, size_t errlen)
+int lex_log_load_head(lex_log_t *log, uint64_t *seq, uint8_t hash[32], char *err, size_t errlen)
 {
     char *rerr = NULL;
     size_t len = 0;
     char *v = rocksdb_get_cf(log->db, log->ropts, log->cf[CF_META], head_key, sizeof head_key - 1,
                              &len, &rerr);
     if (rerr)
-        return rocks_fail(rerr, err, errlen, "reading the log head");
+        return lex_log_rocks_fail(rerr, err, errlen, "reading the log head");
     *seq = 0;
     memset(hash, 0, 32);
     if (v && len == 40) {
-        *seq = get_be64((const uint8_t *)v);
+        *seq = lex_log_get_be64((const uint8_t *)v);
         memcpy(hash, v + 8, 32);
     } else if (v) {
         rocksdb_free(v);
@@ -99,6 +83,18 @@ static int load_head(lex_log_t *log, uint64_t *seq, uint8_t hash[32], char *err,
     }
     rocksdb_free(v);
     return 0;
+}
+
+uint64_t lex_log_load_base(lex_log_t *log)
+{
+    char *rerr = NULL;
+    size_t len = 0;
+    char *v = rocksdb_get_cf(log->db, log->ropts, log->cf[CF_META], base_key, sizeof base_key - 1,
+                             &len, &rerr);
+    uint64_t base = v && len == 8 ? lex_log_get_be64((const uint8_t *)v) : 0;
+    rocksdb_free(v);
+    rocksdb_free(rerr);
+    return base;
 }
 
 static int open_db(lex_log_t *log, char *err, size_t errlen)
@@ -115,7 +111,7 @@ static int open_db(lex_log_t *log, char *err, size_t errlen)
                                                log->cf, &rerr);
     if (rerr) {
         log->db = NULL;
-        return rocks_fail(rerr, err, errlen, log->path);
+        return lex_log_rocks_fail(rerr, err, errlen, log->path);
     }
     return 0;
 }
@@ -150,15 +146,25 @@ static int open_common(const char *dir, int reader, lex_durability_t mode, lex_l
     log->opts = rocksdb_options_create();
     rocksdb_options_set_create_if_missing(log->opts, !reader);
     rocksdb_options_set_create_missing_column_families(log->opts, !reader);
+    /* lz4 while records are fresh, zstd once compacted to the last level
+     * (Debian's librocksdb has both; docs/LOG.md "On disk") */
+    rocksdb_options_set_compression(log->opts, rocksdb_lz4_compression);
+    rocksdb_options_set_bottommost_compression(log->opts, rocksdb_zstd_compression);
     log->wopts = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(log->wopts, mode == LEX_DURABILITY_SYNC);
     if (mode == LEX_DURABILITY_NONE)
         rocksdb_writeoptions_disable_WAL(log->wopts, 1);
     log->ropts = rocksdb_readoptions_create();
     log->batch = rocksdb_writebatch_create();
+    log->cp_every_records = 1000;
+    log->cp_every_ms = 10000;
     int rc = open_db(log, err, errlen);
     if (rc == 0)
-        rc = load_head(log, &log->committed_seq, log->committed_hash, err, errlen);
+        rc = lex_log_load_head(log, &log->committed_seq, log->committed_hash, err, errlen);
+    if (rc == 0 && !reader)
+        rc = lex_log_keys_load(log, err, errlen);
+    if (rc == 0 && !reader)
+        rc = lex_log_checkpoints_load(log, err, errlen);
     if (rc != 0) {
         lex_log_close(&log);
         return rc;
@@ -180,13 +186,17 @@ int lex_log_open_reader(const char *dir, lex_log_t **out, char *err, size_t errl
     return open_common(dir, 1, LEX_DURABILITY_SYNC, out, err, errlen);
 }
 
+static int write_batch(lex_log_t *log);
+
 void lex_log_close(lex_log_t **logp)
 {
     if (!logp || !*logp)
         return;
     lex_log_t *log = *logp;
-    if (!log->reader && log->db && log->pending) {
-        int rc = lex_log_commit(log);
+    if (!log->reader && log->db && (log->pending || log->cp_seq < log->committed_seq)) {
+        /* the last records get a checkpoint of their own on a clean stop */
+        lex_log_checkpoint_maybe(log, 1);
+        int rc = write_batch(log);
         if (rc != 0)
             fprintf(stderr, "lexswitch: audit log: final commit failed: %s\n", lex_strerror(rc));
     }
@@ -216,7 +226,7 @@ static int encode_record(lex_buf_t *out, const lex_log_record_t *r)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, lex_buf_write);
-    msgpack_pack_map(&pk, 15);
+    msgpack_pack_map(&pk, 17);
     lex_mp_pack_kv_uint(&pk, "seq", r->seq);
     lex_mp_pack_kv_uint(&pk, "t", r->time_us);
     lex_mp_pack_kv_uint(&pk, "dir", (uint64_t)r->dir);
@@ -228,6 +238,8 @@ static int encode_record(lex_buf_t *out, const lex_log_record_t *r)
     lex_mp_pack_kv_uint(&pk, "ref", r->ref);
     lex_mp_pack_kv_str(&pk, "dec", r->decision);
     lex_mp_pack_kv_str(&pk, "rule", r->rule_id);
+    lex_mp_pack_kv_str(&pk, "fam", r->req_family);
+    lex_mp_pack_kv_str(&pk, "lvl", r->req_level);
     lex_mp_pack_str(&pk, "st");
     msgpack_pack_int(&pk, r->status);
     pack_bin(&pk, "env", r->envelope, r->envelope ? r->envelope_len : 0);
@@ -240,7 +252,7 @@ static void index_put(lex_log_t *log, int cf, const char *name, size_t n, uint64
 {
     uint8_t key[LEX_ORI_LEN + 8];
     memcpy(key, name, n);
-    put_be64(key + n, seq);
+    lex_log_put_be64(key + n, seq);
     rocksdb_writebatch_put_cf(log->batch, log->cf[cf], (const char *)key, n + 8, "", 0);
 }
 
@@ -256,10 +268,36 @@ static int state_of(const char *name, char out[3])
     return lex_state_valid(out);
 }
 
+void lex_log_set_directory(lex_log_t *log, const lex_directory_t *dir)
+{
+    log->directory = dir;
+}
+
+const lex_agency_t *lex_log_requester(const lex_log_record_t *rec, const lex_directory_t *dir)
+{
+    const lex_msgdef_t *def = lex_catalogue_find(lex_catalogue_builtin(), rec->key);
+    if (def && (def->cls == LEX_CLASS_RESPONSE || def->cls == LEX_CLASS_STATUS))
+        return lex_directory_find(dir, rec->dst);
+    const lex_agency_t *a = lex_directory_find(dir, rec->src);
+    return a ? a : lex_directory_find(dir, rec->dst);
+}
+
+static void fill_requester(const lex_log_t *log, lex_log_record_t *rec)
+{
+    if (!log->directory || rec->req_family[0])
+        return;
+    const lex_agency_t *a = lex_log_requester(rec, log->directory);
+    if (!a)
+        return;
+    snprintf(rec->req_family, sizeof rec->req_family, "%s", a->family);
+    snprintf(rec->req_level, sizeof rec->req_level, "%s", lex_level_name(a->level));
+}
+
 int lex_log_append(lex_log_t *log, lex_log_record_t *rec)
 {
     if (log->reader)
         return LEX_EINVAL;
+    fill_requester(log, rec);
     rec->seq = log->last_seq + 1;
     if (!rec->time_us)
         rec->time_us = lex_now_us();
@@ -271,7 +309,7 @@ int lex_log_append(lex_log_t *log, lex_log_record_t *rec)
     crypto_generichash(rec->hash, 32, (const unsigned char *)log->value.data, log->value.len, NULL,
                        0);
     uint8_t key[8];
-    put_be64(key, rec->seq);
+    lex_log_put_be64(key, rec->seq);
     rocksdb_writebatch_put_cf(log->batch, log->cf[CF_DEFAULT], (const char *)key, 8,
                               log->value.data, log->value.len);
     if (lex_ori_valid(rec->src))
@@ -284,9 +322,58 @@ int lex_log_append(lex_log_t *log, lex_log_record_t *rec)
         index_put(log, CF_BY_STATE, s1, 2, rec->seq);
     if (has2 && (!has1 || strcmp(s1, s2) != 0))
         index_put(log, CF_BY_STATE, s2, 2, rec->seq);
+    uint8_t idkey[16];
+    lex_log_put_be64(idkey, rec->msg_id);
+    lex_log_put_be64(idkey + 8, rec->seq);
+    rocksdb_writebatch_put_cf(log->batch, log->cf[CF_BY_ID], (const char *)idkey, 16, "", 0);
+    lex_log_put_be64(idkey, rec->time_us);
+    rocksdb_writebatch_put_cf(log->batch, log->cf[CF_BY_TIME], (const char *)idkey, 16, "", 0);
     log->last_seq = rec->seq;
     memcpy(log->last_hash, rec->hash, 32);
     log->pending++;
+    return 0;
+}
+
+/* Writes what the batch holds: records (with the head entry) and/or a
+ * checkpoint. On failure the chain and the checkpoint state roll back to
+ * what is durable, so the next batch links to the right record. */
+static int write_batch(lex_log_t *log)
+{
+    if (log->pending) {
+        uint8_t head[40];
+        lex_log_put_be64(head, log->last_seq);
+        memcpy(head + 8, log->last_hash, 32);
+        rocksdb_writebatch_put_cf(log->batch, log->cf[CF_META], head_key, sizeof head_key - 1,
+                                  (const char *)head, sizeof head);
+    }
+    if (rocksdb_writebatch_count(log->batch) == 0)
+        return 0;
+    char *rerr = NULL;
+    rocksdb_write(log->db, log->wopts, log->batch, &rerr);
+    rocksdb_writebatch_clear(log->batch);
+    size_t records = log->pending;
+    log->pending = 0;
+    if (rerr) {
+        log->last_seq = log->committed_seq;
+        memcpy(log->last_hash, log->committed_hash, 32);
+        log->cp_seq = log->cp_committed_seq;
+        log->cp_time_us = log->cp_committed_time_us;
+        log->stats.failures++;
+        fprintf(stderr, "lexswitch: audit log write of %zu records failed: %s\n", records, rerr);
+        rocksdb_free(rerr);
+        return LEX_EROCKSDB;
+    }
+    log->committed_seq = log->last_seq;
+    memcpy(log->committed_hash, log->last_hash, 32);
+    if (log->cp_seq != log->cp_committed_seq) {
+        log->stats.checkpoints++;
+        log->cp_committed_seq = log->cp_seq;
+        log->cp_committed_time_us = log->cp_time_us;
+    }
+    log->stats.records += records;
+    log->stats.commits++;
+    if (log->mode == LEX_DURABILITY_SYNC)
+        log->stats.fsyncs++;
     return 0;
 }
 
@@ -294,27 +381,29 @@ int lex_log_commit(lex_log_t *log)
 {
     if (log->reader || log->pending == 0)
         return 0;
-    uint8_t head[40];
-    put_be64(head, log->last_seq);
-    memcpy(head + 8, log->last_hash, 32);
-    rocksdb_writebatch_put_cf(log->batch, log->cf[CF_META], head_key, sizeof head_key - 1,
-                              (const char *)head, sizeof head);
-    char *rerr = NULL;
-    rocksdb_write(log->db, log->wopts, log->batch, &rerr);
-    rocksdb_writebatch_clear(log->batch);
-    size_t lost = log->pending;
-    log->pending = 0;
-    if (rerr) {
-        /* roll the chain back to what is durable */
-        log->last_seq = log->committed_seq;
-        memcpy(log->last_hash, log->committed_hash, 32);
-        fprintf(stderr, "lexswitch: audit log write of %zu records failed: %s\n", lost, rerr);
-        rocksdb_free(rerr);
-        return LEX_EROCKSDB;
-    }
-    log->committed_seq = log->last_seq;
-    memcpy(log->committed_hash, log->last_hash, 32);
-    return 0;
+    lex_log_checkpoint_maybe(log, 0);
+    return write_batch(log);
+}
+
+int lex_log_tick(lex_log_t *log)
+{
+    if (log->reader || log->pending || !log->can_sign || log->cp_seq >= log->committed_seq)
+        return 0;
+    if (lex_now_us() - log->cp_time_us < (uint64_t)log->cp_every_ms * 1000u)
+        return 0;
+    lex_log_checkpoint_maybe(log, 1);
+    return write_batch(log);
+}
+
+void lex_log_set_checkpoint_interval(lex_log_t *log, uint32_t records, uint32_t ms)
+{
+    log->cp_every_records = records ? records : 1;
+    log->cp_every_ms = ms;
+}
+
+void lex_log_get_stats(const lex_log_t *log, lex_log_stats_t *out)
+{
+    *out = log->stats;
 }
 
 size_t lex_log_pending(const lex_log_t *log)
@@ -335,7 +424,7 @@ int lex_log_refresh(lex_log_t *log)
     char err[256];
     int rc = open_db(log, err, sizeof err);
     if (rc == 0)
-        rc = load_head(log, &log->committed_seq, log->committed_hash, err, sizeof err);
+        rc = lex_log_load_head(log, &log->committed_seq, log->committed_hash, err, sizeof err);
     return rc;
 }
 
@@ -368,8 +457,7 @@ static void bin_field(const msgpack_object *map, const char *name, const void **
     }
 }
 
-/* Decodes a stored value; the record points into *up. */
-static int decode_record(const char *v, size_t len, msgpack_unpacked *up, lex_log_record_t *r)
+int lex_log_decode(const char *v, size_t len, msgpack_unpacked *up, lex_log_record_t *r)
 {
     memset(r, 0, sizeof *r);
     int rc = lex_body_parse(v, len, up);
@@ -387,6 +475,8 @@ static int decode_record(const char *v, size_t len, msgpack_unpacked *up, lex_lo
     r->ref = uint_field(m, "ref");
     copy_field(m, "dec", r->decision, sizeof r->decision);
     copy_field(m, "rule", r->rule_id, sizeof r->rule_id);
+    copy_field(m, "fam", r->req_family, sizeof r->req_family);
+    copy_field(m, "lvl", r->req_level, sizeof r->req_level);
     const msgpack_object *st = lex_mp_get(m, "st");
     r->status = st ? (int)st->via.i64 : 0;
     bin_field(m, "env", &r->envelope, &r->envelope_len);
@@ -404,7 +494,7 @@ static int visit_value(const char *v, size_t len, lex_log_visit_fn fn, void *arg
 {
     msgpack_unpacked up;
     lex_log_record_t rec;
-    int rc = decode_record(v, len, &up, &rec);
+    int rc = lex_log_decode(v, len, &up, &rec);
     if (rc != 0)
         return rc;
     *stop = fn(&rec, arg);
@@ -416,7 +506,7 @@ int lex_log_scan(lex_log_t *log, uint64_t from_seq, size_t limit, lex_log_visit_
 {
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf(log->db, log->ropts, log->cf[CF_DEFAULT]);
     uint8_t key[8];
-    put_be64(key, from_seq);
+    lex_log_put_be64(key, from_seq);
     size_t seen = 0;
     int rc = 0, stop = 0;
     for (rocksdb_iter_seek(it, (const char *)key, 8); rocksdb_iter_valid(it) && !stop;
@@ -433,22 +523,26 @@ int lex_log_scan(lex_log_t *log, uint64_t from_seq, size_t limit, lex_log_visit_
 }
 
 /* Walks an index column family for one prefix and visits each record. */
-static int scan_index(lex_log_t *log, int cf, const char *prefix, size_t n, lex_log_visit_fn fn,
-                      void *arg)
+int lex_log_scan_index(lex_log_t *log, int cf, const char *prefix, size_t n, uint64_t from_seq,
+                       uint64_t to_seq, lex_log_visit_fn fn, void *arg)
 {
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf(log->db, log->ropts, log->cf[cf]);
     int rc = 0, stop = 0;
-    for (rocksdb_iter_seek(it, prefix, n); rocksdb_iter_valid(it) && !stop;
+    char start[24];
+    memcpy(start, prefix, n);
+    lex_log_put_be64((uint8_t *)start + n, from_seq);
+    for (rocksdb_iter_seek(it, start, n + 8); rocksdb_iter_valid(it) && !stop;
          rocksdb_iter_next(it)) {
         size_t klen;
         const char *k = rocksdb_iter_key(it, &klen);
-        if (klen != n + 8 || memcmp(k, prefix, n) != 0)
+        if (klen != n + 8 || memcmp(k, prefix, n) != 0 ||
+            lex_log_get_be64((const uint8_t *)k + n) > to_seq)
             break;
         char *rerr = NULL;
         size_t vlen = 0;
         char *v = rocksdb_get_cf(log->db, log->ropts, log->cf[CF_DEFAULT], k + n, 8, &vlen, &rerr);
         if (rerr) {
-            rc = rocks_fail(rerr, NULL, 0, "index look-up");
+            rc = lex_log_rocks_fail(rerr, NULL, 0, "index look-up");
             break;
         }
         if (!v)
@@ -466,58 +560,19 @@ int lex_log_scan_ori(lex_log_t *log, const char *ori, lex_log_visit_fn fn, void 
 {
     if (!lex_ori_valid(ori))
         return LEX_EINVAL;
-    return scan_index(log, CF_BY_ORI, ori, LEX_ORI_LEN, fn, arg);
+    return lex_log_scan_index(log, CF_BY_ORI, ori, LEX_ORI_LEN, 0, UINT64_MAX, fn, arg);
 }
 
 int lex_log_scan_state(lex_log_t *log, const char *state, lex_log_visit_fn fn, void *arg)
 {
     if (!lex_state_valid(state))
         return LEX_EINVAL;
-    return scan_index(log, CF_BY_STATE, state, 2, fn, arg);
+    return lex_log_scan_index(log, CF_BY_STATE, state, 2, 0, UINT64_MAX, fn, arg);
 }
 
-int lex_log_verify(lex_log_t *log, uint64_t *bad_seq)
+int lex_log_scan_id(lex_log_t *log, uint64_t msg_id, lex_log_visit_fn fn, void *arg)
 {
-    *bad_seq = 0;
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(log->db, log->ropts, log->cf[CF_DEFAULT]);
-    uint8_t expect_prev[32] = {0};
-    uint64_t expect_seq = 1;
-    int rc = 0;
-    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
-        size_t klen, vlen;
-        const char *k = rocksdb_iter_key(it, &klen);
-        const char *v = rocksdb_iter_value(it, &vlen);
-        uint64_t seq = klen == 8 ? get_be64((const uint8_t *)k) : 0;
-        msgpack_unpacked up;
-        lex_log_record_t rec;
-        if (seq != expect_seq || decode_record(v, vlen, &up, &rec) != 0) {
-            *bad_seq = expect_seq; /* a record is missing or unreadable */
-            rc = LEX_EPARSE;
-            break;
-        }
-        int ok = rec.seq == seq && memcmp(rec.prev_hash, expect_prev, 32) == 0;
-        memcpy(expect_prev, rec.hash, 32);
-        msgpack_unpacked_destroy(&up);
-        if (!ok) {
-            /* the link into this record is broken: the record before it, or
-             * this one, was changed */
-            *bad_seq = seq;
-            rc = LEX_EPARSE;
-            break;
-        }
-        expect_seq++;
-    }
-    rocksdb_iter_destroy(it);
-    if (rc == 0) {
-        uint64_t head_seq;
-        uint8_t head_hash[32];
-        char err[128];
-        if (load_head(log, &head_seq, head_hash, err, sizeof err) != 0 ||
-            head_seq != expect_seq - 1 || memcmp(head_hash, expect_prev, 32) != 0) {
-            /* the last record was changed, or records after it removed */
-            *bad_seq = head_seq >= expect_seq ? expect_seq : (expect_seq > 1 ? expect_seq - 1 : 1);
-            rc = LEX_EPARSE;
-        }
-    }
-    return rc;
+    uint8_t prefix[8];
+    lex_log_put_be64(prefix, msg_id);
+    return lex_log_scan_index(log, CF_BY_ID, (const char *)prefix, 8, 0, UINT64_MAX, fn, arg);
 }

@@ -172,6 +172,7 @@ static void on_tick(uv_timer_t *h)
         lex_route_expire_holds(sw);
     }
     commit_and_flush(sw);
+    lex_log_tick(sw->log); /* a signed checkpoint when one is due on an idle log */
     if (sw->draining && (lex_flight_count(sw) == 0 || now >= sw->drain_deadline_us)) {
         if (lex_flight_count(sw) > 0) {
             lex_logline_write(LEX_LOG_WARN, "drain time over, %zu queries still open get a timeout",
@@ -382,6 +383,7 @@ int lex_switch_new(const lex_switch_config_t *cfg, lex_switch_t **out, char *err
         goto fail;
     if ((rc = lex_log_open(cfg->data_dir, cfg->durability, &sw->log, err, errlen)) != 0)
         goto fail;
+    lex_log_set_directory(sw->log, sw->directory); /* requester family and level per record */
     char held_path[LEX_PATH_MAX + 16];
     snprintf(held_path, sizeof held_path, "%s/held", cfg->data_dir);
     if ((rc = lex_holds_open(held_path, &sw->holds, err, errlen)) != 0)

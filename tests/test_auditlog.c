@@ -5,6 +5,8 @@
 #include <criterion/criterion.h>
 #include <rocksdb/c.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include "lex_body.h"
 #include "harness.h"
@@ -163,27 +165,270 @@ Test(auditlog, reader_sees_only_committed_records_and_catches_up)
     lex_log_close(&w);
 }
 
+/* The log's RocksDB opened directly, behind the log's back, as someone
+ * with access to the data directory could. */
+typedef struct {
+    rocksdb_t *db;
+    rocksdb_options_t *opts;
+    rocksdb_column_family_handle_t *cf[16];
+    char **names;
+    size_t ncf;
+    rocksdb_writeoptions_t *wo;
+    rocksdb_readoptions_t *ro;
+} raw_t;
+
+static void raw_open(raw_t *r)
+{
+    memset(r, 0, sizeof *r);
+    r->opts = rocksdb_options_create();
+    char *err = NULL;
+    r->names = rocksdb_list_column_families(r->opts, dir, &r->ncf, &err);
+    cr_assert_null(err, "%s", err);
+    cr_assert(r->ncf <= 16);
+    const rocksdb_options_t *opts[16];
+    for (size_t i = 0; i < r->ncf; i++)
+        opts[i] = r->opts;
+    r->db = rocksdb_open_column_families(r->opts, dir, (int)r->ncf, (const char *const *)r->names,
+                                         opts, r->cf, &err);
+    cr_assert_null(err, "%s", err);
+    r->wo = rocksdb_writeoptions_create();
+    r->ro = rocksdb_readoptions_create();
+}
+
+static rocksdb_column_family_handle_t *raw_cf(raw_t *r, const char *name)
+{
+    for (size_t i = 0; i < r->ncf; i++)
+        if (strcmp(r->names[i], name) == 0)
+            return r->cf[i];
+    cr_assert_fail("no column family %s", name);
+    return NULL;
+}
+
+static void raw_close(raw_t *r)
+{
+    for (size_t i = 0; i < r->ncf; i++)
+        rocksdb_column_family_handle_destroy(r->cf[i]);
+    rocksdb_close(r->db);
+    rocksdb_list_column_families_destroy(r->names, r->ncf);
+    rocksdb_writeoptions_destroy(r->wo);
+    rocksdb_readoptions_destroy(r->ro);
+    rocksdb_options_destroy(r->opts);
+}
+
+static void seq_key(uint64_t seq, char key[8])
+{
+    for (int i = 0; i < 8; i++)
+        key[i] = (char)(seq >> (56 - 8 * i));
+}
+
+/* The stored value of a record (caller frees with free()). */
+static char *raw_get(raw_t *r, uint64_t seq, size_t *len)
+{
+    char key[8], *err = NULL;
+    seq_key(seq, key);
+    char *v = rocksdb_get_cf(r->db, r->ro, raw_cf(r, "default"), key, 8, len, &err);
+    cr_assert_null(err);
+    cr_assert_not_null(v, "record %llu not stored", (unsigned long long)seq);
+    return v;
+}
+
+static void raw_put(raw_t *r, uint64_t seq, const char *v, size_t len)
+{
+    char key[8], *err = NULL;
+    seq_key(seq, key);
+    rocksdb_put_cf(r->db, r->wo, raw_cf(r, "default"), key, 8, v, len, &err);
+    cr_assert_null(err);
+}
+
+static void raw_delete(raw_t *r, uint64_t seq)
+{
+    char key[8], *err = NULL;
+    seq_key(seq, key);
+    rocksdb_delete_cf(r->db, r->wo, raw_cf(r, "default"), key, 8, &err);
+    cr_assert_null(err);
+}
+
 /* Overwrites the stored value of one record behind the log's back. */
 static void tamper(uint64_t seq, const char *with, size_t len)
 {
-    rocksdb_options_t *o = rocksdb_options_create();
-    const char *names[] = {"default", "by_ori", "by_state", "meta"};
-    const rocksdb_options_t *opts[] = {o, o, o, o};
-    rocksdb_column_family_handle_t *cf[4];
-    char *err = NULL;
-    rocksdb_t *db = rocksdb_open_column_families(o, dir, 4, names, opts, cf, &err);
-    cr_assert_null(err, "%s", err);
-    char key[8];
-    for (int i = 0; i < 8; i++)
-        key[i] = (char)(seq >> (56 - 8 * i));
-    rocksdb_writeoptions_t *wo = rocksdb_writeoptions_create();
-    rocksdb_put_cf(db, wo, cf[0], key, 8, with, len, &err);
+    raw_t r;
+    raw_open(&r);
+    raw_put(&r, seq, with, len);
+    raw_close(&r);
+}
+
+static lex_log_verify_t verify_log(int expect_rc)
+{
+    lex_log_t *r = open_reader();
+    lex_log_verify_t res;
+    cr_assert_eq(lex_log_verify_full(r, NULL, &res), expect_rc, "%s", res.what);
+    lex_log_close(&r);
+    return res;
+}
+
+static void write_records(int n, uint32_t every)
+{
+    lex_log_t *log = open_writer(LEX_DURABILITY_BATCH);
+    lex_log_set_checkpoint_interval(log, every, 3600 * 1000);
+    for (int i = 0; i < n; i++) {
+        char body[32];
+        snprintf(body, sizeof body, "record body %d", i + 1);
+        append(log, "DQ", "CA0190000", "NV", "allow", body);
+        if (i % 3 == 2)
+            cr_assert_eq(lex_log_commit(log), 0);
+    }
+    lex_log_close(&log);
+}
+
+Test(auditlog, an_untouched_log_verifies_with_its_checkpoints)
+{
+    write_records(20, 4);
+    lex_log_verify_t res = verify_log(0);
+    cr_assert_eq(res.fault, LEX_LOG_OK);
+    cr_assert_eq(res.records, 20);
+    cr_assert(res.signed_ok);
+    cr_assert_geq(res.checkpoints, 4, "%llu checkpoints", (unsigned long long)res.checkpoints);
+    cr_assert_eq(res.last_checkpoint, 20, "the clean close signs the last record");
+}
+
+Test(auditlog, a_changed_byte_anywhere_in_a_record_is_named)
+{
+    write_records(12, 5);
+    raw_t r;
+    raw_open(&r);
+    size_t len;
+    char *orig = raw_get(&r, 7, &len);
+    raw_close(&r);
+    /* every 5th byte of record 7 in turn, each time restored afterwards */
+    for (size_t off = 0; off < len; off += 5) {
+        char *v = malloc(len);
+        memcpy(v, orig, len);
+        v[off] ^= 0x20;
+        tamper(7, v, len);
+        free(v);
+        lex_log_verify_t res = verify_log(LEX_EPARSE);
+        cr_assert_eq(res.bad_seq, 7, "byte %zu: reported %llu (%s)", off,
+                     (unsigned long long)res.bad_seq, res.what);
+        cr_assert(res.fault == LEX_LOG_CHANGED || res.fault == LEX_LOG_UNREADABLE ||
+                  res.fault == LEX_LOG_MISPLACED, "byte %zu: fault %d", off, res.fault);
+    }
+    tamper(7, orig, len);
+    free(orig);
+    verify_log(0);
+}
+
+Test(auditlog, a_changed_record_next_to_a_checkpoint_is_named)
+{
+    write_records(12, 5); /* commits every 3 records: checkpoints at 6 and 12 */
+    uint64_t targets[] = {5, 6, 7, 11, 12, 1};
+    for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
+        raw_t r;
+        raw_open(&r);
+        size_t len;
+        char *orig = raw_get(&r, targets[i], &len);
+        orig[len - 40] ^= 1; /* a byte in the body, not in the link */
+        raw_put(&r, targets[i], orig, len);
+        raw_close(&r);
+        lex_log_verify_t res = verify_log(LEX_EPARSE);
+        cr_assert_eq(res.bad_seq, targets[i], "reported %llu (%s)",
+                     (unsigned long long)res.bad_seq, res.what);
+        orig[len - 40] ^= 1;
+        tamper(targets[i], orig, len);
+        free(orig);
+    }
+    verify_log(0);
+}
+
+Test(auditlog, a_deleted_record_is_named)
+{
+    write_records(12, 5);
+    uint64_t targets[] = {1, 6, 12};
+    for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
+        raw_t r;
+        raw_open(&r);
+        size_t len;
+        char *orig = raw_get(&r, targets[i], &len);
+        raw_delete(&r, targets[i]);
+        raw_close(&r);
+        lex_log_verify_t res = verify_log(LEX_EPARSE);
+        cr_assert_eq(res.fault, LEX_LOG_REMOVED, "%s", res.what);
+        cr_assert_eq(res.bad_seq, targets[i], "reported %llu (%s)",
+                     (unsigned long long)res.bad_seq, res.what);
+        tamper(targets[i], orig, len);
+        free(orig);
+    }
+}
+
+Test(auditlog, swapped_records_are_named)
+{
+    write_records(12, 5);
+    raw_t r;
+    raw_open(&r);
+    size_t l3, l9;
+    char *v3 = raw_get(&r, 3, &l3), *v9 = raw_get(&r, 9, &l9);
+    raw_put(&r, 3, v9, l9);
+    raw_put(&r, 9, v3, l3);
+    raw_close(&r);
+    free(v3);
+    free(v9);
+    lex_log_verify_t res = verify_log(LEX_EPARSE);
+    cr_assert_eq(res.fault, LEX_LOG_MISPLACED, "%s", res.what);
+    cr_assert_eq(res.bad_seq, 3, "reported %llu (%s)", (unsigned long long)res.bad_seq, res.what);
+}
+
+Test(auditlog, a_forged_checkpoint_fails_its_signature)
+{
+    write_records(10, 5);
+    raw_t r;
+    raw_open(&r);
+    char key[8], *err = NULL;
+    seq_key(6, key); /* commits every 3 records: the first checkpoint is at 6 */
+    size_t len;
+    char *v = rocksdb_get_cf(r.db, r.ro, raw_cf(&r, "checkpoints"), key, 8, &len, &err);
+    cr_assert_not_null(v);
+    v[20] ^= 1; /* inside the hash it vouches for */
+    rocksdb_put_cf(r.db, r.wo, raw_cf(&r, "checkpoints"), key, 8, v, len, &err);
     cr_assert_null(err);
-    rocksdb_writeoptions_destroy(wo);
-    for (int i = 0; i < 4; i++)
-        rocksdb_column_family_handle_destroy(cf[i]);
-    rocksdb_close(db);
-    rocksdb_options_destroy(o);
+    free(v);
+    raw_close(&r);
+    lex_log_verify_t res = verify_log(LEX_EPARSE);
+    cr_assert_eq(res.fault, LEX_LOG_BAD_CHECKPOINT, "%s", res.what);
+    cr_assert_eq(res.bad_seq, 6);
+}
+
+Test(auditlog, the_signing_key_is_private_and_kept_across_restarts)
+{
+    write_records(3, 5);
+    char path[256], first[200] = "", again[200] = "";
+    snprintf(path, sizeof path, "%s/audit-sign.key", dir);
+    struct stat st;
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq(st.st_mode & 0777, 0600);
+    FILE *f = fopen(path, "r");
+    cr_assert(fgets(first, sizeof first, f));
+    fclose(f);
+    write_records(3, 5);
+    f = fopen(path, "r");
+    cr_assert(fgets(again, sizeof again, f));
+    fclose(f);
+    cr_assert_str_eq(first, again);
+    verify_log(0);
+}
+
+Test(auditlog, stats_count_records_and_fsyncs)
+{
+    lex_log_t *log = open_writer(LEX_DURABILITY_SYNC);
+    for (int i = 0; i < 6; i++) {
+        append(log, "DQ", "CA0190000", "NV", "allow", "x");
+        if (i % 2 == 1)
+            cr_assert_eq(lex_log_commit(log), 0);
+    }
+    lex_log_stats_t st;
+    lex_log_get_stats(log, &st);
+    cr_assert_eq(st.records, 6);
+    cr_assert_eq(st.commits, 3);
+    cr_assert_eq(st.fsyncs, 3);
+    lex_log_close(&log);
 }
 
 Test(auditlog, verify_names_the_first_broken_link)

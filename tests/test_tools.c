@@ -21,6 +21,14 @@ TestSuite(tools, .fini = teardown, .timeout = 120);
 
 #define run lex_test_run
 
+static int count_lines(const char *text)
+{
+    int lines = 0;
+    for (; *text; text++)
+        lines += *text == '\n';
+    return lines;
+}
+
 Test(tools, lexctl_send_prints_the_answer_and_audit_finds_it)
 {
     lex_test_switch_prepare(&sw);
@@ -63,6 +71,34 @@ Test(tools, lexctl_send_prints_the_answer_and_audit_finds_it)
     snprintf(cmd, sizeof cmd, "%s/lexctl verify --data %s", LEX_BIN_DIR, sw.data);
     cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
     cr_assert(strstr(out, "chain intact") != NULL, "%s", out);
+
+    /* the ICE node's session, its query and the status it got, found by
+     * the requester's family */
+    snprintf(cmd, sizeof cmd, "%s/lexctl audit --data %s --family ICE-ERO --format csv",
+             LEX_BIN_DIR, sw.data);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    cr_assert(strncmp(out, "seq,time,dir,key,", 17) == 0, "%s", out);
+    cr_assert_eq(count_lines(out), 6, "header, HELLO, WELCOME, DQ in, ST out, BYE: %s", out);
+    cr_assert(strstr(out, ",in,DQ,") && strstr(out, ",out,ST,") && strstr(out, ",federal,"),
+              "%s", out);
+
+    snprintf(cmd, sizeof cmd, "%s/lexctl audit --data %s --from 2001-01-01 --to 2001-12-31",
+             LEX_BIN_DIR, sw.data);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    cr_assert_str_eq(out, "0 records\n");
+    snprintf(cmd, sizeof cmd, "%s/lexctl audit --data %s --from 2001-01-01 --key DR "
+             "--format jsonl", LEX_BIN_DIR, sw.data);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    cr_assert_eq(count_lines(out), 2, "the DR in and out: %s", out);
+    snprintf(cmd, sizeof cmd, "%s/lexctl audit --data %s --from yesterday", LEX_BIN_DIR, sw.data);
+    cr_assert_eq(run(cmd, out, sizeof out), 2, "%s", out);
+
+    snprintf(cmd, sizeof cmd, "%s/lexctl export --data %s", LEX_BIN_DIR, sw.data);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    int records = count_lines(out);
+    cr_assert_geq(records, 6, "%s", out);
+    cr_assert(strncmp(out, "{\"seq\": 1, ", 11) == 0, "%s", out);
+    cr_assert(strstr(out, "\"body\": \"") && strstr(out, "\"hash\": \""), "%s", out);
 }
 
 Test(tools, rules_check_accepts_the_scenario_and_names_the_bad_line)

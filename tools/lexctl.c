@@ -15,7 +15,8 @@ typedef struct {
 static const subcommand_t subcommands[] = {
     {"send", lexctl_send, "send one query through a switch and print the answer"},
     {"tail", lexctl_tail, "print the newest audit-log records (--follow to keep watching)"},
-    {"audit", lexctl_audit, "search the audit log by ORI, state, key, decision"},
+    {"audit", lexctl_audit, "search the audit log by ORI, state, family, key, decision, id, time"},
+    {"export", lexctl_export, "write audit-log records as JSON lines (with frames and hashes)"},
     {"verify", lexctl_verify, "walk the audit log's hash chain and report the first broken link"},
     {"rules", lexctl_rules, "check rules files, or test what a state's rules decide"},
     {"status", lexctl_status, "show a running switch: rates, queues, connected nodes"},

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "lex_directory.h"
 #include "lex_limits.h"
 
 typedef enum {
@@ -45,11 +46,45 @@ typedef struct {
     size_t envelope_len;
     const void *body;                      /* raw body frame (not owned) */
     size_t body_len;
+    char req_family[16];                   /* requesting agency's family ("ICE-ERO"), "" if unknown */
+    char req_level[12];                    /* and its level ("federal"); set by append from
+                                              the directory (lex_log_set_directory) */
     uint8_t prev_hash[32];                 /* filled by append and by readers */
     uint8_t hash[32];
 } lex_log_record_t;
 
 typedef struct lex_log lex_log_t;
+
+/* Counters of the writer since it opened, for the switch's metrics. */
+typedef struct {
+    uint64_t records;      /* records committed */
+    uint64_t commits;      /* batches written */
+    uint64_t fsyncs;       /* batches written with fsync (sync mode) */
+    uint64_t checkpoints;  /* signed checkpoints written */
+    uint64_t failures;     /* batches that failed to write */
+} lex_log_stats_t;
+
+/* What lex_log_verify_full found. */
+typedef enum {
+    LEX_LOG_OK = 0,
+    LEX_LOG_CHANGED,       /* a record's stored value differs from what the chain says */
+    LEX_LOG_REMOVED,       /* a record is missing (a gap, or records after the last one) */
+    LEX_LOG_MISPLACED,     /* a record is stored under another record's seq (reordered) */
+    LEX_LOG_UNREADABLE,    /* a record's value does not decode */
+    LEX_LOG_ADDED,         /* records after the head entry (appended behind the switch) */
+    LEX_LOG_BAD_CHECKPOINT,/* a checkpoint's signature does not verify */
+} lex_log_fault_t;
+
+typedef struct {
+    lex_log_fault_t fault;
+    uint64_t bad_seq;            /* the first record at fault (0 when intact) */
+    char what[256];              /* one line for the operator */
+    uint64_t first_seq, last_seq;/* records walked */
+    uint64_t records;
+    uint64_t checkpoints;        /* checkpoints whose signature verified */
+    uint64_t last_checkpoint;    /* seq of the newest good checkpoint */
+    int signed_ok;               /* 1 if the public key was found and used */
+} lex_log_verify_t;
 
 /* Opens (creating if needed) the log for writing. Continues the sequence and
  * the hash chain of an existing log. Caller owns *out (lex_log_close). */
@@ -62,6 +97,17 @@ int lex_log_open_reader(const char *dir, lex_log_t **out, char *err, size_t errl
 
 /* Flushes pending records (lex_log_commit) and closes; sets *log to NULL. */
 void lex_log_close(lex_log_t **log);
+
+/* Gives the writer the agency directory, so that each record stores the
+ * requesting agency's family and level (the requester is the source of a
+ * query or AM, the destination of anything else). Not owned; may be NULL. */
+void lex_log_set_directory(lex_log_t *log, const lex_directory_t *dir);
+
+/* The requesting agency of a record, from dir: the destination of a
+ * response or status, otherwise the source when the directory knows it
+ * (a query, an AM, a HELLO), else the destination (a WELCOME). NULL when
+ * neither is in the directory. */
+const lex_agency_t *lex_log_requester(const lex_log_record_t *rec, const lex_directory_t *dir);
 
 /* Adds a record to the current batch and assigns rec->seq and hashes.
  * Nothing is durable until lex_log_commit. */
@@ -94,6 +140,50 @@ int lex_log_scan_ori(lex_log_t *log, const char *ori, lex_log_visit_fn fn, void 
 /* Visits records whose dst is the state, or whose src ORI belongs to it
  * (first two letters), in sequence order. */
 int lex_log_scan_state(lex_log_t *log, const char *state, lex_log_visit_fn fn, void *arg);
+
+/* Visits, in sequence order, records whose envelope id is msg_id (ids are
+ * unique per sender, so several senders' records may share one). */
+int lex_log_scan_id(lex_log_t *log, uint64_t msg_id, lex_log_visit_fn fn, void *arg);
+
+/* A search. Every field is a filter; NULL / 0 = any. The log picks the
+ * most selective index (id, ORI, state, time) and checks the rest on each
+ * record. Times are the switch's clock in microseconds, to_us exclusive. */
+typedef struct {
+    const char *ori;         /* src or dst is this ORI */
+    const char *state;       /* src or dst is this state or one of its ORIs */
+    const char *family;      /* requesting agency family (records that store it) */
+    const char *key;         /* message key */
+    const char *decision;
+    int has_id;              /* filter on msg_id */
+    uint64_t msg_id;
+    uint64_t from_us, to_us;
+} lex_log_query_t;
+
+/* Visits the matching records in sequence order. */
+int lex_log_query(lex_log_t *log, const lex_log_query_t *q, lex_log_visit_fn fn, void *arg);
+
+/* First seq whose record time is >= time_us (by the time index); 0 when
+ * none is. */
+uint64_t lex_log_seq_at_time(lex_log_t *log, uint64_t time_us);
+
+/* Checkpoints: a signed (Ed25519) statement of the chain head, written in
+ * the same batch as the records, every `records` records or `ms`
+ * milliseconds, whichever comes first (defaults 1000 and 10000). */
+void lex_log_set_checkpoint_interval(lex_log_t *log, uint32_t records, uint32_t ms);
+
+/* Called by the writer's timer: writes a checkpoint when one is due and
+ * nothing else is pending. */
+int lex_log_tick(lex_log_t *log);
+
+/* Counters since open (zeros for a reader). */
+void lex_log_get_stats(const lex_log_t *log, lex_log_stats_t *out);
+
+/* Walks the whole log: every record in order and linked to the one before,
+ * the head entry, and every checkpoint's signature against the public key
+ * in pubkey_path (NULL: <dir>/audit-sign.pub) and against the record it
+ * names. Returns 0 when intact, LEX_EPARSE with *res describing the first
+ * fault, or another error when the log cannot be read. */
+int lex_log_verify_full(lex_log_t *log, const char *pubkey_path, lex_log_verify_t *res);
 
 /* Walks the hash chain. *bad_seq = 0 when intact, else the first record
  * whose link is broken (returns LEX_EPARSE in that case). */

@@ -1,0 +1,99 @@
+/* auditlog_internal.h: what the audit log's own files share (auditlog.c
+ * writes and scans, auditlog_sign.c keeps the signing key and the signed
+ * checkpoints, auditlog_verify.c walks the chain). Nothing outside the log
+ * library includes it: tools use lex_auditlog.h. */
+#ifndef LEX_AUDITLOG_INTERNAL_H
+#define LEX_AUDITLOG_INTERNAL_H
+
+#include <msgpack.h>
+#include <rocksdb/c.h>
+#include <sodium.h>
+#include "lex_auditlog.h"
+#include "lex_buf.h"
+
+/* Column families; layout in docs/LOG.md "On disk". */
+enum {
+    CF_DEFAULT,
+    CF_BY_ORI,
+    CF_BY_STATE,
+    CF_META,
+    CF_CHECKPOINTS,
+    CF_BY_ID,
+    CF_BY_TIME,
+    CF_COUNT
+};
+
+#define LOG_KEY_FILE "audit-sign.key"
+#define LOG_PUB_FILE "audit-sign.pub"
+#define CHECKPOINT_LEN (1 + 8 + 32 + 8 + crypto_sign_BYTES)
+
+struct lex_log {
+    char *path;
+    int reader;
+    lex_durability_t mode;
+    rocksdb_options_t *opts;
+    rocksdb_t *db;
+    rocksdb_column_family_handle_t *cf[CF_COUNT];
+    rocksdb_writeoptions_t *wopts;
+    rocksdb_readoptions_t *ropts;
+    rocksdb_writebatch_t *batch;
+    size_t pending;
+    uint64_t last_seq;             /* last appended (pending included) */
+    uint8_t last_hash[32];
+    uint64_t committed_seq;        /* last durable */
+    uint8_t committed_hash[32];
+    lex_buf_t value;               /* scratch for encoding */
+
+    /* signed checkpoints (writer only) */
+    int can_sign;                  /* the secret key is loaded */
+    uint8_t sign_sk[crypto_sign_SECRETKEYBYTES];
+    uint64_t cp_seq;               /* seq of the newest checkpoint (durable or in the batch) */
+    uint64_t cp_time_us;           /* when it was made */
+    uint64_t cp_committed_seq;     /* newest durable checkpoint, to roll back on failure */
+    uint64_t cp_committed_time_us;
+    uint32_t cp_every_records;
+    uint32_t cp_every_ms;
+
+    lex_log_stats_t stats;
+    const lex_directory_t *directory; /* requester family/level, may be NULL */
+};
+
+void lex_log_put_be64(uint8_t *p, uint64_t v);
+uint64_t lex_log_get_be64(const uint8_t *p);
+int lex_log_rocks_fail(char *rerr, char *err, size_t errlen, const char *what);
+
+/* Loads <dir>/audit-sign.key, or creates the key pair (key mode 0600, public
+ * key next to it) when neither exists. */
+int lex_log_keys_load(lex_log_t *log, char *err, size_t errlen);
+
+/* Finds the newest checkpoint and sets cp_seq/cp_time_us. */
+int lex_log_checkpoints_load(lex_log_t *log, char *err, size_t errlen);
+
+/* Puts a signed checkpoint of (last_seq, last_hash) into the current batch
+ * when one is due, or always when force is set and there is something new. */
+void lex_log_checkpoint_maybe(lex_log_t *log, int force);
+
+/* Reads a file holding `bytes` bytes as hex digits (one line). */
+int lex_log_read_hex_file(const char *path, uint8_t *out, size_t bytes, char *err, size_t errlen);
+
+/* A stored checkpoint: decode its fields, or check its signature. */
+int lex_log_checkpoint_decode(const char *v, size_t len, uint64_t *seq, uint8_t hash[32],
+                              uint64_t *time_us);
+int lex_log_checkpoint_check(const char *v, size_t len, const uint8_t pk[32]);
+
+/* Decodes a stored record value; rec points into *up (destroy it after). */
+int lex_log_decode(const char *v, size_t len, msgpack_unpacked *up, lex_log_record_t *rec);
+
+/* Visits the records an index column family lists under prefix, with
+ * seq in [from_seq, to_seq]. */
+int lex_log_scan_index(lex_log_t *log, int cf, const char *prefix, size_t n, uint64_t from_seq,
+                       uint64_t to_seq, lex_log_visit_fn fn, void *arg);
+
+/* Reads the head entry (seq 0 when the log is empty). */
+int lex_log_load_head(lex_log_t *log, uint64_t *seq, uint8_t hash[32], char *err, size_t errlen);
+
+/* Reads the retention base: records up to base were removed on purpose; the
+ * checkpoint at base holds the hash the first remaining record links to. */
+uint64_t lex_log_load_base(lex_log_t *log);
+
+#endif
