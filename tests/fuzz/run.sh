@@ -31,7 +31,13 @@ else
 fi
 
 work="$root/build-fuzz/fuzz"
-mkdir -p "$work/logs" "$work/tmp"
+mkdir -p "$work/logs"
+# targets that load files write each input to a scratch file: on tmpfs that
+# is fifteen times faster than on disk
+scratch_base="$work"
+[ -d /dev/shm ] && [ -w /dev/shm ] && scratch_base=/dev/shm
+scratch="$(mktemp -d "$scratch_base/lexfuzz-run.XXXXXX")"
+trap 'rm -rf "$scratch"' EXIT
 status=0
 printf '%-10s %8s %10s %8s %6s %6s %8s  %s\n' target seconds execs exec/s cov ft corpus result
 for t in "${run[@]}"; do
@@ -43,7 +49,7 @@ for t in "${run[@]}"; do
   log="$work/logs/$t.log"
   rc=0
   # the first corpus directory receives new inputs; the seeds stay as they are
-  TMPDIR="$work/tmp" "$root/build-fuzz/bin/fuzz_$t" "${dict[@]}" \
+  TMPDIR="$scratch" "$root/build-fuzz/bin/fuzz_$t" "${dict[@]}" \
     -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$artifacts/" "$corpus" "$root/tests/fuzz/corpus/$t" \
     "$root/tests/fuzz/regressions/$t" >"$log" 2>&1 || rc=$?
