@@ -1,7 +1,8 @@
 /* fuzz_config.c: the switch's config file loader, lex_switch_config_load,
  * which reads a path: each input is written to a scratch file and loaded
  * over the defaults. A refusal must say where; whatever is accepted must
- * leave every option within its documented range. */
+ * leave every option within its documented range; a file of comments must
+ * leave the defaults as they were. */
 #include <string.h>
 #include "fuzz.h"
 #include "lex_error.h"
@@ -23,6 +24,24 @@ static void check_config(const lex_switch_config_t *cfg)
     FUZZ_CHECK(cfg->verbose >= 0 && cfg->verbose <= 2);
 }
 
+/* 1 when every line of the input is blank or a comment. */
+static int only_comments(const uint8_t *data, size_t size)
+{
+    int start = 1, in_comment = 0;
+    for (size_t i = 0; i < size; i++) {
+        uint8_t c = data[i];
+        if (c == '\n') {
+            start = 1, in_comment = 0;
+        } else if (in_comment) {
+        } else if (c == '#') {
+            in_comment = 1;
+        } else if (!(c == ' ' || c == '\t' || c == '\r') || !start) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char path[600];
@@ -36,5 +55,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(strncmp(err, path, strlen(path)) == 0);
     }
     check_config(&cfg);
+    if (only_comments(data, size)) { /* nothing in a comment takes effect */
+        lex_switch_config_t defaults;
+        lex_switch_config_defaults(&defaults);
+        FUZZ_CHECK(rc == 0 || strstr(err, "line longer than") != NULL);
+        FUZZ_CHECK(memcmp(&cfg, &defaults, sizeof cfg) == 0);
+    }
     return 0;
 }
