@@ -88,6 +88,42 @@ static void ask(lex_policy_t *p)
     }
 }
 
+/* 1 when s is a real UTC date as docs/RULES.md writes it:
+ * YYYY-MM-DD or YYYY-MM-DDTHH:MM, digits where digits go, a day the month has. */
+static int date_ok(const char *s)
+{
+    static const char form[] = "dddd-dd-ddTdd:dd";
+    size_t n = strlen(s);
+    if (n != 10 && n != 16)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (form[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != form[i])
+            return 0;
+    int y = atoi(s), mo = atoi(s + 5), d = atoi(s + 8);
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days[mo - 1] + (mo == 2 && leap))
+        return 0;
+    return n == 10 || (atoi(s + 11) <= 23 && atoi(s + 14) <= 59);
+}
+
+/* Every from/until value in an accepted text must be a real date. */
+static void check_dates(char *text)
+{
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *hash = strchr(line, '#');
+        if (hash)
+            *hash = 0;
+        char *wsave = NULL;
+        char *word = strtok_r(line, " \t\r,", &wsave);
+        if (word && (strcmp(word, "from") == 0 || strcmp(word, "until") == 0)) {
+            char *value = strtok_r(NULL, " \t\r,", &wsave);
+            FUZZ_CHECK(value && date_ok(value));
+        }
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     shared_sets_once();
@@ -120,6 +156,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(strcmp(file, "base.rules") == 0);
     } else {
         ask(p); /* only here: the decision cache costs 4 MB per policy */
+        int includes_fz = strstr(text, "include fz") != NULL;
+        check_dates(text);
+        if (includes_fz)
+            check_dates((char *)shared);
     }
     lex_policy_destroy(&p);
     FUZZ_CHECK(p == NULL);
