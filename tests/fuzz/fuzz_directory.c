@@ -1,7 +1,7 @@
 /* fuzz_directory.c: the agency directory loader, lex_directory_load, as the
  * switch and nodes call it on a file. An accepted directory must hold only
  * well-formed entries, each found again by its ORI; a refused one must say
- * which line and why. */
+ * which line and why, and a file with a NUL byte in it must be refused. */
 #include <stdio.h>
 #include <string.h>
 #include "fuzz.h"
@@ -16,6 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lex_directory_t *dir = NULL;
     char err[1024] = "";
     int rc = lex_directory_load(path, &dir, err, sizeof err);
+    if (memchr(data, 0, size)) /* nothing after a NUL may be quietly dropped */
+        FUZZ_CHECK(rc == LEX_EPARSE && strstr(err, "NUL byte") != NULL);
     if (rc != 0) {
         FUZZ_CHECK(rc == LEX_EPARSE || rc == LEX_ENOMEM);
         FUZZ_CHECK(dir == NULL);
