@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # setup.sh: installs the Debian packages lexswitch needs (only those missing),
 # then configures and builds into build/. Safe to run again: it skips what is
-# already there. Usage: ./setup.sh [--sanitize]   (ASan+UBSan build in build-san/)
+# already there. Usage: ./setup.sh [--sanitize | --fuzz]
+#   --sanitize  ASan+UBSan build in build-san/
+#   --fuzz      clang + libFuzzer build of tests/fuzz/ in build-fuzz/ (docs/FUZZING.md)
 set -euo pipefail
 cd "$(dirname "$0")"
 
+mode="${1:-}"
 packages=(build-essential cmake pkg-config libzmq3-dev libuv1-dev libmsgpack-dev
           librocksdb-dev libcriterion-dev libsodium-dev)
+[ "$mode" = "--fuzz" ] && packages+=(clang-14 libclang-rt-14-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -21,9 +25,14 @@ fi
 
 build_dir=build
 cmake_flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
-if [ "${1:-}" = "--sanitize" ]; then
+build_target=all
+if [ "$mode" = "--sanitize" ]; then
   build_dir=build-san
   cmake_flags=(-DCMAKE_BUILD_TYPE=Debug -DLEX_SANITIZE=ON)
+elif [ "$mode" = "--fuzz" ]; then
+  build_dir=build-fuzz
+  cmake_flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DLEX_FUZZ=ON -DCMAKE_C_COMPILER=clang-14)
+  build_target=fuzz_all
 fi
 cmake -S . -B "$build_dir" "${cmake_flags[@]}" >/dev/null
-cmake --build "$build_dir" -j"$(nproc)"
+cmake --build "$build_dir" -j"$(nproc)" --target "$build_target"

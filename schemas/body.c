@@ -7,6 +7,78 @@
 #include "lex_error.h"
 #include "lex_status.h"
 
+static uint64_t be(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* 1 when every container in data declares no more elements than there are
+ * bytes left to hold them (each element takes at least one), and every
+ * string, bin and ext fits. msgpack-c allocates a container's elements from
+ * its declared count before reading them, so without this a 6-byte frame
+ * could ask for tens of gigabytes. One pass, no allocation. */
+static int counts_fit(const uint8_t *data, size_t len)
+{
+    uint64_t pending = 1;   /* objects still to read */
+    size_t off = 0;
+    while (pending > 0) {
+        if (off >= len)
+            return 0;
+        uint8_t b = data[off++];
+        pending--;
+        uint64_t skip = 0, more = 0;   /* payload bytes, new elements */
+        int lenbytes = 0;              /* size of a length or count that follows */
+        int kind = 0;                  /* 0 scalar, 1 bytes, 2 array, 3 map, 4 ext */
+        if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
+        } else if (b <= 0x8f) {
+            more = 2u * (b & 0x0fu);
+        } else if (b <= 0x9f) {
+            more = b & 0x0fu;
+        } else if (b <= 0xbf) {
+            skip = b & 0x1fu;
+        } else if (b == 0xc1) {
+            return 0;   /* never used */
+        } else if (b <= 0xc6) {
+            kind = 1, lenbytes = 1 << (b - 0xc4);        /* bin 8/16/32 */
+        } else if (b <= 0xc9) {
+            kind = 4, lenbytes = 1 << (b - 0xc7);        /* ext 8/16/32 */
+        } else if (b <= 0xd3) {
+            static const uint8_t fixed[] = {4, 8, 1, 2, 4, 8, 1, 2, 4, 8}; /* 0xca..0xd3 */
+            skip = fixed[b - 0xca];
+        } else if (b <= 0xd8) {
+            skip = 1 + (1u << (b - 0xd4));               /* fixext: type + 1..16 */
+        } else if (b <= 0xdb) {
+            kind = 1, lenbytes = 1 << (b - 0xd9);        /* str 8/16/32 */
+        } else if (b <= 0xdd) {
+            kind = 2, lenbytes = 2 << (b - 0xdc);        /* array 16/32 */
+        } else {
+            kind = 3, lenbytes = 2 << (b - 0xde);        /* map 16/32 */
+        }
+        if (lenbytes) {
+            if ((size_t)lenbytes > len - off)
+                return 0;
+            uint64_t n = be(data + off, lenbytes);
+            off += (size_t)lenbytes;
+            if (kind == 1)
+                skip = n;
+            else if (kind == 4)
+                skip = n + 1;   /* type byte, then the data */
+            else
+                more = kind == 3 ? 2 * n : n;
+        }
+        if (skip > len - off)
+            return 0;
+        off += (size_t)skip;
+        pending += more;
+        if (pending > len - off)
+            return 0;
+    }
+    return 1;
+}
+
 int lex_body_parse(const void *data, size_t len, msgpack_unpacked *up)
 {
     msgpack_unpacked_init(up);
@@ -16,6 +88,8 @@ int lex_body_parse(const void *data, size_t len, msgpack_unpacked *up)
         up->data.via.map.ptr = NULL;
         return 0;
     }
+    if (!counts_fit(data, len))
+        return LEX_EMSGPACK;
     size_t off = 0;
     msgpack_unpack_return r = msgpack_unpack_next(up, data, len, &off);
     if (r != MSGPACK_UNPACK_SUCCESS || off != len) {

@@ -313,6 +313,14 @@ int lex_directory_load(const char *path, lex_directory_t **out, char *err, size_
         goto cleanup;
     }
     text[len] = 0;
+    const char *nul = memchr(text, 0, len);
+    if (nul) { /* parsing would stop there and drop every agency after it */
+        size_t line = 1;
+        for (const char *c = text; c < nul; c++)
+            line += *c == '\n';
+        rc = fail(err, errlen, path, line, "NUL byte in the file");
+        goto cleanup;
+    }
     rc = lex_directory_parse(text, path, out, err, errlen);
 cleanup:
     free(text);

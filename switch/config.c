@@ -131,6 +131,17 @@ int lex_switch_config_load(lex_switch_config_t *cfg, const char *path, char *err
     int lineno = 0, rc = 0;
     while (fgets(line, sizeof line, f)) {
         lineno++;
+        /* a longer line would come back in pieces, the rest of a comment
+         * read as an option: refuse it instead */
+        if (!strchr(line, '\n') && strlen(line) == sizeof line - 1) {
+            int next = fgetc(f);
+            if (next != EOF) {
+                snprintf(err, errlen, "%s:%d: line longer than %zu characters", path, lineno,
+                         sizeof line - 2);
+                rc = LEX_EPARSE;
+                break;
+            }
+        }
         char *hash = strchr(line, '#');
         if (hash)
             *hash = 0;

@@ -52,7 +52,7 @@ void policy_free_state(state_rules_t **s)
 static int perr(char *err, size_t errlen, const char *name, int line, const char *fmt,
                 const char *word)
 {
-    char why[200];
+    char why[1100]; /* room for an include path of 1023 */
     snprintf(why, sizeof why, fmt, word ? word : "");
     if (err && errlen)
         snprintf(err, errlen, "%s:%d: %s", name, line, why);
@@ -80,27 +80,33 @@ static int deny_status_from(const char *w)
     return -1;
 }
 
-/* "2026-01-31" or "2026-01-31T08:30" (UTC) to unix seconds; -1 if bad. */
+/* "2026-01-31" or "2026-01-31T08:30" (UTC) to unix seconds; -1 if bad.
+ * Digits exactly where the form has them (no signs or spaces), and a day
+ * the month has: timegm would quietly turn 2026-02-31 into March 3rd. */
 static int64_t parse_time(const char *s)
 {
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    int y, mo, d, h = 0, mi = 0, used = 0;
+    static const char form[] = "dddd-dd-ddTdd:dd";
     size_t n = strlen(s);
-    if (n == 10 && sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &used) == 3 && used == 10) {
-    } else if (n == 16 && sscanf(s, "%4d-%2d-%2dT%2d:%2d%n", &y, &mo, &d, &h, &mi, &used) == 5 &&
-               used == 16) {
-    } else {
+    if (n != 10 && n != 16)
         return -1;
-    }
+    for (size_t i = 0; i < n; i++)
+        if (form[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != form[i])
+            return -1;
+    int y = atoi(s), mo = atoi(s + 5), d = atoi(s + 8);
+    int h = n == 16 ? atoi(s + 11) : 0, mi = n == 16 ? atoi(s + 14) : 0;
     if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59)
         return -1;
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
     tm.tm_year = y - 1900;
     tm.tm_mon = mo - 1;
     tm.tm_mday = d;
     tm.tm_hour = h;
     tm.tm_min = mi;
-    return (int64_t)timegm(&tm);
+    int64_t t = (int64_t)timegm(&tm);
+    if (tm.tm_mday != d || tm.tm_mon != mo - 1) /* normalised: no such day */
+        return -1;
+    return t;
 }
 
 static int fill_values(values_t *vals, char **w, int nw, const char *name, int line, char *err,

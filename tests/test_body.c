@@ -76,3 +76,28 @@ Test(body, every_error_code_has_text)
     cr_assert_eq(lex_status_for_error(LEX_EMSGPACK), LEX_ST_BAD_FRAME);
     cr_assert_eq(lex_status_for_error(LEX_ETOOBIG), LEX_ST_TOO_LARGE);
 }
+
+Test(body, frame_declaring_more_elements_than_bytes_is_refused)
+{
+    /* {"r": array32 of 4294967295 elements} and {"r": map32 ...} in 8 bytes:
+     * msgpack-c would allocate every declared element before reading one */
+    const unsigned char huge_array[] = {0x81, 0xa1, 'r', 0xdd, 0xff, 0xff, 0xff, 0xff};
+    const unsigned char huge_map[] = {0x81, 0xa1, 'r', 0xdf, 0x10, 0x00, 0x00, 0x00};
+    const unsigned char long_str[] = {0x81, 0xa1, 'r', 0xdb, 0x7f, 0xff, 0xff, 0xff, 'x'};
+    const unsigned char two_short[] = {0x81, 0xa1, 'r', 0x93, 0xc0, 0xc0};
+    msgpack_unpacked up;
+    cr_assert_eq(lex_body_parse(huge_array, sizeof huge_array, &up), LEX_EMSGPACK);
+    cr_assert_eq(lex_body_parse(huge_map, sizeof huge_map, &up), LEX_EMSGPACK);
+    cr_assert_eq(lex_body_parse(long_str, sizeof long_str, &up), LEX_EMSGPACK);
+    cr_assert_eq(lex_body_parse(two_short, sizeof two_short, &up), LEX_EMSGPACK);
+
+    /* exactly as many elements as bytes, of every width, still parse */
+    const unsigned char fits[] = {0x83, 0xa1, 'a', 0xdd, 0x00, 0x00, 0x00, 0x03, 0xc0, 0xc2, 0x01,
+                                  0xa1, 'b', 0xdf, 0x00, 0x00, 0x00, 0x01, 0xa0, 0xd4, 0x01, 0x02,
+                                  0xa1, 'c', 0xc7, 0x02, 0x05, 'h', 'i'};
+    cr_assert_eq(lex_body_parse(fits, sizeof fits, &up), 0);
+    cr_assert_eq(lex_mp_get(&up.data, "a")->via.array.size, 3);
+    cr_assert_eq(lex_mp_get(&up.data, "b")->via.map.size, 1);
+    cr_assert_eq(lex_mp_get(&up.data, "c")->type, MSGPACK_OBJECT_EXT);
+    msgpack_unpacked_destroy(&up);
+}

@@ -96,3 +96,33 @@ Test(config, log_format_and_level_are_checked)
     cr_assert_eq(lex_switch_config_set(&cfg, "metrics_bind", "", err, sizeof err), 0,
                  "an empty metrics_bind turns the endpoint off");
 }
+
+Test(config, over_long_line_is_refused_not_read_in_pieces)
+{
+    char dir[128], path[LEX_TEST_PATH + 16], err[256];
+    lex_test_tmpdir(dir);
+    snprintf(path, sizeof path, "%s/sw.conf", dir);
+    /* a comment long enough that its tail used to be read as an option */
+    FILE *f = fopen(path, "w");
+    fputs("verbose = 1\n# ", f);
+    for (int i = 0; i < 1021; i++)
+        fputc('x', f);
+    fputs("heartbeat_ms = 50\n", f);
+    fclose(f);
+    lex_switch_config_t cfg;
+    lex_switch_config_defaults(&cfg);
+    cr_assert_eq(lex_switch_config_load(&cfg, path, err, sizeof err), LEX_EPARSE);
+    cr_assert(strstr(err, ":2: line longer than") != NULL, "%s", err);
+    cr_assert_eq(cfg.heartbeat_ms, 1000);
+
+    /* a last line of exactly the limit without a newline is still read */
+    f = fopen(path, "w");
+    fputs("data_dir = ", f);
+    for (int i = 0; i < 1023 - 11; i++)
+        fputc('d', f);
+    fclose(f);
+    cr_assert_eq(lex_switch_config_load(&cfg, path, err, sizeof err), LEX_EPARSE);
+    cr_assert(strstr(err, "data_dir: value too long") != NULL, "%s", err);
+    unlink(path);
+    lex_test_rmrf(dir);
+}

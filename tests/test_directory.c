@@ -1,6 +1,9 @@
 /* test_directory.c: the agency directory loader (schemas/directory.c). */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "lex_directory.h"
 #include "lex_error.h"
 
@@ -50,4 +53,23 @@ Test(directory, duplicate_ori_is_refused)
     char err[128];
     cr_assert_eq(lex_directory_parse(text, "t", &dir, err, sizeof err), LEX_EPARSE);
     cr_assert(strstr(err, "twice") != NULL);
+}
+
+Test(directory, file_with_a_nul_byte_is_refused_not_cut_short)
+{
+    char dir[] = "/tmp/lexdir-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char path[64];
+    snprintf(path, sizeof path, "%s/agencies.txt", dir);
+    FILE *f = fopen(path, "wb");
+    const char text[] = "NV0020000|local|PD|NV|Reno PD\n\0ILICE0001|federal|ICE-ERO|IL|ICE\n";
+    fwrite(text, 1, sizeof text - 1, f);
+    fclose(f);
+    lex_directory_t *d = NULL;
+    char err[256] = "";
+    cr_assert_eq(lex_directory_load(path, &d, err, sizeof err), LEX_EPARSE);
+    cr_assert_null(d);
+    cr_assert(strstr(err, "agencies.txt:2: NUL byte") != NULL, "%s", err);
+    unlink(path);
+    rmdir(dir);
 }

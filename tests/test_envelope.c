@@ -180,3 +180,14 @@ Test(envelope, ori_and_state_checks)
     cr_assert(lex_state_valid("PR"));
     cr_assert_not(lex_state_valid("XX"));
 }
+
+Test(envelope, envelope_declaring_a_huge_id_array_is_not_msgpack)
+{
+    /* found by fuzzing: an "id" value declared as an array of 278 million
+     * elements, in a 116-byte frame */
+    const unsigned char frame[] = {0x88, 0xa1, 'v', 0x01, 0xa2, 'i', 'd', 0xdd, 0x10, 0x92, 0xa1,
+                                   0x6b, 0xa2, 0xc1, 0x4d};
+    lex_envelope_t env;
+    const char *field = NULL;
+    cr_assert_eq(lex_envelope_decode(frame, sizeof frame, &env, &field), LEX_EMSGPACK);
+}

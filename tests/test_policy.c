@@ -271,6 +271,23 @@ Test(policy, from_and_until_bound_a_rule_in_time)
     cr_assert(strstr(err, "VT:3:") != NULL, "%s", err);
 }
 
+Test(policy, dates_that_do_not_exist_are_refused)
+{
+    const char *bad[] = {"2026-02-31", "2026-02-29", "2026-04-31", "2026-01-01T-1:00",
+                         "2026-+1-01", "2026-01-01T24:00", "2026-01-01T08:-5", " 026-01-01"};
+    char text[128], err[256];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(text, sizeof text, "rule w\n  from %s\n  allow\n", bad[i]);
+        cr_assert_eq(lex_policy_load_text(policy, "VT", text, "VT", err, sizeof err), LEX_EPARSE,
+                     "%s was accepted", bad[i]);
+        cr_assert(strstr(err, "VT:2:") != NULL, "%s", err);
+    }
+    cr_assert_eq(lex_policy_load_text(policy, "VT",
+                                      "rule w\n  from 2028-02-29T23:59\n  until 2028-03-01\n"
+                                      "  allow\n",
+                                      "VT", err, sizeof err), 0, "%s", err);
+}
+
 Test(policy, shared_rule_sets_are_included_by_several_states)
 {
     char dir[128], path[256], err[256];
