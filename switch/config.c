@@ -9,6 +9,9 @@
 #include "lex_switch.h"
 #include "logline.h"
 
+/* longest config line, comments included */
+#define LEX_CONFIG_LINE_MAX 1022
+
 void lex_switch_config_defaults(lex_switch_config_t *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -127,20 +130,26 @@ int lex_switch_config_load(lex_switch_config_t *cfg, const char *path, char *err
         snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         return LEX_EIO;
     }
-    char line[1024];
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t got;
     int lineno = 0, rc = 0;
-    while (fgets(line, sizeof line, f)) {
+    while ((got = getline(&line, &cap, f)) >= 0) {
         lineno++;
-        /* a longer line would come back in pieces, the rest of a comment
-         * read as an option: refuse it instead */
-        if (!strchr(line, '\n') && strlen(line) == sizeof line - 1) {
-            int next = fgetc(f);
-            if (next != EOF) {
-                snprintf(err, errlen, "%s:%d: line longer than %zu characters", path, lineno,
-                         sizeof line - 2);
-                rc = LEX_EPARSE;
-                break;
-            }
+        size_t len = (size_t)got;
+        if (len && line[len - 1] == '\n')
+            len--;
+        /* a NUL would cut the line short where the reader cannot see it */
+        if (memchr(line, 0, len)) {
+            snprintf(err, errlen, "%s:%d: NUL byte in the line", path, lineno);
+            rc = LEX_EPARSE;
+            break;
+        }
+        if (len > LEX_CONFIG_LINE_MAX) {
+            snprintf(err, errlen, "%s:%d: line longer than %d characters", path, lineno,
+                     LEX_CONFIG_LINE_MAX);
+            rc = LEX_EPARSE;
+            break;
         }
         char *hash = strchr(line, '#');
         if (hash)
@@ -173,6 +182,7 @@ int lex_switch_config_load(lex_switch_config_t *cfg, const char *path, char *err
             break;
         }
     }
+    free(line);
     fclose(f);
     return rc;
 }

@@ -118,11 +118,31 @@ Test(config, over_long_line_is_refused_not_read_in_pieces)
     /* a last line of exactly the limit without a newline is still read */
     f = fopen(path, "w");
     fputs("data_dir = ", f);
-    for (int i = 0; i < 1023 - 11; i++)
+    for (int i = 0; i < 1022 - 11; i++)
         fputc('d', f);
     fclose(f);
     cr_assert_eq(lex_switch_config_load(&cfg, path, err, sizeof err), LEX_EPARSE);
     cr_assert(strstr(err, "data_dir: value too long") != NULL, "%s", err);
+    unlink(path);
+    lex_test_rmrf(dir);
+}
+
+Test(config, nul_byte_is_refused_with_its_line)
+{
+    char dir[128], path[LEX_TEST_PATH + 16], err[256];
+    lex_test_tmpdir(dir);
+    snprintf(path, sizeof path, "%s/sw.conf", dir);
+    /* a NUL inside a comment used to hide the rest of the line, so its
+     * tail was read as the next line and took effect */
+    FILE *f = fopen(path, "wb");
+    const char text[] = "verbose = 1\n# note\0 heartbeat_ms = 50\n";
+    fwrite(text, 1, sizeof text - 1, f);
+    fclose(f);
+    lex_switch_config_t cfg;
+    lex_switch_config_defaults(&cfg);
+    cr_assert_eq(lex_switch_config_load(&cfg, path, err, sizeof err), LEX_EPARSE);
+    cr_assert(strstr(err, "sw.conf:2: NUL byte") != NULL, "%s", err);
+    cr_assert_eq(cfg.heartbeat_ms, 1000);
     unlink(path);
     lex_test_rmrf(dir);
 }
