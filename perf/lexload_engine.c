@@ -169,6 +169,10 @@ static int build_members(engine_t *e)
     return 0;
 }
 
+static void wait_events(engine_t *e, int timeout_ms);
+static void drain_dirty(engine_t *e);
+static void sweep(engine_t *e, uint64_t now, uint64_t *last);
+
 static void *conn_socket(engine_t *e, unsigned i)
 {
     return e->cfg->target == LL_TARGET_SWITCH ? lex_node_socket(e->conns[i].node)
@@ -219,13 +223,28 @@ static int open_conns(engine_t *e)
         }
     }
     if (cfg->target == LL_TARGET_SWITCH) {
-        for (unsigned i = 0; i < e->nconns; i++) {
-            int rc = lex_node_wait_ready(e->conns[i].node, 30000);
-            if (rc != 0) {
-                fprintf(stderr, "lexload: connection %u (%s) not registered: %s\n", i,
-                        e->conns[i].oris[0], lex_node_error(e->conns[i].node));
-                return rc;
+        /* all at once, heartbeating meanwhile: a node waiting its turn
+         * would otherwise fall silent and be dropped by the switch */
+        uint64_t deadline = lex_mono_us() + 120000000u, last_sweep = 0;
+        unsigned ready = 0;
+        while (ready < e->nconns) {
+            uint64_t now = lex_mono_us();
+            if (now >= deadline || *cfg->stop) {
+                for (unsigned i = 0; i < e->nconns; i++)
+                    if (!lex_node_ready(e->conns[i].node)) {
+                        fprintf(stderr, "lexload: %u of %u connections registered; %u (%s): %s\n",
+                                ready, e->nconns, i, e->conns[i].oris[0],
+                                lex_node_error(e->conns[i].node));
+                        break;
+                    }
+                return LEX_ETIMEOUT;
             }
+            wait_events(e, 20);
+            drain_dirty(e);
+            sweep(e, now, &last_sweep);
+            ready = 0;
+            for (unsigned i = 0; i < e->nconns; i++)
+                ready += lex_node_ready(e->conns[i].node) != 0;
         }
     }
     e->res->conns = e->nconns;

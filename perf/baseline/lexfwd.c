@@ -48,6 +48,7 @@ int main(int argc, char **argv)
         case 1: ready = optarg; break;
         case 'h':
             printf("usage: lexfwd [--bind EP] [--ready-file FILE]\n"
+                   "The ready file gets the bound endpoint (EP may be tcp://127.0.0.1:*).\n"
                    "Bare ROUTER forwarder between lexload --bare and lexecho --bare.\n");
             return 0;
         default: return 2;
@@ -76,7 +77,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "lexfwd: cannot bind %s: %s\n", endpoint, zmq_strerror(zmq_errno()));
         return 1;
     }
-    if (ready && write_ready(ready, endpoint) != 0)
+    char bound[256];
+    size_t bound_len = sizeof bound;
+    if (zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, bound, &bound_len) != 0)
+        snprintf(bound, sizeof bound, "%s", endpoint);
+    if (ready && write_ready(ready, bound) != 0)
         fprintf(stderr, "lexfwd: cannot write %s\n", ready);
     unsigned long long forwarded = 0, dropped = 0;
     zmq_msg_t echo_id;
