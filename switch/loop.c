@@ -13,7 +13,7 @@
 #include "lex_error.h"
 #include "lex_keys.h"
 #include "logline.h"
-#include "switch_internal.h"
+#include "s2s.h"
 
 #define PASS_MAX 1024     /* messages received per group commit */
 #define PASSES_PER_WAKE 8 /* then yield to timers and come back */
@@ -151,6 +151,7 @@ static void close_all(lex_switch_t *sw)
     uv_close((uv_handle_t *)&sw->sigterm, NULL);
     uv_close((uv_handle_t *)&sw->sighup, NULL);
     uv_close((uv_handle_t *)&sw->stop_async, NULL);
+    lex_upstream_close(sw);
 }
 
 static void on_tick(uv_timer_t *h)
@@ -161,6 +162,7 @@ static void on_tick(uv_timer_t *h)
     if (sw->zap)
         lex_zap_pump(sw); /* edge-triggered: never leave a request waiting */
     lex_route_expire(sw, now);
+    lex_upstream_tick(sw, now);
     if (now - sw->last_sample_us >= 1000000u) {
         sw->last_sample_us = now;
         lex_stats_sample(sw, now);
@@ -442,6 +444,8 @@ int lex_switch_new(const lex_switch_config_t *cfg, lex_switch_t **out, char *err
     sw->zpoll.data = sw->tick.data = sw->more.data = sw->sigint.data = sw->sigterm.data =
         sw->sighup.data = sw->stop_async.data = sw;
     sw->loop_ready = 1;
+    if ((rc = lex_upstream_open(sw, commit_and_flush, err, errlen)) != 0)
+        goto fail;
     if (cfg->metrics_bind[0]) {
         if ((rc = lex_metrics_http_start(sw, err, errlen)) != 0)
             goto fail;
@@ -533,6 +537,8 @@ void lex_switch_destroy(lex_switch_t **swp)
     if (sw->router)
         zmq_close(sw->router);
     lex_zap_close(sw);
+    lex_upstream_destroy(sw);
+    free(sw->peers);
     free(sw->bounced);
     if (sw->zctx)
         zmq_ctx_term(sw->zctx);
