@@ -416,8 +416,11 @@ static void handle_response(lex_switch_t *sw, const uint8_t *rid, size_t rid_len
     }
     lex_stats_count_decision(sw, e->key, d.action);
     lex_stats_answered(sw, f);
+    int code = 0; /* a status's code goes in its records (docs/LOG.md, `st`) */
+    if (is_status && lex_status_parse(body, body_len, &code, NULL, 0) != 0)
+        code = 0;
     log_record(sw, LEX_DIR_IN, s->conn, e->key, e->src, f->req_ori, e->id, e->ref,
-               decision_names[d.action], d.rule_id, 0, env, env_len, body, body_len);
+               decision_names[d.action], d.rule_id, code, env, env_len, body, body_len);
 
     const char *on_behalf = f->rules_state[0] ? f->rules_state : f->dest;
     if (d.action == LEX_ACT_DENY) {
@@ -456,7 +459,7 @@ static void handle_response(lex_switch_t *sw, const uint8_t *rid, size_t rid_len
     char conn[LEX_CONN_MAX + 1];
     conn_hex(f->rid, f->rid_len, conn);
     emit(sw, f->rid, f->rid_len, req ? req->conn : conn, &fwd, out_body, out_len, e->src,
-         f->req_ori, decision_names[d.action], d.rule_id, 0);
+         f->req_ori, decision_names[d.action], d.rule_id, code);
     lex_flight_close(sw, f);
 }
 
