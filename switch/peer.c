@@ -126,7 +126,8 @@ static size_t specificity(const char *p)
     return n;
 }
 
-session_t *lex_peer_route(lex_switch_t *sw, const char *dest, const session_t *from)
+session_t *lex_peer_route(lex_switch_t *sw, const char *dest, const char *src,
+                          const session_t *from)
 {
     session_t *best = NULL;
     size_t best_score = 0;
@@ -145,5 +146,5 @@ session_t *lex_peer_route(lex_switch_t *sw, const char *dest, const session_t *f
     if (best)
         return best;
     session_t *up = lex_upstream_session(sw);
-    return up && up != from ? up : NULL;
+    return up && up != from && lex_upstream_may_carry(sw, src) ? up : NULL;
 }

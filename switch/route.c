@@ -206,11 +206,11 @@ static void plan_destination(lex_switch_t *sw, const session_t *from, const lex_
         p->rules_state = p->rules_state_buf;
         p->responder = lex_session_for_state(sw, dst);
         if (!p->responder)
-            p->responder = lex_peer_route(sw, dst, from);
+            p->responder = lex_peer_route(sw, dst, e->src, from);
     } else {
         p->responder = lex_session_by_ori(sw, dst);
         if (!p->responder)
-            p->responder = lex_peer_route(sw, dst, from);
+            p->responder = lex_peer_route(sw, dst, e->src, from);
         const lex_agency_t *a = sw->directory ? lex_directory_find(sw->directory, dst) : NULL;
         if (!p->responder && sw->directory && !a) {
             p->status = LEX_ST_UNKNOWN_DEST;
@@ -479,7 +479,7 @@ static void handle_admin(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, s
         session_t *to = strlen(dst) == LEX_STATE_LEN ? lex_session_for_state(sw, dst)
                                                       : lex_session_by_ori(sw, dst);
         if (!to)
-            to = lex_peer_route(sw, dst, s);
+            to = lex_peer_route(sw, dst, e->src, s);
         if (!to) {
             send_status(sw, rid, rid_len, s->conn, e->src, e->id, e->ctl, SWITCH_ORI,
                         LEX_ST_NO_ROUTE, "status", "", "%s: no node is serving this destination",

@@ -25,9 +25,11 @@ void lex_peer_forget(lex_switch_t *sw, session_t *s); /* before the session is f
 int lex_peer_owns(const session_t *s, const char *ori, int is_status);
 /* The switch to send a destination to when no node here serves it: the
  * joined switch whose pattern matches it most specifically, else the
- * upstream link; never the session `from` the message came in on. NULL
- * when there is none. */
-session_t *lex_peer_route(lex_switch_t *sw, const char *dest, const session_t *from);
+ * upstream link when src is an ORI this switch may speak for there (the
+ * upstream would refuse any other as spoofed); never the session `from`
+ * the message came in on. NULL when there is none. */
+session_t *lex_peer_route(lex_switch_t *sw, const char *dest, const char *src,
+                          const session_t *from);
 
 /* upstream.c */
 /* Connects the link and sends HELLO when cfg.upstream is set (no-op
@@ -41,6 +43,8 @@ int lex_upstream_is_rid(const uint8_t *rid, size_t rid_len);
 /* Sends one message up the link: 0, or -1 with zmq_errno() set. */
 int lex_upstream_send(lex_switch_t *sw, const void *env, size_t env_len, const void *body,
                       size_t body_len);
+/* 1 when ori matches upstream_serves: this switch may speak for it upstream. */
+int lex_upstream_may_carry(const lex_switch_t *sw, const char *ori);
 /* The link's session when the upstream welcomed us, else NULL. */
 session_t *lex_upstream_session(lex_switch_t *sw);
 void lex_upstream_close(lex_switch_t *sw);    /* BYE, close the loop handles */

@@ -12,6 +12,7 @@
 #include <zmq.h>
 #include "lex_body.h"
 #include "lex_error.h"
+#include "lex_glob.h"
 #include "lex_keys.h"
 #include "lex_status.h"
 #include "logline.h"
@@ -32,6 +33,8 @@ struct lex_upstream {
     void (*after)(lex_switch_t *);
     lex_buf_t hello;           /* HELLO body, sent again on re-registration */
     lex_buf_t env;             /* scratch envelope */
+    char serves[LEX_KEY_PATTERNS_MAX][LEX_ORI_LEN + 1];  /* upstream_serves, parsed */
+    size_t nserves;
     uint64_t next_id, hello_id;
     int ready;                 /* WELCOME received and the session exists */
     int refused;               /* the last HELLO was refused */
@@ -42,6 +45,15 @@ struct lex_upstream {
 int lex_upstream_is_rid(const uint8_t *rid, size_t rid_len)
 {
     return rid_len == sizeof UPSTREAM_RID && memcmp(rid, UPSTREAM_RID, rid_len) == 0;
+}
+
+int lex_upstream_may_carry(const lex_switch_t *sw, const char *ori)
+{
+    const struct lex_upstream *up = sw->upstream;
+    for (size_t i = 0; up && i < up->nserves; i++)
+        if (lex_glob_match(up->serves[i], ori))
+            return 1;
+    return 0;
 }
 
 session_t *lex_upstream_session(lex_switch_t *sw)
@@ -342,6 +354,7 @@ static int build_hello(lex_switch_t *sw, char *err, size_t errlen)
             return LEX_EINVAL;
         }
         patterns[n++] = p;
+        snprintf(up->serves[up->nserves++], LEX_ORI_LEN + 1, "%s", p);
     }
     if (n == 0) {
         snprintf(err, errlen, "upstream is set but upstream_serves names no destination "

@@ -304,3 +304,42 @@ Test(s2s, two_switches_pointed_at_each_other_end_a_query_with_st_loop)
     match_t told = count_in_log(&nat, (match_t){LEX_DIR_OUT, "ST", NULL, NULL, LEX_ST_LOOP, 0, 0});
     cr_assert_eq(told.count, 5, "ST loop records out at the first switch: %d", told.count);
 }
+
+Test(s2s, two_switches_share_the_country_each_serving_what_the_other_lacks)
+{
+    /* east hosts Illinois, west Nevada; each joins the other for its own */
+    lex_test_switch_prepare(&nat);
+    lex_test_switch_prepare(&nv);
+    char east_up[LEX_TEST_PATH + 16], west_up[LEX_TEST_PATH + 16];
+    snprintf(east_up, sizeof east_up, "upstream=%s", nv.endpoint);
+    snprintf(west_up, sizeof west_up, "upstream=%s", nat.endpoint);
+    const char *east_extra[] = {"--set", east_up, "--set", "upstream_serves=IL*", NULL};
+    const char *west_extra[] = {"--set", west_up, "--set", "upstream_serves=NV*", NULL};
+    lex_test_switch_start(&nat, east_extra);
+    lex_test_switch_start(&nv, west_extra);
+    lex_test_states_start(&nat, "IL", DRIVERS);
+    lex_test_states_start(&nv, "NV", DRIVERS);
+    wait_log(&nat, "joined upstream");
+    wait_log(&nv, "joined upstream");
+
+    lex_node_t *chicago = lex_test_node(&nat, lex_test_ori_of(&nat, "PD", "IL"));
+    lex_node_t *reno = lex_test_node(&nv, lex_test_ori_of(&nv, "PD", "NV"));
+    char nv_lic[32], nv_word[40], il_lic[32], il_word[40];
+    const char *nv_words[] = {licence_word("NV", 7, nv_lic, nv_word), NULL};
+    const char *il_words[] = {licence_word("IL", 9, il_lic, il_word), NULL};
+    lex_message_t m;
+    cr_assert_eq(lex_test_ask(chicago, "DQ", "NV", nv_words, &m), 0);
+    cr_assert_str_eq(m.env.key, "DR", "got %s status %d", m.env.key, lex_test_status_code(&m));
+    cr_assert(contains(m.body, m.body_len, nv_lic));
+    cr_assert_eq(lex_test_ask(reno, "DQ", "IL", il_words, &m), 0);
+    cr_assert_str_eq(m.env.key, "DR", "got %s status %d", m.env.key, lex_test_status_code(&m));
+    cr_assert(contains(m.body, m.body_len, il_lic));
+    /* neither serves Wyoming: one trip over and back, then no-route */
+    cr_assert_eq(lex_test_ask(chicago, "DQ", "WY", nv_words, &m), 0);
+    cr_assert_eq(lex_test_status_code(&m), LEX_ST_NO_ROUTE, "got %s status %d", m.env.key,
+                 lex_test_status_code(&m));
+    lex_node_destroy(&chicago);
+    lex_node_destroy(&reno);
+    cr_assert_eq(lex_test_switch_stop(&nv), 0);
+    cr_assert_eq(lex_test_switch_stop(&nat), 0);
+}
