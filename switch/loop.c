@@ -123,6 +123,14 @@ static void pump(lex_switch_t *sw)
     uv_idle_start(&sw->more, on_more);
 }
 
+/* After a batch from the upstream link: sends on the ROUTER outside pump()
+ * can swallow its descriptor's edge, so the ROUTER is looked at again. */
+static void after_upstream(lex_switch_t *sw)
+{
+    commit_and_flush(sw);
+    uv_idle_start(&sw->more, on_more);
+}
+
 static void on_zmq(uv_poll_t *h, int status, int events)
 {
     (void)status;
@@ -444,7 +452,7 @@ int lex_switch_new(const lex_switch_config_t *cfg, lex_switch_t **out, char *err
     sw->zpoll.data = sw->tick.data = sw->more.data = sw->sigint.data = sw->sigterm.data =
         sw->sighup.data = sw->stop_async.data = sw;
     sw->loop_ready = 1;
-    if ((rc = lex_upstream_open(sw, commit_and_flush, err, errlen)) != 0)
+    if ((rc = lex_upstream_open(sw, after_upstream, err, errlen)) != 0)
         goto fail;
     if (cfg->metrics_bind[0]) {
         if ((rc = lex_metrics_http_start(sw, err, errlen)) != 0)

@@ -15,7 +15,7 @@
 #        on stderr: needs root with CAP_NET_ADMIN and iproute2's `ip`)
 set -euo pipefail
 
-bin="${1:-$(cd "$(dirname "$0")/.." && pwd)/build/bin}"
+bin="$(cd "${1:-$(dirname "$0")/../build/bin}" && pwd)"
 skip() { echo "netns-demo: SKIP: $*" >&2; exit 77; }
 
 [ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces and veth pairs)"
