@@ -65,6 +65,23 @@ static void wait_log(const lex_test_switch_t *t, const char *text)
     cr_assert_fail("'%s' not in %s within 10 s", text, path);
 }
 
+/* How many times text occurs in the switch's own log. */
+static int log_count(const lex_test_switch_t *t, const char *text)
+{
+    char path[LEX_TEST_PATH + 16], buf[65536];
+    snprintf(path, sizeof path, "%s/switch.log", t->dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    int count = 0;
+    for (const char *p = buf; (p = strstr(p, text)); p += strlen(text))
+        count++;
+    return count;
+}
+
 /* Starts t joined to upstream for patterns, with CURVE when key is given. */
 static void start_joined(lex_test_switch_t *t, const char *upstream, const char *patterns,
                          const char *key, const char *upstream_pub)
@@ -342,4 +359,39 @@ Test(s2s, two_switches_share_the_country_each_serving_what_the_other_lacks)
     lex_node_destroy(&reno);
     cr_assert_eq(lex_test_switch_stop(&nv), 0);
     cr_assert_eq(lex_test_switch_stop(&nat), 0);
+}
+
+Test(s2s, a_state_switch_joins_again_after_the_national_switch_restarts)
+{
+    lex_test_switch_prepare(&nat);
+    lex_test_switch_prepare(&nv);
+    lex_test_switch_start(&nat, NULL);
+    char up[LEX_TEST_PATH + 16];
+    snprintf(up, sizeof up, "upstream=%s", nat.endpoint);
+    const char *extra[] = {"--set", up, "--set", "upstream_serves=NV*", NULL};
+    lex_test_switch_start(&nv, extra);
+    lex_test_states_start(&nv, "NV", DRIVERS);
+    wait_log(&nv, "joined upstream");
+    char lic[32], word[40];
+    const char *words[] = {licence_word("NV", 3, lic, word), NULL};
+    char ori[LEX_ORI_LEN + 1];
+    snprintf(ori, sizeof ori, "%s", lex_test_ori_of(&nat, "SO", "AZ"));
+    lex_node_t *n = lex_test_node(&nat, ori);
+    lex_message_t m;
+    cr_assert_eq(lex_test_ask(n, "DQ", "NV", words, &m), 0);
+    cr_assert_str_eq(m.env.key, "DR");
+    lex_node_destroy(&n);
+
+    /* the national switch stops (BYE to the NV switch) and comes back */
+    cr_assert_eq(lex_test_switch_stop(&nat), 0);
+    lex_test_switch_start(&nat, NULL);
+    for (int waited = 0; log_count(&nv, "joined upstream") < 2; waited += 20) {
+        cr_assert_lt(waited, 10000, "the NV switch did not join again");
+        usleep(20000);
+    }
+    n = lex_test_node(&nat, ori);
+    cr_assert_eq(lex_test_ask(n, "DQ", "NV", words, &m), 0);
+    cr_assert_str_eq(m.env.key, "DR", "got %s status %d", m.env.key, lex_test_status_code(&m));
+    cr_assert(contains(m.body, m.body_len, lic));
+    lex_node_destroy(&n);
 }
