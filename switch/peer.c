@@ -54,6 +54,11 @@ int lex_peer_hello(lex_switch_t *sw, session_t *s, const msgpack_object *hello, 
     const msgpack_object *serves = lex_mp_get(hello, "serves");
     if (!serves)
         return 0;
+    if (s->bind && s->bind->role != LEX_KEY_NODE) {
+        snprintf(why, whylen, "key '%s' is an operator key: only a node key may serve patterns",
+                 s->bind->label);
+        return LEX_ST_SPOOFED_ORI;
+    }
     if (serves->type != MSGPACK_OBJECT_ARRAY || serves->via.array.size == 0 ||
         serves->via.array.size > LEX_KEY_PATTERNS_MAX) {
         snprintf(why, whylen, "serves must list 1 to %d destination patterns",

@@ -23,8 +23,8 @@ session_t *lex_session_by_ori(lex_switch_t *sw, const char *ori)
 
 int lex_session_owns_ori(lex_switch_t *sw, const session_t *s, const char *ori)
 {
-    if (s->peer)
-        return lex_peer_owns(s, ori, 0);
+    if (s->peer && lex_peer_owns(s, ori, 0))
+        return 1;
     /* the ORI table is authoritative: an ORI taken over by a newer
      * connection no longer belongs to the old one */
     return lex_session_by_ori(sw, ori) == s;
