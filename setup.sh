@@ -9,7 +9,8 @@ cd "$(dirname "$0")"
 
 mode="${1:-}"
 packages=(build-essential cmake pkg-config libzmq3-dev libuv1-dev libmsgpack-dev
-          librocksdb-dev libcriterion-dev libsodium-dev)
+          librocksdb-dev libcriterion-dev libsodium-dev libsqlite3-dev
+          libpq-dev postgresql)
 [ "$mode" = "--fuzz" ] && packages+=(clang-14 libclang-rt-14-dev)
 missing=()
 for p in "${packages[@]}"; do
