@@ -53,7 +53,7 @@ static void usage(FILE *f)
         "  -q, --quiet             no progress lines\n"
         "bridge:\n"
         "      --config FILE       bridge config: database, ori, states, one SQL\n"
-        "                          statement per query key (README, SQL bridge)\n"
+        "                          statement per query key (see README)\n"
         "      --check             check the config and its statements, then exit\n"
         "      --init-sample FILE  write a sample config FILE and SQLite database\n"
         "                          (FILE with .db) to start from\n"

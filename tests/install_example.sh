@@ -34,6 +34,13 @@ for f in bin/lexswitch bin/lexnode bin/lexctl include/lexnode/lexnode.h lib/pkgc
 done
 [ -e "$prefix/lib/liblexnode.so.1" ] || fail "no liblexnode.so.1 (SOVERSION) installed"
 
+# only the calls of lexnode.h are exported (the codec inside stays local)
+extra_syms=$(nm -D --defined-only "$prefix/lib/liblexnode.so.1" | awk '{print $3}' |
+             grep -Ev '^(lex_node_[a-z_]+|lex_fields_[a-z_]+|lex_strerror|lex_status_name)@@LEXNODE_1$|^LEXNODE_1$' || true)
+[ -z "$extra_syms" ] || fail "liblexnode exports more than its API: $extra_syms"
+nm -D --defined-only "$prefix/lib/liblexnode.so.1" | grep -q ' lex_node_query@@LEXNODE_1$' \
+  || fail "liblexnode does not export lex_node_query"
+
 flags=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs lexnode)
 # shellcheck disable=SC2086
 cc -std=c11 -Wall -Wextra -Werror $extra -o "$tmp/state_responder" \

@@ -94,7 +94,7 @@ static void teardown(void)
 {
     lex_node_destroy(&agency);
     if (bridge_pid > 0)
-        lex_test_stop_pid(bridge_pid);
+        cr_expect_eq(lex_test_stop_pid(bridge_pid), 0, "the bridge did not stop cleanly");
     bridge_pid = 0;
     lex_test_switch_cleanup(&sw);
     if (pg_started) {

@@ -11,6 +11,7 @@ TestSuite(programs, .timeout = 60);
 
 static const char *const commands[] = {
     "lexswitch",        "lexnode",           "lexnode state",   "lexnode agency",
+    "lexnode bridge",
     "lexctl",           "lexctl send",       "lexctl tail",     "lexctl audit",
     "lexctl verify",    "lexctl rules",      "lexctl rules check", "lexctl rules test",
     "lexctl rules reload", "lexctl review",  "lexctl status",   "lexctl directory",
