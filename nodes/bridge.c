@@ -161,7 +161,7 @@ int lex_bridge_run(const lex_bridge_run_t *run, char *err, size_t errlen)
     lex_db_t *db = NULL;
     lex_node_t *node = NULL;
     lex_fields_t *body = lex_fields_new();
-    int rc = body ? lex_db_open(cfg->database, &db, err, errlen) : LEX_ENOMEM;
+    int rc = body ? lex_db_open(cfg->database, cfg->timeout_ms, &db, err, errlen) : LEX_ENOMEM;
     for (size_t i = 0; rc == 0 && i < cfg->nstmts; i++) {
         char why[400] = "";
         rc = db->ops->prepare(db, i, &cfg->stmts[i], why, sizeof why);

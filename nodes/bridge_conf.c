@@ -224,6 +224,15 @@ static int apply(lex_bridge_config_t *cfg, char *name, char *value, int line, ch
     if (strcmp(name, "switch_key_file") == 0)
         return copy_setting(cfg->switch_key_file, sizeof cfg->switch_key_file, value, cfg->path,
                             line, name, err, errlen);
+    if (strcmp(name, "timeout_ms") == 0) {
+        char *end;
+        long v = strtol(value, &end, 10);
+        if (end == value || *end || v < 10 || v > 60000)
+            return fail(err, errlen, LEX_EPARSE, "%s:%d: timeout_ms must be 10 to 60000", cfg->path,
+                        line);
+        cfg->timeout_ms = (int)v;
+        return 0;
+    }
     if (strcmp(name, "ori") == 0) {
         if (!lex_ori_valid(value))
             return fail(err, errlen, LEX_EPARSE, "%s:%d: '%s' is not an ORI (9 of A-Z 0-9)",
@@ -238,8 +247,8 @@ static int apply(lex_bridge_config_t *cfg, char *name, char *value, int line, ch
         upper &= *c >= 'A' && *c <= 'Z';
     if (!upper)
         return fail(err, errlen, LEX_EPARSE,
-                    "%s:%d: unknown setting '%s' (database, ori, states, connect, key_file, "
-                    "switch_key_file, or a query key such as DQ)",
+                    "%s:%d: unknown setting '%s' (database, ori, states, connect, timeout_ms, "
+                    "key_file, switch_key_file, or a query key such as DQ)",
                     cfg->path, line, name);
     for (size_t i = 0; i < cfg->nstmts; i++)
         if (strcmp(cfg->stmts[i].key, name) == 0)
@@ -264,6 +273,7 @@ static int apply(lex_bridge_config_t *cfg, char *name, char *value, int line, ch
 int lex_bridge_config_load(const char *path, lex_bridge_config_t *cfg, char *err, size_t errlen)
 {
     memset(cfg, 0, sizeof *cfg);
+    cfg->timeout_ms = 2000;
     snprintf(cfg->path, sizeof cfg->path, "%s", path);
     FILE *f = fopen(path, "r");
     if (!f)

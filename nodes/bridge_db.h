@@ -37,12 +37,16 @@ struct lex_db {
     void *impl;
 };
 
-/* Opens "sqlite:PATH" (read-only) or "postgresql:CONNINFO". Caller owns
- * *out (lex_db_close). LEX_EINVAL/LEX_EIO with the reason in err. */
-int lex_db_open(const char *url, lex_db_t **out, char *err, size_t errlen);
+/* Opens "sqlite:PATH" (read-only) or "postgresql:CONNINFO"; a statement
+ * running longer than timeout_ms is cancelled (the node must keep
+ * heartbeating). Caller owns *out (lex_db_close). LEX_EINVAL/LEX_EIO with
+ * the reason in err. */
+int lex_db_open(const char *url, int timeout_ms, lex_db_t **out, char *err, size_t errlen);
 void lex_db_close(lex_db_t **db);
 
-int lex_db_sqlite_open(const char *path, lex_db_t **out, char *err, size_t errlen);
-int lex_db_pg_open(const char *conninfo, lex_db_t **out, char *err, size_t errlen);
+int lex_db_sqlite_open(const char *path, int timeout_ms, lex_db_t **out, char *err,
+                       size_t errlen);
+int lex_db_pg_open(const char *conninfo, int timeout_ms, lex_db_t **out, char *err,
+                   size_t errlen);
 
 #endif

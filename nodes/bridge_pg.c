@@ -20,6 +20,7 @@
 
 typedef struct {
     PGconn *conn;
+    char session_setup[128];   /* read-only transactions and the statement timeout */
     const lex_bridge_stmt_t *stmts[LEX_BRIDGE_STMTS_MAX];   /* to prepare again after a reset */
 } pg_impl_t;
 
@@ -77,7 +78,7 @@ static int pg_run(lex_db_t *db, size_t slot, const char *const *values, size_t n
         /* the server restarted: connect again and prepare everything again */
         PQreset(p->conn);
         if (PQstatus(p->conn) != CONNECTION_OK ||
-            exec_simple(p->conn, "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY") != 0) {
+            exec_simple(p->conn, p->session_setup) != 0) {
             first_line(err, errlen, "PostgreSQL connection lost: ", PQerrorMessage(p->conn));
             return LEX_EIO;
         }
@@ -137,7 +138,8 @@ static void pg_close(lex_db_t *db)
 
 static const lex_db_ops_t pg_ops = {pg_prepare, pg_run, pg_close};
 
-int lex_db_pg_open(const char *conninfo, lex_db_t **out, char *err, size_t errlen)
+int lex_db_pg_open(const char *conninfo, int timeout_ms, lex_db_t **out, char *err,
+                   size_t errlen)
 {
     *out = NULL;
     pg_impl_t *p = calloc(1, sizeof *p);
@@ -156,8 +158,12 @@ int lex_db_pg_open(const char *conninfo, lex_db_t **out, char *err, size_t errle
         free(db);
         return LEX_EIO;
     }
-    /* every statement of this session reads only, whatever its text says */
-    if (exec_simple(p->conn, "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY") != 0) {
+    /* every statement of this session reads only, whatever its text says,
+     * and none runs long enough to stop the node's heartbeats */
+    snprintf(p->session_setup, sizeof p->session_setup,
+             "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY; SET statement_timeout = %d",
+             timeout_ms);
+    if (exec_simple(p->conn, p->session_setup) != 0) {
         first_line(err, errlen, "PostgreSQL: ", PQerrorMessage(p->conn));
         PQfinish(p->conn);
         free(p);
@@ -172,9 +178,11 @@ int lex_db_pg_open(const char *conninfo, lex_db_t **out, char *err, size_t errle
 
 #else
 
-int lex_db_pg_open(const char *conninfo, lex_db_t **out, char *err, size_t errlen)
+int lex_db_pg_open(const char *conninfo, int timeout_ms, lex_db_t **out, char *err,
+                   size_t errlen)
 {
     (void)conninfo;
+    (void)timeout_ms;
     *out = NULL;
     snprintf(err, errlen, "this lexnode was built without PostgreSQL support (install libpq-dev "
                           "and rebuild)");

@@ -6,12 +6,22 @@
 #include <string.h>
 #include <sqlite3.h>
 #include "bridge_db.h"
+#include "lex_envelope.h"
 #include "lex_error.h"
 
 typedef struct {
     sqlite3 *db;
     sqlite3_stmt *stmts[LEX_BRIDGE_STMTS_MAX];
+    int timeout_ms;
+    uint64_t deadline_us;      /* monotonic; the running statement is stopped after it */
 } sqlite_impl_t;
+
+/* SQLite calls this every few thousand steps; non-zero interrupts. */
+static int past_deadline(void *arg)
+{
+    const sqlite_impl_t *s = arg;
+    return s->deadline_us && lex_mono_us() > s->deadline_us;
+}
 
 static int sq_prepare(lex_db_t *db, size_t slot, const lex_bridge_stmt_t *st, char *err,
                       size_t errlen)
@@ -50,6 +60,7 @@ static int sq_run(lex_db_t *db, size_t slot, const char *const *values, size_t n
     for (size_t i = 0; i < nvalues; i++)
         if (values[i])
             sqlite3_bind_text(st, (int)i + 1, values[i], -1, SQLITE_TRANSIENT);
+    s->deadline_us = lex_mono_us() + (uint64_t)s->timeout_ms * 1000u;
     int ncols = sqlite3_column_count(st);
     lex_db_value_t cols[64];
     if (ncols > 64)
@@ -78,8 +89,12 @@ static int sq_run(lex_db_t *db, size_t slot, const char *const *values, size_t n
         }
         stopped = row(arg, cols, (size_t)ncols);
     }
+    s->deadline_us = 0;
     if (!stopped && rc != SQLITE_DONE) {
-        snprintf(err, errlen, "%s", sqlite3_errmsg(s->db));
+        if (rc == SQLITE_INTERRUPT)
+            snprintf(err, errlen, "statement ran longer than %d ms", s->timeout_ms);
+        else
+            snprintf(err, errlen, "%s", sqlite3_errmsg(s->db));
         sqlite3_reset(st);
         return LEX_EIO;
     }
@@ -98,7 +113,8 @@ static void sq_close(lex_db_t *db)
 
 static const lex_db_ops_t sqlite_ops = {sq_prepare, sq_run, sq_close};
 
-int lex_db_sqlite_open(const char *path, lex_db_t **out, char *err, size_t errlen)
+int lex_db_sqlite_open(const char *path, int timeout_ms, lex_db_t **out, char *err,
+                       size_t errlen)
 {
     *out = NULL;
     sqlite_impl_t *s = calloc(1, sizeof *s);
@@ -116,20 +132,22 @@ int lex_db_sqlite_open(const char *path, lex_db_t **out, char *err, size_t errle
         free(db);
         return LEX_EIO;
     }
-    sqlite3_busy_timeout(s->db, 2000);
+    s->timeout_ms = timeout_ms;
+    sqlite3_busy_timeout(s->db, timeout_ms);
+    sqlite3_progress_handler(s->db, 1000, past_deadline, s);
     db->ops = &sqlite_ops;
     db->impl = s;
     *out = db;
     return 0;
 }
 
-int lex_db_open(const char *url, lex_db_t **out, char *err, size_t errlen)
+int lex_db_open(const char *url, int timeout_ms, lex_db_t **out, char *err, size_t errlen)
 {
     *out = NULL;
     if (strncmp(url, "sqlite:", 7) == 0)
-        return lex_db_sqlite_open(url + 7, out, err, errlen);
+        return lex_db_sqlite_open(url + 7, timeout_ms, out, err, errlen);
     if (strncmp(url, "postgresql:", 11) == 0)
-        return lex_db_pg_open(url + 11, out, err, errlen);
+        return lex_db_pg_open(url + 11, timeout_ms, out, err, errlen);
     snprintf(err, errlen, "database '%s': expected sqlite:PATH or postgresql:CONNINFO", url);
     return LEX_EINVAL;
 }

@@ -31,6 +31,7 @@ typedef struct {
     char endpoint[256];            /* "" = the caller's default */
     char key_file[512];            /* CURVE, optional */
     char switch_key_file[512];
+    int timeout_ms;                /* longest a statement may run (default 2000) */
     size_t nstmts;
     lex_bridge_stmt_t stmts[LEX_BRIDGE_STMTS_MAX];
 } lex_bridge_config_t;

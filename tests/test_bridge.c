@@ -192,3 +192,26 @@ Test(bridge, bad_configs_stop_it_at_start_naming_line_and_reason)
         cr_assert(strstr(out, cases[i].says), "'%s' said: %s", cases[i].line, out);
     }
 }
+
+Test(bridge, statement_over_its_time_limit_is_stopped_and_answered)
+{
+    /* a DQ that would count to a billion; the limit is 100 ms */
+    FILE *f = fopen(conf, "a");
+    cr_assert_not_null(f);
+    fputs("timeout_ms = 100\n"
+          "RNQ = WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c \\\n"
+          "      WHERE x < 1000000000) SELECT count(*) AS plate FROM c WHERE :name <> :dob\n", f);
+    fclose(f);
+    start_bridge();
+    lex_message_t m;
+    cr_assert_eq(lex_test_ask(agency, "RNQ", "NV",
+                              (const char *[]){"name=DOE,JANE", "dob=1984-07-12", NULL}, &m), 0);
+    cr_assert_eq(lex_test_status_code(&m), LEX_ST_INTERNAL);
+    char text[300] = "";
+    int code = 0;
+    lex_status_parse(m.body, m.body_len, &code, text, sizeof text);
+    cr_assert(strstr(text, "longer than 100 ms"), "%s", text);
+    msgpack_unpacked up;
+    ask("DQ", (const char *[]){"lic=NV1000001", NULL}, "DR", &m, &up);
+    msgpack_unpacked_destroy(&up);
+}

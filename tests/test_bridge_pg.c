@@ -156,7 +156,8 @@ Test(bridge_pg, answers_from_a_real_postgresql_server)
     FILE *f = fopen(conf, "w");
     cr_assert_not_null(f);
     fprintf(f, "database = postgresql:host=127.0.0.1 port=%d dbname=postgres user=lexbridge\n"
-               "ori = NVDMV0000\nstates = NV\n"
+               "ori = NVDMV0000\nstates = NV\ntimeout_ms = 300\n"
+               "RNQ = SELECT plate FROM vehicles, pg_sleep(2) WHERE :name <> :dob\n"
                "DQ = SELECT lic, name, to_char(dob, 'YYYY-MM-DD') AS dob, city FROM drivers \\\n"
                "     WHERE lic = :lic OR (name = :name AND dob = to_date(:dob, 'YYYY-MM-DD'))\n"
                "KQ = SELECT to_char(day, 'YYYY-MM-DD') AS date, kind FROM history WHERE lic = :lic\n"
@@ -200,6 +201,12 @@ Test(bridge_pg, answers_from_a_real_postgresql_server)
 
     cr_assert_eq(lex_test_ask(agency, "DQ", "NV", (const char *[]){"lic=NV9999999", NULL}, &m), 0);
     cr_assert_eq(lex_test_status_code(&m), LEX_ST_NO_RECORD);
+
+    /* a statement over the timeout is cancelled by the server: the bridge
+     * stays responsive and heartbeating */
+    cr_assert_eq(lex_test_ask(agency, "RNQ", "NV",
+                              (const char *[]){"name=POE,EDGAR", "dob=1980-01-19", NULL}, &m), 0);
+    cr_assert_eq(lex_test_status_code(&m), LEX_ST_INTERNAL);
 
     psql("DROP TABLE history;\n");
     cr_assert_eq(lex_test_ask(agency, "KQ", "NV", (const char *[]){"lic=NV2000001", NULL}, &m), 0);
