@@ -20,7 +20,7 @@
 #include "lex_error.h"
 
 static const char *const cf_names[CF_COUNT] = {"default", "by_ori", "by_state", "meta",
-                                              "checkpoints", "by_id", "by_time"};
+                                              "checkpoints", "by_id", "by_time", "rollup"};
 static const char head_key[] = "head";
 static const char base_key[] = "base";
 
@@ -210,6 +210,7 @@ void lex_log_close(lex_log_t **logp)
     if (log->opts)
         rocksdb_options_destroy(log->opts);
     lex_buf_free(&log->value);
+    lex_log_rollup_free(log);
     free(log->path);
     free(log);
     *logp = NULL;
@@ -306,6 +307,8 @@ int lex_log_append(lex_log_t *log, lex_log_record_t *rec)
     int rc = encode_record(&log->value, rec);
     if (rc != 0)
         return rc;
+    if ((rc = lex_log_rollup_note(log, rec)) != 0)
+        return rc;
     crypto_generichash(rec->hash, 32, (const unsigned char *)log->value.data, log->value.len, NULL,
                        0);
     uint8_t key[8];
@@ -339,6 +342,8 @@ int lex_log_append(lex_log_t *log, lex_log_record_t *rec)
  * what is durable, so the next batch links to the right record. */
 static int write_batch(lex_log_t *log)
 {
+    /* the rollup rows this batch changes go in the same batch */
+    int rollup_failed = log->pending && lex_log_rollup_flush(log) != 0;
     if (log->pending) {
         uint8_t head[40];
         lex_log_put_be64(head, log->last_seq);
@@ -349,17 +354,20 @@ static int write_batch(lex_log_t *log)
     if (rocksdb_writebatch_count(log->batch) == 0)
         return 0;
     char *rerr = NULL;
-    rocksdb_write(log->db, log->wopts, log->batch, &rerr);
+    if (!rollup_failed)
+        rocksdb_write(log->db, log->wopts, log->batch, &rerr);
     rocksdb_writebatch_clear(log->batch);
+    lex_log_rollup_reset(log);
     size_t records = log->pending;
     log->pending = 0;
-    if (rerr) {
+    if (rerr || rollup_failed) {
         log->last_seq = log->committed_seq;
         memcpy(log->last_hash, log->committed_hash, 32);
         log->cp_seq = log->cp_committed_seq;
         log->cp_time_us = log->cp_committed_time_us;
         log->stats.failures++;
-        fprintf(stderr, "lexswitch: audit log write of %zu records failed: %s\n", records, rerr);
+        fprintf(stderr, "lexswitch: audit log write of %zu records failed: %s\n", records,
+                rerr ? rerr : "reading a rollup row failed");
         rocksdb_free(rerr);
         return LEX_EROCKSDB;
     }
