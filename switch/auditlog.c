@@ -150,6 +150,14 @@ static int open_common(const char *dir, int reader, lex_durability_t mode, lex_l
      * (Debian's librocksdb has both; docs/LOG.md "On disk") */
     rocksdb_options_set_compression(log->opts, rocksdb_lz4_compression);
     rocksdb_options_set_bottommost_compression(log->opts, rocksdb_zstd_compression);
+    if (!reader) {
+        /* The writer only appends and reads back a few keys when it opens:
+         * an unsorted (vector) memtable takes an insert for the price of an
+         * append and sorts once when flushing, where a skiplist pays a
+         * search per index entry (the largest cost of a routed message). */
+        rocksdb_options_set_memtable_vector_rep(log->opts);
+        rocksdb_options_set_allow_concurrent_memtable_write(log->opts, 0);
+    }
     log->wopts = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(log->wopts, mode == LEX_DURABILITY_SYNC);
     if (mode == LEX_DURABILITY_NONE)
