@@ -297,8 +297,14 @@ static void fill_requester(const lex_log_t *log, lex_log_record_t *rec)
     const lex_agency_t *a = lex_log_requester(rec, log->directory);
     if (!a)
         return;
-    snprintf(rec->req_family, sizeof rec->req_family, "%s", a->family);
-    snprintf(rec->req_level, sizeof rec->req_level, "%s", lex_level_name(a->level));
+    /* per record: plain bounded copies rather than snprintf */
+    size_t n = strnlen(a->family, sizeof rec->req_family - 1);
+    memcpy(rec->req_family, a->family, n);
+    rec->req_family[n] = 0;
+    const char *level = lex_level_name(a->level);
+    n = strnlen(level, sizeof rec->req_level - 1);
+    memcpy(rec->req_level, level, n);
+    rec->req_level[n] = 0;
 }
 
 int lex_log_append(lex_log_t *log, lex_log_record_t *rec)
