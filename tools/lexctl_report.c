@@ -407,9 +407,12 @@ int lexctl_report(int argc, char **argv)
         return 1;
     }
     snprintf(r.all.label, sizeof r.all.label, "all");
-    qsort(r.agencies.lines, r.agencies.count, sizeof *r.agencies.lines, by_total);
-    qsort(r.keys.lines, r.keys.count, sizeof *r.keys.lines, by_total);
-    qsort(r.months.lines, r.months.count, sizeof *r.months.lines, by_label);
+    if (r.agencies.count) /* an empty view has no array at all */
+        qsort(r.agencies.lines, r.agencies.count, sizeof *r.agencies.lines, by_total);
+    if (r.keys.count)
+        qsort(r.keys.lines, r.keys.count, sizeof *r.keys.lines, by_total);
+    if (r.months.count)
+        qsort(r.months.lines, r.months.count, sizeof *r.months.lines, by_label);
 
     FILE *f = out_path ? fopen(out_path, "w") : stdout;
     if (!f) {
