@@ -101,7 +101,7 @@ start_switch() { # LABEL DURABILITY [valgrind args...]
   rm -f "$work/sw.ready"
   "$@" $bin/lexswitch --bind-tcp 'tcp://127.0.0.1:*' --data "$work/data-$label" \
       --rules tools/scenario --directory "$work/directory.txt" --durability "$mode" \
-      --ready-file "$work/sw.ready" --stats-file "$work/$label.stats.json" \
+      --ready-file "$work/sw.ready" --stats-file "$work/$label.stats.json" --set dev_plain=1 \
       2>"$work/$label.switch.log" &
   sw_pid=$!; pids+=("$sw_pid")
   wait_file "$work/sw.ready" 120

@@ -30,6 +30,7 @@ typedef struct {
     int rate_limit;                /* queries a second one session may send; 0 = no limit */
     int rate_burst;                /* queries one session may send at once above the rate */
     int node_inflight_max;         /* open queries at one responder before new ones get ST busy */
+    int retention_days;            /* audit-log records older than this are removed; 0 = never */
     int verbose;
     int log_json;                  /* log_format: 0 text, 1 JSON lines */
     int log_level;                 /* lex_loglevel_t: 0 error ... 3 debug */

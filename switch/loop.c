@@ -173,6 +173,7 @@ static void on_tick(uv_timer_t *h)
     }
     commit_and_flush(sw);
     lex_log_tick(sw->log); /* a signed checkpoint when one is due on an idle log */
+    lex_retention_tick(sw, now);
     if (sw->draining && (lex_flight_count(sw) == 0 || now >= sw->drain_deadline_us)) {
         if (lex_flight_count(sw) > 0) {
             lex_logline_write(LEX_LOG_WARN, "drain time over, %zu queries still open get a timeout",

@@ -137,6 +137,8 @@ struct lex_switch {
     uint64_t *bounced;            /* flights whose query could not be delivered this flush */
     size_t nbounced, bounced_cap;
     uint64_t last_sample_us;
+    uint64_t retention_next_us;   /* monotonic time of the next retention pass (0: first tick) */
+    uint64_t retention_removed;   /* records removed by retention since start */
     struct lex_metrics_http *metrics_http;  /* NULL when metrics_bind is empty */
     char metrics_url[LEX_PATH_MAX];
 };
@@ -190,6 +192,10 @@ void lex_route_expire_holds(lex_switch_t *sw);               /* review time-outs
 void lex_route_bye_all(lex_switch_t *sw);
 /* Fails every flight owed by s with ST node-lost (before removing s). */
 void lex_route_fail_flights_of(lex_switch_t *sw, session_t *s);
+
+/* retention.c: removes audit-log records older than retention_days, a
+ * chunk per tick while some are due, checking again every hour. */
+void lex_retention_tick(lex_switch_t *sw, uint64_t now_us);
 
 /* stats.c */
 int lex_stats_init(stats_t *st);
