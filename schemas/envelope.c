@@ -71,7 +71,7 @@ int lex_envelope_encode(const lex_envelope_t *env, lex_buf_t *out)
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, lex_buf_write);
     size_t n = 5 + (env->ndst > 0) + (env->ctl[0] != 0) + (env->ref != 0) +
-               (env->purpose[0] != 0);
+               (env->purpose[0] != 0) + (env->hops != 0);
     msgpack_pack_map(&pk, n);
     lex_mp_pack_kv_uint(&pk, "v", env->version);
     lex_mp_pack_kv_uint(&pk, "id", env->id);
@@ -90,6 +90,8 @@ int lex_envelope_encode(const lex_envelope_t *env, lex_buf_t *out)
     if (env->purpose[0])
         lex_mp_pack_kv_str(&pk, "pur", env->purpose);
     lex_mp_pack_kv_uint(&pk, "ts", env->ts_us);
+    if (env->hops)
+        lex_mp_pack_kv_uint(&pk, "hop", env->hops);
     return out->failed ? LEX_ENOMEM : 0;
 }
 
@@ -191,6 +193,13 @@ static int decode_fields(const msgpack_object *map, lex_envelope_t *env, const c
                     *field = "ts";
                 return rc;
             }
+        } else if (lex_mp_str_eq(k, "hop")) {
+            if ((rc = lex_mp_uint(v, &num)) != 0 || num > LEX_HOPS_WIRE_MAX) {
+                if (field)
+                    *field = "hop";
+                return rc ? rc : LEX_ELENGTH;
+            }
+            env->hops = (uint32_t)num;
         } else {
             if (field)
                 *field = "(unknown envelope field)";

@@ -21,6 +21,7 @@ typedef struct {
     uint64_t ref;                            /* id of the query answered; 0 = none */
     char purpose[LEX_PURPOSE_MAX + 1];       /* purpose code, e.g. "C" */
     uint64_t ts_us;                          /* sender clock, microseconds */
+    uint32_t hops;                           /* switches passed so far (0 from a node) */
 } lex_envelope_t;
 
 /* Zeroes *env and sets the version. */

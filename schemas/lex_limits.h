@@ -14,5 +14,7 @@
 #define LEX_MSG_MAX (256 * 1024)  /* envelope + body, bytes */
 #define LEX_ENVELOPE_MAX 2048     /* envelope alone, bytes */
 #define LEX_HELLO_ORIS_MAX 4096   /* ORIs one node may register */
+#define LEX_HOPS_WIRE_MAX 255     /* largest hop count an envelope may carry */
+#define LEX_HOPS_MAX 8            /* a query or AM that passed more switches is a loop */
 
 #endif

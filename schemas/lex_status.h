@@ -33,6 +33,7 @@ typedef enum {
     LEX_ST_RATE_LIMITED = 34,    /* the session sent queries faster than its limit */
     LEX_ST_BUSY = 35,            /* the destination has too much queued: try later */
     LEX_ST_UNKNOWN_PEER = 36,    /* connection refused: its CURVE key is not in the directory */
+    LEX_ST_LOOP = 37,            /* the message passed more switches than the hop limit */
     LEX_ST_INTERNAL = 40,        /* the switch failed (e.g. log write) */
 } lex_status_t;
 

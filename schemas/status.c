@@ -37,6 +37,7 @@ static const status_entry_t statuses[] = {
     {LEX_ST_RATE_LIMITED, "rate-limited"},
     {LEX_ST_BUSY, "busy"},
     {LEX_ST_UNKNOWN_PEER, "unknown-peer-key"},
+    {LEX_ST_LOOP, "loop"},
     {LEX_ST_INTERNAL, "internal-error"},
 };
 

@@ -13,7 +13,7 @@
 #include "lex_error.h"
 #include "lex_keys.h"
 #include "logline.h"
-#include "switch_internal.h"
+#include "s2s.h"
 
 #define PASS_MAX 1024     /* messages received per group commit */
 #define PASSES_PER_WAKE 8 /* then yield to timers and come back */
@@ -123,6 +123,14 @@ static void pump(lex_switch_t *sw)
     uv_idle_start(&sw->more, on_more);
 }
 
+/* After a batch from the upstream link: sends on the ROUTER outside pump()
+ * can swallow its descriptor's edge, so the ROUTER is looked at again. */
+static void after_upstream(lex_switch_t *sw)
+{
+    commit_and_flush(sw);
+    uv_idle_start(&sw->more, on_more);
+}
+
 static void on_zmq(uv_poll_t *h, int status, int events)
 {
     (void)status;
@@ -151,6 +159,7 @@ static void close_all(lex_switch_t *sw)
     uv_close((uv_handle_t *)&sw->sigterm, NULL);
     uv_close((uv_handle_t *)&sw->sighup, NULL);
     uv_close((uv_handle_t *)&sw->stop_async, NULL);
+    lex_upstream_close(sw);
 }
 
 static void on_tick(uv_timer_t *h)
@@ -161,6 +170,7 @@ static void on_tick(uv_timer_t *h)
     if (sw->zap)
         lex_zap_pump(sw); /* edge-triggered: never leave a request waiting */
     lex_route_expire(sw, now);
+    lex_upstream_tick(sw, now);
     if (now - sw->last_sample_us >= 1000000u) {
         sw->last_sample_us = now;
         lex_stats_sample(sw, now);
@@ -443,6 +453,8 @@ int lex_switch_new(const lex_switch_config_t *cfg, lex_switch_t **out, char *err
     sw->zpoll.data = sw->tick.data = sw->more.data = sw->sigint.data = sw->sigterm.data =
         sw->sighup.data = sw->stop_async.data = sw;
     sw->loop_ready = 1;
+    if ((rc = lex_upstream_open(sw, after_upstream, err, errlen)) != 0)
+        goto fail;
     if (cfg->metrics_bind[0]) {
         if ((rc = lex_metrics_http_start(sw, err, errlen)) != 0)
             goto fail;
@@ -534,6 +546,8 @@ void lex_switch_destroy(lex_switch_t **swp)
     if (sw->router)
         zmq_close(sw->router);
     lex_zap_close(sw);
+    lex_upstream_destroy(sw);
+    free(sw->peers);
     free(sw->bounced);
     if (sw->zctx)
         zmq_ctx_term(sw->zctx);

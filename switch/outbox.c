@@ -11,7 +11,7 @@
 #include <zmq.h>
 #include "lex_error.h"
 #include "logline.h"
-#include "switch_internal.h"
+#include "s2s.h"
 
 int lex_outbox_add(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, uint64_t fid,
                    const void *env, size_t env_len, const void *body, size_t body_len)
@@ -64,9 +64,12 @@ void lex_outbox_flush(lex_switch_t *sw)
     for (size_t i = 0; i < ob->count; i++) {
         outmsg_t *m = &ob->msgs[i];
         const char *d = ob->data.data;
-        if (zmq_send(sw->router, m->rid, m->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-            zmq_send(sw->router, d + m->env_off, m->env_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-            zmq_send(sw->router, d + m->body_off, m->body_len, ZMQ_DONTWAIT) < 0) {
+        int failed = lex_upstream_is_rid(m->rid, m->rid_len)
+            ? lex_upstream_send(sw, d + m->env_off, m->env_len, d + m->body_off, m->body_len) != 0
+            : zmq_send(sw->router, m->rid, m->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+              zmq_send(sw->router, d + m->env_off, m->env_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+              zmq_send(sw->router, d + m->body_off, m->body_len, ZMQ_DONTWAIT) < 0;
+        if (failed) {
             int why = zmq_errno();
             if (m->fid && why == EAGAIN && remember_bounce(sw, m->fid) == 0)
                 continue; /* the requester gets ST busy (lex_route_fail_bounced) */

@@ -14,7 +14,7 @@
 #include "lex_query_kind.h"
 #include "lex_status.h"
 #include "logline.h"
-#include "switch_internal.h"
+#include "s2s.h"
 
 /* The switch's own ORI: the source of the statuses it makes. */
 #define SWITCH_ORI "LEXSWITCH"
@@ -204,8 +204,8 @@ typedef struct {
     const char *why;
 } dest_plan_t;
 
-static void plan_destination(lex_switch_t *sw, const lex_envelope_t *e, const char *dst,
-                             const lex_policy_subject_t *subject, dest_plan_t *p)
+static void plan_destination(lex_switch_t *sw, const session_t *from, const lex_envelope_t *e,
+                             const char *dst, const lex_policy_subject_t *subject, dest_plan_t *p)
 {
     memset(p, 0, sizeof *p);
     p->rules_state = "";
@@ -213,8 +213,12 @@ static void plan_destination(lex_switch_t *sw, const lex_envelope_t *e, const ch
         copy_str(p->rules_state_buf, sizeof p->rules_state_buf, dst);
         p->rules_state = p->rules_state_buf;
         p->responder = lex_session_for_state(sw, dst);
+        if (!p->responder)
+            p->responder = lex_peer_route(sw, dst, e->src, from);
     } else {
         p->responder = lex_session_by_ori(sw, dst);
+        if (!p->responder)
+            p->responder = lex_peer_route(sw, dst, e->src, from);
         const lex_agency_t *a = sw->directory ? lex_directory_find(sw->directory, dst) : NULL;
         if (!p->responder && sw->directory && !a) {
             p->status = LEX_ST_UNKNOWN_DEST;
@@ -280,6 +284,7 @@ static void forward_query(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, 
     fwd.ndst = 0;
     lex_envelope_add_dst(&fwd, dest);
     fwd.ref = 0;
+    fwd.hops = e->hops + 1;
     emit_for(sw, f->fid, responder->rid, responder->rid_len, responder->conn, &fwd, body, body_len,
              e->src, dest, decision, rule, 0);
 }
@@ -338,7 +343,7 @@ static void handle_query(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, s
     };
     dest_plan_t plans[LEX_DEST_MAX];
     for (uint32_t i = 0; i < e->ndst; i++)
-        plan_destination(sw, e, e->dst[i], &subject, &plans[i]);
+        plan_destination(sw, s, e, e->dst[i], &subject, &plans[i]);
 
     if (e->ndst == 1) {
         dest_plan_t *p = &plans[0];
@@ -381,6 +386,14 @@ static void handle_response(lex_switch_t *sw, const uint8_t *rid, size_t rid_len
                             const void *body, size_t body_len)
 {
     flight_t *f = e->ref ? lex_flight_find(sw, e->ref) : NULL;
+    if ((!f || f->responder != s) && s->peer && strcmp(e->key, "ST") == 0) {
+        /* a switch's status about something no longer open here (answered
+         * or timed out): logged, never answered, or two switches would
+         * trade statuses without end */
+        log_record(sw, LEX_DIR_IN, s->conn, e->key, e->src, "", e->id, e->ref, "refuse", "",
+                   LEX_ST_UNSOLICITED, env, env_len, body, body_len);
+        return;
+    }
     if (!f || f->responder != s) {
         refuse(sw, rid, rid_len, s->conn, e, env, env_len, body, body_len, LEX_ST_UNSOLICITED,
                "%s", "this response answers no open query");
@@ -411,8 +424,11 @@ static void handle_response(lex_switch_t *sw, const uint8_t *rid, size_t rid_len
     }
     lex_stats_count_decision(sw, e->key, d.action);
     lex_stats_answered(sw, f);
+    int code = 0; /* a status's code goes in its records (docs/LOG.md, `st`) */
+    if (is_status && lex_status_parse(body, body_len, &code, NULL, 0) != 0)
+        code = 0;
     log_record(sw, LEX_DIR_IN, s->conn, e->key, e->src, f->req_ori, e->id, e->ref,
-               decision_names[d.action], d.rule_id, 0, env, env_len, body, body_len);
+               decision_names[d.action], d.rule_id, code, env, env_len, body, body_len);
 
     const char *on_behalf = f->rules_state[0] ? f->rules_state : f->dest;
     if (d.action == LEX_ACT_DENY) {
@@ -443,6 +459,7 @@ static void handle_response(lex_switch_t *sw, const uint8_t *rid, size_t rid_len
     fwd.ndst = 0;
     lex_envelope_add_dst(&fwd, f->req_ori);
     fwd.ref = f->req_id;
+    fwd.hops = e->hops + 1;
     copy_str(fwd.ctl, sizeof fwd.ctl, f->ctl);
     copy_str(fwd.purpose, sizeof fwd.purpose, f->purpose);
     /* conn of the out-record is the requester's connection */
@@ -450,7 +467,7 @@ static void handle_response(lex_switch_t *sw, const uint8_t *rid, size_t rid_len
     char conn[LEX_CONN_MAX + 1];
     conn_hex(f->rid, f->rid_len, conn);
     emit(sw, f->rid, f->rid_len, req ? req->conn : conn, &fwd, out_body, out_len, e->src,
-         f->req_ori, decision_names[d.action], d.rule_id, 0);
+         f->req_ori, decision_names[d.action], d.rule_id, code);
     lex_flight_close(sw, f);
 }
 
@@ -469,6 +486,8 @@ static void handle_admin(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, s
         const char *dst = e->dst[i];
         session_t *to = strlen(dst) == LEX_STATE_LEN ? lex_session_for_state(sw, dst)
                                                       : lex_session_by_ori(sw, dst);
+        if (!to)
+            to = lex_peer_route(sw, dst, e->src, s);
         if (!to) {
             send_status(sw, rid, rid_len, s->conn, e->src, e->id, e->ctl, SWITCH_ORI,
                         LEX_ST_NO_ROUTE, "status", "", "%s: no node is serving this destination",
@@ -478,6 +497,7 @@ static void handle_admin(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, s
         lex_envelope_t fwd = *e;
         fwd.ndst = 0;
         lex_envelope_add_dst(&fwd, dst);
+        fwd.hops = e->hops + 1;
         emit(sw, to->rid, to->rid_len, to->conn, &fwd, body, body_len, e->src, dst, "allow", "",
              0);
     }
@@ -698,8 +718,8 @@ void lex_route_expire_holds(lex_switch_t *sw)
 /* Token bucket per session: 0 when the query may go, else LEX_EAGAIN. */
 static int take_token(lex_switch_t *sw, session_t *s)
 {
-    if (sw->cfg.rate_limit <= 0)
-        return 0;
+    if (sw->cfg.rate_limit <= 0 || s->peer)
+        return 0; /* a switch carries many agencies: each is limited where it connects */
     uint64_t now = sw->pass_us ? sw->pass_us : lex_mono_us();
     if (s->refilled_us == 0) {
         s->tokens = sw->cfg.rate_burst;
@@ -827,10 +847,21 @@ void lex_route_message(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, con
                "%s", "send HELLO before anything else");
         return;
     }
-    if (!lex_session_owns_ori(sw, s, e.src)) {
+    if (!lex_session_owns_ori(sw, s, e.src) &&
+        !(s->peer && lex_peer_owns(s, e.src, def->cls == LEX_CLASS_SESSION ||
+                                                 def->cls == LEX_CLASS_STATUS))) {
         sw->stats.spoofed++;
         refuse(sw, rid, rid_len, s->conn, &e, env, env_len, body, body_len, LEX_ST_SPOOFED_ORI,
                "source ORI %s is not registered to this connection", e.src);
+        return;
+    }
+    if (e.hops > LEX_HOPS_MAX && (def->cls == LEX_CLASS_QUERY || def->cls == LEX_CLASS_ADMIN)) {
+        lex_logline_write(LEX_LOG_WARN, "%s %llu from %s passed %u switches: refused as a loop",
+                          e.key, (unsigned long long)e.id, e.src, e.hops);
+        char limit[16];
+        snprintf(limit, sizeof limit, "%d", LEX_HOPS_MAX);
+        refuse(sw, rid, rid_len, s->conn, &e, env, env_len, body, body_len, LEX_ST_LOOP,
+               "passed more than %s switches: a routing loop", limit);
         return;
     }
     switch (def->cls) {
@@ -958,7 +989,9 @@ static void session_msg_each(const void *key, size_t len, void *value, void *arg
     (void)key;
     (void)len;
     each_session_t *a = arg;
-    send_session_msg(a->sw, value, a->key);
+    session_t *s = value;
+    if (s->peer != LEX_PEER_UPSTREAM) /* upstream.c keeps its own link alive */
+        send_session_msg(a->sw, s, a->key);
 }
 
 void lex_route_heartbeat(lex_switch_t *sw)

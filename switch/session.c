@@ -9,7 +9,7 @@
 #include "lex_body.h"
 #include "lex_error.h"
 #include "lex_status.h"
-#include "switch_internal.h"
+#include "s2s.h"
 
 session_t *lex_session_find(lex_switch_t *sw, const uint8_t *rid, size_t rid_len)
 {
@@ -23,6 +23,8 @@ session_t *lex_session_by_ori(lex_switch_t *sw, const char *ori)
 
 int lex_session_owns_ori(lex_switch_t *sw, const session_t *s, const char *ori)
 {
+    if (s->peer)
+        return lex_peer_owns(s, ori, 0);
     /* the ORI table is authoritative: an ORI taken over by a newer
      * connection no longer belongs to the old one */
     return lex_session_by_ori(sw, ori) == s;
@@ -30,6 +32,8 @@ int lex_session_owns_ori(lex_switch_t *sw, const session_t *s, const char *ori)
 
 int lex_session_answers_key(const session_t *s, const char *key)
 {
+    if (s->peer)
+        return 1; /* a switch passes every query key on; its nodes answer or refuse */
     for (size_t i = 0; i < s->nkeys; i++)
         if (strcmp(s->keys[i], key) == 0)
             return 1;
@@ -59,6 +63,8 @@ void lex_session_remove(lex_switch_t *sw, session_t *s)
             unlink_state(sw, s, idx);
     }
     lex_table_del(sw->sessions_by_rid, s->rid, s->rid_len);
+    if (s->peer)
+        lex_peer_forget(sw, s);
     free(s->oris);
     free(s);
 }
@@ -143,11 +149,13 @@ int lex_session_register(lex_switch_t *sw, const uint8_t *rid, size_t rid_len,
         }
         snprintf(s->peer_key, sizeof s->peer_key, "%s", peer_key);
     }
-    if (!oris || oris->via.array.size == 0) {
+    if ((st = lex_peer_hello(sw, s, &up.data, why, whylen)) != 0)
+        goto done;
+    if (!s->peer && (!oris || oris->via.array.size == 0)) {
         st = refuse(why, whylen, "%s", "HELLO names no ORI");
         goto done;
     }
-    s->oris = calloc(oris->via.array.size, sizeof *s->oris);
+    s->oris = calloc(oris && oris->via.array.size ? oris->via.array.size : 1, sizeof *s->oris);
     if (!s->oris) {
         st = refuse(why, whylen, "%s", "out of memory");
         goto done;
@@ -222,10 +230,17 @@ int lex_session_register(lex_switch_t *sw, const uint8_t *rid, size_t rid_len,
         sw->state_responders[idx] = grown;
         grown[sw->nstate_responders[idx]++] = s;
     }
+    if (s->peer && lex_peer_add(sw, s) != 0) {
+        lex_session_remove(sw, s);
+        s = NULL;
+        st = refuse(why, whylen, "%s", "out of memory");
+        goto done;
+    }
     *out = s;
     s = NULL;
 done:
     if (s) {
+        free(s->serves);
         free(s->oris);
         free(s);
     }

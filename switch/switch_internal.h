@@ -19,6 +19,13 @@
 #include "review.h"
 #include "table.h"
 
+/* What a session is (session_t.peer): switch-to-switch in s2s.h. */
+typedef enum {
+    LEX_PEER_NONE = 0,         /* a node */
+    LEX_PEER_SWITCH = 1,       /* a switch that joined this one, serving patterns */
+    LEX_PEER_UPSTREAM = 2,     /* this switch's own link to the switch it joined */
+} lex_peer_kind_t;
+
 #define RID_MAX 255            /* ZeroMQ routing ids are at most 255 bytes */
 #define STATES_PER_SESSION 64
 #define KEYS_PER_SESSION 32
@@ -40,6 +47,9 @@ typedef struct session {
     const lex_keybind_t *bind; /* what that key may speak for; NULL without CURVE */
     double tokens;             /* rate limit: queries it may send now */
     uint64_t refilled_us;      /* when tokens were last topped up (monotonic) */
+    int peer;                  /* lex_peer_kind_t: a node, a switch that joined, or our upstream */
+    char (*serves)[LEX_ORI_LEN + 1];  /* a joined switch's destination patterns (peer.c) */
+    size_t nserves;
 } session_t;
 
 typedef struct flight {
@@ -141,6 +151,9 @@ struct lex_switch {
     uint64_t retention_removed;   /* records removed by retention since start */
     struct lex_metrics_http *metrics_http;  /* NULL when metrics_bind is empty */
     char metrics_url[LEX_PATH_MAX];
+    session_t **peers;            /* switches that joined this one (peer.c) */
+    size_t npeers;
+    struct lex_upstream *upstream;  /* link to the switch this one joined (upstream.c), or NULL */
 };
 
 /* session.c */

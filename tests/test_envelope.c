@@ -191,3 +191,37 @@ Test(envelope, envelope_declaring_a_huge_id_array_is_not_msgpack)
     const char *field = NULL;
     cr_assert_eq(lex_envelope_decode(frame, sizeof frame, &env, &field), LEX_EMSGPACK);
 }
+
+Test(envelope, hop_count_is_optional_and_round_trips)
+{
+    lex_envelope_t in = sample(), out;
+    lex_buf_t b;
+    lex_buf_init(&b);
+    cr_assert_eq(lex_envelope_encode(&in, &b), 0);
+    size_t without = b.len;
+    cr_assert_eq(lex_envelope_decode(b.data, b.len, &out, NULL), 0);
+    cr_assert_eq(out.hops, 0, "no hop field means 0");
+    lex_buf_reset(&b);
+    in.hops = 3;
+    cr_assert_eq(lex_envelope_encode(&in, &b), 0);
+    cr_assert_gt(b.len, without, "a non-zero hop count is on the wire");
+    cr_assert_eq(lex_envelope_decode(b.data, b.len, &out, NULL), 0);
+    cr_assert_eq(out.hops, 3);
+    lex_buf_free(&b);
+}
+
+Test(envelope, hop_count_over_255_or_not_a_number_is_refused)
+{
+    const char *field;
+    const char *big[] = {"v", "#1", "id", "#1", "k", "DQ", "src", "CA0190000", "hop", "#256",
+                         NULL};
+    cr_assert_neq(decode_kv(big, &field), 0);
+    cr_assert_str_eq(field, "hop");
+    const char *text[] = {"v", "#1", "id", "#1", "k", "DQ", "src", "CA0190000", "hop", "two",
+                          NULL};
+    cr_assert_eq(decode_kv(text, &field), LEX_ETYPE);
+    cr_assert_str_eq(field, "hop");
+    const char *ok[] = {"v", "#1", "id", "#1", "k", "DQ", "src", "CA0190000", "hop", "#255",
+                        NULL};
+    cr_assert_eq(decode_kv(ok, NULL), 0);
+}
