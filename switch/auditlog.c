@@ -208,6 +208,8 @@ void lex_log_close(lex_log_t **logp)
         if (rc != 0)
             fprintf(stderr, "lexswitch: audit log: final commit failed: %s\n", lex_strerror(rc));
     }
+    if (log->deferred_sync && log->db)
+        lex_log_sync(log);
     close_db(log);
     if (log->batch)
         rocksdb_writebatch_destroy(log->batch);
@@ -394,9 +396,39 @@ static int write_batch(lex_log_t *log)
     }
     log->stats.records += records;
     log->stats.commits++;
-    if (log->mode == LEX_DURABILITY_SYNC)
+    if (log->mode == LEX_DURABILITY_SYNC && !log->deferred_sync)
         log->stats.fsyncs++;
     return 0;
+}
+
+void lex_log_defer_sync(lex_log_t *log)
+{
+    if (log->reader || log->mode != LEX_DURABILITY_SYNC)
+        return;
+    rocksdb_writeoptions_set_sync(log->wopts, 0);
+    log->deferred_sync = 1;
+}
+
+int lex_log_deferring(const lex_log_t *log)
+{
+    return log->deferred_sync;
+}
+
+int lex_log_sync(lex_log_t *log)
+{
+    char *rerr = NULL;
+    rocksdb_flush_wal(log->db, 1, &rerr); /* with automatic WAL flushes: an fsync of the WAL */
+    if (rerr) {
+        fprintf(stderr, "lexswitch: audit log fsync failed: %s\n", rerr);
+        rocksdb_free(rerr);
+        return LEX_EROCKSDB;
+    }
+    return 0;
+}
+
+void lex_log_note_sync(lex_log_t *log)
+{
+    log->stats.fsyncs++;
 }
 
 int lex_log_commit(lex_log_t *log)

@@ -80,6 +80,7 @@ struct lex_log {
     uint32_t cp_every_ms;
 
     lex_log_stats_t stats;
+    int deferred_sync;             /* sync mode, fsync left to lex_log_sync */
     const lex_directory_t *directory; /* requester family/level, may be NULL */
     lex_rollup_acc_t rollup;          /* counts this batch adds (writer only) */
 };

@@ -50,13 +50,9 @@ static const option_t options[] = {
     INT_OPT(hold_expiry_s, 1, 31536000), INT_OPT(verbose, 0, 2),
     STR_OPT(curve_key),  INT_OPT(dev_plain, 0, 1),
     INT_OPT(rate_limit, 0, 100000000),        INT_OPT(rate_burst, 1, 100000000),
-<<<<<<< HEAD
     INT_OPT(node_inflight_max, 1, 10000000), INT_OPT(retention_days, 0, 36500),
-=======
-    INT_OPT(node_inflight_max, 1, 10000000),
     STR_OPT(upstream),   STR_OPT(upstream_serves), STR_OPT(upstream_key),
     STR_OPT(upstream_switch_key),
->>>>>>> s2s
 };
 
 int lex_switch_config_set(lex_switch_config_t *cfg, const char *name, const char *value, char *err,

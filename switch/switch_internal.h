@@ -149,6 +149,12 @@ struct lex_switch {
     uint64_t last_sample_us;
     uint64_t retention_next_us;   /* monotonic time of the next retention pass (0: first tick) */
     uint64_t retention_removed;   /* records removed by retention since start */
+    /* sync durability: the WAL's fsync runs on a worker thread while the
+     * loop goes on; messages wait in wal_wait (written, not yet synced)
+     * and wal_syncing (covered by the fsync under way) */
+    uv_work_t sync_req;
+    int sync_busy, sync_rc, wal_dirty;
+    outbox_t wal_wait, wal_syncing;
     struct lex_metrics_http *metrics_http;  /* NULL when metrics_bind is empty */
     char metrics_url[LEX_PATH_MAX];
     session_t **peers;            /* switches that joined this one (peer.c) */
@@ -181,6 +187,8 @@ size_t lex_flight_count(const lex_switch_t *sw);
 int lex_outbox_add(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, uint64_t fid,
                    const void *env, size_t env_len, const void *body, size_t body_len);
 void lex_outbox_flush(lex_switch_t *sw);
+void lex_outbox_flush_box(lex_switch_t *sw, outbox_t *ob);
+int lex_outbox_take(outbox_t *dst, outbox_t *src);
 void lex_outbox_free(outbox_t *ob);
 
 /* zap.c */

@@ -180,6 +180,17 @@ int lex_log_tick(lex_log_t *log);
 /* Counters since open (zeros for a reader). */
 void lex_log_get_stats(const lex_log_t *log, lex_log_stats_t *out);
 
+/* Sync durability with the fsync taken out of lex_log_commit: commits then
+ * write the WAL without syncing it, and nothing they cover counts as
+ * durable until lex_log_sync returns 0. lex_log_sync may run on another
+ * thread while commits go on; it makes durable every commit that returned
+ * before it started. lex_log_note_sync counts a successful one (call it on
+ * the writer's thread). No effect outside sync mode. */
+void lex_log_defer_sync(lex_log_t *log);
+int lex_log_deferring(const lex_log_t *log);
+int lex_log_sync(lex_log_t *log);
+void lex_log_note_sync(lex_log_t *log);
+
 /* Walks the whole log: every record in order and linked to the one before,
  * the head entry, and every checkpoint's signature against the public key
  * in pubkey_path (NULL: <dir>/audit-sign.pub) and against the record it
