@@ -3,14 +3,14 @@
 # then configures and builds into build/. Safe to run again: it skips what is
 # already there. Usage: ./setup.sh [--sanitize | --fuzz]
 #   --sanitize  ASan+UBSan build in build-san/
-#   --fuzz      clang + libFuzzer build of tests/fuzz/ in build-fuzz/ (docs/FUZZING.md)
+#   --fuzz      libFuzzer build of tests/fuzz/ in build-fuzz/ with clang-14 (docs/FUZZING.md)
 set -euo pipefail
 cd "$(dirname "$0")"
 
 mode="${1:-}"
 packages=(build-essential cmake pkg-config libzmq3-dev libuv1-dev libmsgpack-dev
-          librocksdb-dev libcriterion-dev libsodium-dev)
-[ "$mode" = "--fuzz" ] && packages+=(clang-14 libclang-rt-14-dev)
+          librocksdb-dev libcriterion-dev libsodium-dev clang-14 libclang-rt-14-dev
+          libsqlite3-dev libpq-dev postgresql)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,12 +1,14 @@
 /* main.c: lexnode, the node program. `lexnode state` hosts state DMV
  * responders (all jurisdictions in one process by default); `lexnode agency`
  * runs requesting agencies from a directory, at a rate or from a scenario
- * file. Logic lives in libnode (lex_roles.h, lex_query_text.h). */
+ * file; `lexnode bridge` answers a state's queries from a SQL database.
+ * Logic lives in libnode (lex_roles.h, lex_query_text.h, lex_bridge.h). */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lex_bridge.h"
 #include "lex_error.h"
 #include "lex_node.h"
 #include "lex_query_text.h"
@@ -24,7 +26,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
         "usage: lexnode state  [options]   answer queries as state DMVs\n"
-        "       lexnode agency [options]   send queries as requesting agencies\n\n"
+        "       lexnode agency [options]   send queries as requesting agencies\n"
+        "       lexnode bridge [options]   answer queries from a SQL database\n\n"
         "common:\n"
         "  -c, --connect EP        switch endpoint (default tcp://127.0.0.1:7400)\n"
         "      --drivers N         synthetic drivers per state (default 20000)\n"
@@ -47,7 +50,94 @@ static void usage(FILE *f)
         "      --stats-file FILE   write results as JSON (default: stdout)\n"
         "      --scenario FILE     send the queries of FILE one by one and print answers\n"
         "                          (lines: ORI KEY DEST[,DEST] [field=value ...])\n"
-        "  -q, --quiet             no progress lines\n");
+        "  -q, --quiet             no progress lines\n"
+        "bridge:\n"
+        "      --config FILE       bridge config: database, ori, states, one SQL\n"
+        "                          statement per query key (see README)\n"
+        "      --check             check the config and its statements, then exit\n"
+        "      --init-sample FILE  write a sample config FILE and SQLite database\n"
+        "                          (FILE with .db) to start from\n"
+        "      --ready-file FILE   written once registered\n");
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+    char *end;
+    unsigned long v = strtoul(s, &end, 10);
+    if (end == s || *end || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* lexnode bridge: its own options, since the endpoint may come from its
+ * config file. */
+static int run_bridge(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'f'},  {"check", no_argument, 0, 'k'},
+        {"init-sample", required_argument, 0, 'i'}, {"connect", required_argument, 0, 'c'},
+        {"ready-file", required_argument, 0, 'r'},  {"heartbeat-ms", required_argument, 0, 'b'},
+        {"key-file", required_argument, 0, 'K'},    {"switch-key", required_argument, 0, 'S'},
+        {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
+    const char *conf = NULL, *sample = NULL, *endpoint = NULL, *ready = NULL;
+    unsigned long hb = 1000;
+    int c, check = 0;
+    optind = 2;
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'f': conf = optarg; break;
+        case 'k': check = 1; break;
+        case 'i': sample = optarg; break;
+        case 'c': endpoint = optarg; break;
+        case 'r': ready = optarg; break;
+        case 'b':
+            if (parse_uint(optarg, 600000, &hb) || hb < 50) {
+                fprintf(stderr, "lexnode bridge: bad --heartbeat-ms %s\n", optarg);
+                return 2;
+            }
+            break;
+        case 'K': setenv("LEX_KEY", optarg, 1); break;
+        case 'S': setenv("LEX_SWITCH_KEY", optarg, 1); break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    char err[768] = "";
+    if (sample) {
+        if (lex_bridge_init_sample(sample, err, sizeof err) != 0) {
+            fprintf(stderr, "lexnode bridge: %s\n", err);
+            return 1;
+        }
+        printf("wrote %s and its SQLite database; run: lexnode bridge --config %s\n", sample,
+               sample);
+        return 0;
+    }
+    if (!conf || optind < argc) {
+        fprintf(stderr, "lexnode bridge: --config FILE is required (or --init-sample FILE)\n");
+        return 2;
+    }
+    lex_bridge_config_t *cfg = calloc(1, sizeof *cfg);
+    if (!cfg || lex_bridge_config_load(conf, cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "lexnode bridge: %s\n", cfg ? err : "out of memory");
+        free(cfg);
+        return 1;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    lex_bridge_run_t run = {.config = cfg, .endpoint = endpoint, .ready_file = ready,
+                            .heartbeat_ms = (int)hb, .check_only = check, .stop = &stop_flag};
+    int rc = lex_bridge_run(&run, err, sizeof err);
+    if (rc != 0)
+        fprintf(stderr, "lexnode bridge: %s\n", err[0] ? err : lex_strerror(rc));
+    else if (check)
+        printf("%s: %zu statement(s) prepared against %s\n", conf, cfg->nstmts, cfg->database);
+    lex_bridge_config_free(cfg);
+    free(cfg);
+    return rc == 0 ? 0 : 1;
 }
 
 enum { O_DRIVERS = 256, O_VEHICLES, O_HB, O_READY, O_GRACE, O_FED, O_MISS, O_FAN, O_SEED,
@@ -65,16 +155,6 @@ static const struct option long_opts[] = {
     {"key-file", required_argument, 0, O_KEY},    {"switch-key", required_argument, 0, O_SWITCH_KEY},
     {"quiet", no_argument, 0, 'q'},           {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0}};
-
-static int parse_uint(const char *s, unsigned long max, unsigned long *out)
-{
-    char *end;
-    unsigned long v = strtoul(s, &end, 10);
-    if (end == s || *end || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
 
 static int run_scenario(const char *endpoint, const char *path)
 {
@@ -113,6 +193,8 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     const char *role = argv[1];
+    if (strcmp(role, "bridge") == 0)
+        return run_bridge(argc, argv);
     if (strcmp(role, "state") != 0 && strcmp(role, "agency") != 0) {
         fprintf(stderr, "lexnode: unknown role '%s'\n", role);
         usage(stderr);

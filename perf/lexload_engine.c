@@ -225,7 +225,7 @@ static int open_conns(engine_t *e)
     if (cfg->target == LL_TARGET_SWITCH) {
         /* all at once, heartbeating meanwhile: a node waiting its turn
          * would otherwise fall silent and be dropped by the switch */
-        uint64_t deadline = lex_mono_us() + 120000000u, last_sweep = 0;
+        uint64_t deadline = lex_mono_us() + 120000000u, last_sweep = 0, last_count = 0;
         unsigned ready = 0;
         while (ready < e->nconns) {
             uint64_t now = lex_mono_us();
@@ -242,6 +242,9 @@ static int open_conns(engine_t *e)
             wait_events(e, 20);
             drain_dirty(e);
             sweep(e, now, &last_sweep);
+            if (now - last_count < SWEEP_US / 4)
+                continue; /* counting every wake-up is quadratic in connections */
+            last_count = now;
             ready = 0;
             for (unsigned i = 0; i < e->nconns; i++)
                 ready += lex_node_ready(e->conns[i].node) != 0;

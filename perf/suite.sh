@@ -6,17 +6,19 @@
 # writes perf/results/latest.md and latest.json with every figure and its
 # ratio to the baseline measured beside it.
 #   perf/suite.sh [--quick] [--no-callgrind] [--nodes N]
+# --quick: short runs and 3,000 connected nodes (about two minutes), to
+# check the suite itself; the figures to quote come from a full run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 suite_cmd="perf/suite.sh${*:+ $*}"
-quick=0 callgrind=1 nodes=18000
+quick=0 callgrind=1 nodes=
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
     --no-callgrind) callgrind=0 ;;
     --nodes) nodes=$2; shift ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "suite: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -36,9 +38,11 @@ if [ $rebuild = 1 ]; then
 fi
 
 if [ $quick = 1 ]; then
-  closed_s=3 warm_s=1 open_s=3 nodes_s=4 gc_s=1 cg_small=500 cg_big=2500
+  closed_s=3 warm_s=1 open_s=3 nodes_s=3 gc_s=1 cg_small=500 cg_big=2500
   ladder=(10000 50000)
+  nodes=${nodes:-3000}
 else
+  nodes=${nodes:-18000}
   closed_s=10 warm_s=2 open_s=10 nodes_s=10 gc_s=5 cg_small=2000 cg_big=12000
   ladder=(5000 10000 20000 50000)
 fi
@@ -48,7 +52,10 @@ body=300 inflight=1024 conns=64
 # the holder processes per connection: raise the soft limit to the hard one.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 fd_limit=$(ulimit -n)
+# a holder process polls all its connections: several small ones register
+# faster than one large one, and each stays well inside the limit
 holder_max=$(( (fd_limit - 200) / 2 ))
+[ $holder_max -gt 4500 ] && holder_max=4500
 if [ "$fd_limit" -lt $(( nodes + 200 )) ]; then
   echo "suite: open-file limit $fd_limit is too low for $nodes nodes; using $(( fd_limit - 400 ))" >&2
   nodes=$(( fd_limit - 400 ))
@@ -63,6 +70,8 @@ cleanup() {
 }
 trap cleanup EXIT
 mkdir -p perf/results
+# what else the machine was doing: the load average before and after
+uptime > "$work/uptime-start.txt"
 
 # a directory big enough for 18,000 connected agencies and the 2,000 that
 # carry the traffic (360 local agencies a state: about 20,400 in all)
@@ -101,7 +110,7 @@ start_switch() { # LABEL DURABILITY [valgrind args...]
   rm -f "$work/sw.ready"
   "$@" $bin/lexswitch --bind-tcp 'tcp://127.0.0.1:*' --data "$work/data-$label" \
       --rules tools/scenario --directory "$work/directory.txt" --durability "$mode" \
-      --ready-file "$work/sw.ready" --stats-file "$work/$label.stats.json" \
+      --ready-file "$work/sw.ready" --stats-file "$work/$label.stats.json" --set dev_plain=1 \
       2>"$work/$label.switch.log" &
   sw_pid=$!; pids+=("$sw_pid")
   wait_file "$work/sw.ready" 120
@@ -240,6 +249,9 @@ elif [ $callgrind = 1 ]; then
   echo "suite: valgrind not installed (./setup.sh installs it): no instruction counts" >&2
 fi
 
+uptime > "$work/uptime-end.txt"
+git rev-parse --short HEAD > "$work/commit.txt" 2>/dev/null || echo unknown > "$work/commit.txt"
+git diff --quiet HEAD -- switch nodes schemas perf 2>/dev/null || echo "(with uncommitted changes)" >> "$work/commit.txt"
 python3 perf/suite_report.py "$work" perf/results \
     --quick $quick --nodes "$nodes" --cg-small $cg_small --cg-big $cg_big \
     --ladder "${ladder[*]}" --cmd "$suite_cmd"

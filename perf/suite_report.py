@@ -40,6 +40,27 @@ def ms(us):
     return None if us is None else us / 1000.0
 
 
+def machine():
+    """CPU model and count, and what the machine was doing (load averages)."""
+    model = "unknown"
+    try:
+        for ln in open("/proc/cpuinfo"):
+            if ln.startswith("model name"):
+                model = ln.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpus": os.cpu_count(), "cpu_model": model}
+
+
+def read_text(work, name):
+    try:
+        with open(os.path.join(work, name)) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
 def errors_of(r):
     """Answers that were missing, failed to send, or were not a real answer."""
     if not r:
@@ -60,10 +81,20 @@ def main():
     ap.add_argument("--cmd", default="perf/suite.sh")
     a = ap.parse_args()
     w = a.work
+    host = machine()
+    host["uptime_start"] = read_text(w, "uptime-start.txt")
+    host["uptime_end"] = read_text(w, "uptime-end.txt")
     res = {"when": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "command": a.cmd,
-           "quick": bool(a.quick), "host": {"cpus": os.cpu_count()}, "targets": {}}
+           "commit": (read_text(w, "commit.txt") or "unknown").replace("\n", " "),
+           "quick": bool(a.quick), "host": host, "targets": {}, "summary": []}
     md = []
     out = md.append
+    summary = res["summary"]
+
+    def row(figure, value, unit, base=None, target=None, met=None, nd=0):
+        summary.append({"figure": figure, "value": value, "unit": unit, "baseline": base,
+                        "ratio": ratio(value, base) if base is not None else None,
+                        "target": target, "met": met, "nd": nd})
 
     # 1. closed loop
     bare = [load(w, f"bare-closed-{i}.json") for i in (1, 2)]
@@ -72,9 +103,14 @@ def main():
     closed = {"baseline_round_trips_per_s": base, "bare_runs": bare_tp, "runs": {}}
     sample = bare[0] or load(w, "switch-closed-sync.json")
     out(f"# lexswitch benchmark results\n")
-    out(f"Run `{a.cmd}` on {res['when']}, {os.cpu_count()} CPUs (shared with other work: "
-        f"read the ratios, not the absolute figures). Requester (`lexload`), switch or "
-        f"forwarder, and responder (`lexecho`) are separate processes on TCP loopback.\n")
+    out(f"`{a.cmd}` at commit {res['commit']}, {res['when']}, on {host['cpus']} x "
+        f"{host['cpu_model']}{' (QUICK: short runs, to check the suite)' if a.quick else ''}. "
+        f"The machine is shared with other work: read the ratios, not the absolute figures. "
+        f"Load average at the start: {(host['uptime_start'] or '?').split('load average:')[-1].strip()}; "
+        f"at the end: {(host['uptime_end'] or '?').split('load average:')[-1].strip()}. "
+        f"Requester (`lexload`), switch or forwarder, and responder (`lexecho`) are separate "
+        f"processes on TCP loopback; every switch runs with `dev_plain=1` (no CURVE).\n")
+    summary_at = len(md)
     out("## Closed loop: 1024 queries in flight\n")
     if sample:
         out(f"Query: DQ, envelope {sample['query_env_bytes']} B + body "
@@ -102,6 +138,12 @@ def main():
     if len(bare_tp) == 2:
         out(f"\nBare forwarder spread between its two runs: "
             f"{abs(bare_tp[0] - bare_tp[1]) / max(bare_tp) * 100:.0f}%.")
+    row("bare forwarder, closed loop 1024 in flight", base, "round trips/s")
+    for mode in ("sync", "batch", "none"):
+        run = closed["runs"].get(f"switch-closed-{mode}", {})
+        row(f"switch ({mode}), closed loop 1024 in flight", run.get("round_trips_per_s"),
+            "round trips/s", base, ">= 0.5x" if mode == "sync" else None,
+            (run.get("ratio") or 0) >= 0.5 if mode == "sync" and run else None)
     sync = closed["runs"].get("switch-closed-sync", {})
     met = sync.get("ratio") is not None and sync["ratio"] >= 0.5
     res["targets"]["full_path_ratio_ge_0.5"] = {"value": sync.get("ratio"), "met": met}
@@ -126,12 +168,30 @@ def main():
     if st and r and r["answers"] and gc.get(1024):
         per_rt = st.get("log_last_seq", 0) / max(r["answers"], 1)
         rec_s = per_rt * r["throughput"]
+        fsyncs = st.get("log_fsyncs") or 0
+        per_fsync = st.get("log_records", 0) / fsyncs if fsyncs else None
+        fsync_s = rec_s / per_fsync if per_fsync else None
+        bare_per = gc[1024]["records_per_s"] / gc[1024]["commits_per_s"] \
+            if gc[1024].get("commits_per_s") else None
         out(f"\nThe switch (sync) wrote {per_rt:.2f} audit records per round trip, "
             f"{fmt(rec_s)} records/s: {fx(ratio(rec_s, gc[1024]['records_per_s']))} of the bare "
-            f"writer's records/s at 1024 a batch.")
+            f"writer's records/s at 1024 a batch; {fmt(per_fsync, 1)} records per fsync over "
+            f"the whole run ({fmt(st.get('log_records'))} records, {fmt(fsyncs)} fsyncs), so "
+            f"about {fmt(fsync_s)} fsyncs/s while loaded (bare writer at 1024 a batch: "
+            f"{fmt(gc[1024].get('commits_per_s'))} fsyncs/s; at 1 a batch: "
+            f"{fmt(gc[1].get('commits_per_s') if gc.get(1) else None)} fsyncs/s).")
         res["group_commit"] = {"bare": gc, "switch_records_per_round_trip": per_rt,
                                "switch_records_per_s": rec_s,
+                               "switch_records_per_fsync": per_fsync,
+                               "switch_fsyncs_per_s": fsync_s,
                                "ratio_to_bare_1024": ratio(rec_s, gc[1024]["records_per_s"])}
+        row("audit records/s: switch (sync) vs bare group commit (1024 a batch)", rec_s,
+            "records/s", gc[1024]["records_per_s"])
+        row("records per fsync: switch (sync) vs bare group commit (1024 a batch)", per_fsync,
+            "records", bare_per, nd=1)
+        if gc.get(1):
+            row("fsyncs/s: switch (sync) vs bare writer, one record a batch", fsync_s,
+                "fsyncs/s", gc[1].get("commits_per_s"))
     out("")
 
     # 3. open loop ladder
@@ -165,6 +225,16 @@ def main():
         ok = l["p99"] < 2000 and l["p999"] < 5000 and errors_of(t50) == 0
         res["targets"]["open_50k_sync"] = {"p99_us": l["p99"], "p999_us": l["p999"],
                                            "errors": errors_of(t50), "met": ok}
+        bl = bare_open["latency_us"] if bare_open else {}
+        row("open loop 50,000/s (sync): p50 ms", ms(l["p50"]), "ms", ms(bl.get("p50")), nd=2)
+        row("open loop 50,000/s (sync): p99 ms", ms(l["p99"]), "ms", ms(bl.get("p99")), "< 2 ms",
+            l["p99"] < 2000, nd=2)
+        row("open loop 50,000/s (sync): p99.9 ms", ms(l["p999"]), "ms", ms(bl.get("p999")),
+            "< 5 ms", l["p999"] < 5000, nd=2)
+        row("open loop 50,000/s (sync): errors", errors_of(t50), "", None, "0",
+            errors_of(t50) == 0)
+        row("open loop 50,000/s (sync): sent/s", t50["rate_sent"], "/s",
+            bare_open["rate_sent"] if bare_open else None)
         out(f"\n**Target** 50,000/s sync: p99 < 2 ms, p99.9 < 5 ms, no errors: p99 "
             f"{ms(l['p99']):.2f} ms, p99.9 {ms(l['p999']):.2f} ms, errors {errors_of(t50)}, "
             f"sent {fmt(t50['rate_sent'])}/s - {'met' if ok else 'NOT met'}.\n")
@@ -196,6 +266,12 @@ def main():
         mem_ok = big["vmhwm_kb"] is not None and big["vmhwm_kb"] < 1024 * 1024
         tp_ok = big["ratio"] is not None and big["ratio"] >= 0.8
         res["targets"]["nodes_memory_lt_1GiB"] = {"vmhwm_kb": big["vmhwm_kb"], "met": mem_ok}
+        small = nodes_res.get("nodes-100") or {}
+        row(f"{a.nodes:,} connected nodes vs 100: round trips/s", big["round_trips_per_s"],
+            "round trips/s", small.get("round_trips_per_s"), ">= 0.8x", tp_ok)
+        row(f"{a.nodes:,} connected nodes: switch peak RSS (VmHWM) MB",
+            (big["vmhwm_kb"] or 0) / 1024, "MB", (small.get("vmhwm_kb") or 0) / 1024 or None,
+            "< 1024 MB", mem_ok)
         res["targets"]["nodes_throughput_ge_0.8"] = {"value": big["ratio"], "met": tp_ok}
         out(f"\n**Targets** {fmt(a.nodes)} nodes: memory < 1 GiB: "
             f"{fmt((big['vmhwm_kb'] or 0) / 1024, 0)} MB - {'met' if mem_ok else 'NOT met'}; "
@@ -221,6 +297,9 @@ def main():
             "per routed message | ratio to bare |")
         out("|---|---:|---:|---:|---:|---:|---:|")
         bare_ir = cg.get("fwd", {}).get("ir_per_routed")
+        if cg.get("switch"):
+            row("instructions per routed message (callgrind)", cg["switch"]["ir_per_routed"],
+                "instructions", bare_ir)
         for prog, name in (("fwd", "lexfwd (bare)"), ("switch", "lexswitch")):
             c = cg.get(prog)
             if c:
@@ -238,6 +317,19 @@ def main():
                 out("```")
         out("")
     res["callgrind"] = cg
+
+    # the summary, after the header
+    tab = ["## Summary\n", "| figure | value | baseline (same run) | ratio | target | met? |",
+           "|---|---:|---:|---:|---|---|"]
+    for r_ in summary:
+        nd = r_["nd"]
+        tab.append(f"| {r_['figure']} | {fmt(r_['value'], nd)} | {fmt(r_['baseline'], nd)} | "
+                   f"{fx(r_['ratio'])} | {r_['target'] or ''} | "
+                   f"{'' if r_['met'] is None else ('yes' if r_['met'] else 'NO')} |")
+    tab.append("\nBaselines: the bare ZeroMQ forwarder `lexfwd` (throughput, latency, "
+               "instructions), the bare RocksDB group-commit writer `lexgc` (audit log), and "
+               "the switch with 100 connected nodes (connected nodes).\n")
+    md[summary_at:summary_at] = tab
 
     # the commands
     cmd_path = os.path.join(w, "commands.txt")

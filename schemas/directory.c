@@ -6,10 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lex_directory.h"
+#include "lex_textfile.h"
 #include "lex_envelope.h"
 #include "lex_error.h"
 #include "lex_glob.h"
 #include "lex_keys.h"
+
+/* a directory file of every agency of a large country is a few megabytes */
+#define LEX_DIRECTORY_FILE_MAX ((size_t)256 << 20)
 
 struct lex_directory {
     size_t count;
@@ -287,44 +291,12 @@ fail:
 int lex_directory_load(const char *path, lex_directory_t **out, char *err, size_t errlen)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (err && errlen)
-            snprintf(err, errlen, "%s: cannot open", path);
-        return LEX_EIO;
-    }
-    char *text = NULL;
-    size_t len = 0;
-    int rc = LEX_EIO;
-    if (fseek(f, 0, SEEK_END) != 0)
-        goto cleanup;
-    long size = ftell(f);
-    if (size < 0 || fseek(f, 0, SEEK_SET) != 0)
-        goto cleanup;
-    text = malloc((size_t)size + 1);
-    if (!text) {
-        rc = LEX_ENOMEM;
-        goto cleanup;
-    }
-    len = fread(text, 1, (size_t)size, f);
-    if (len != (size_t)size) {
-        if (err && errlen)
-            snprintf(err, errlen, "%s: read failed", path);
-        goto cleanup;
-    }
-    text[len] = 0;
-    const char *nul = memchr(text, 0, len);
-    if (nul) { /* parsing would stop there and drop every agency after it */
-        size_t line = 1;
-        for (const char *c = text; c < nul; c++)
-            line += *c == '\n';
-        rc = fail(err, errlen, path, line, "NUL byte in the file");
-        goto cleanup;
-    }
+    char *text;
+    int rc = lex_textfile_read(path, LEX_DIRECTORY_FILE_MAX, &text, err, errlen);
+    if (rc != 0)
+        return rc;
     rc = lex_directory_parse(text, path, out, err, errlen);
-cleanup:
     free(text);
-    fclose(f);
     return rc;
 }
 

@@ -20,7 +20,7 @@
 #include "lex_error.h"
 
 static const char *const cf_names[CF_COUNT] = {"default", "by_ori", "by_state", "meta",
-                                              "checkpoints", "by_id", "by_time"};
+                                              "checkpoints", "by_id", "by_time", "rollup"};
 static const char head_key[] = "head";
 static const char base_key[] = "base";
 
@@ -150,6 +150,14 @@ static int open_common(const char *dir, int reader, lex_durability_t mode, lex_l
      * (Debian's librocksdb has both; docs/LOG.md "On disk") */
     rocksdb_options_set_compression(log->opts, rocksdb_lz4_compression);
     rocksdb_options_set_bottommost_compression(log->opts, rocksdb_zstd_compression);
+    if (!reader) {
+        /* The writer only appends and reads back a few keys when it opens:
+         * an unsorted (vector) memtable takes an insert for the price of an
+         * append and sorts once when flushing, where a skiplist pays a
+         * search per index entry (the largest cost of a routed message). */
+        rocksdb_options_set_memtable_vector_rep(log->opts);
+        rocksdb_options_set_allow_concurrent_memtable_write(log->opts, 0);
+    }
     log->wopts = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(log->wopts, mode == LEX_DURABILITY_SYNC);
     if (mode == LEX_DURABILITY_NONE)
@@ -200,6 +208,8 @@ void lex_log_close(lex_log_t **logp)
         if (rc != 0)
             fprintf(stderr, "lexswitch: audit log: final commit failed: %s\n", lex_strerror(rc));
     }
+    if (log->deferred_sync && log->db)
+        lex_log_sync(log);
     close_db(log);
     if (log->batch)
         rocksdb_writebatch_destroy(log->batch);
@@ -210,6 +220,7 @@ void lex_log_close(lex_log_t **logp)
     if (log->opts)
         rocksdb_options_destroy(log->opts);
     lex_buf_free(&log->value);
+    lex_log_rollup_free(log);
     free(log->path);
     free(log);
     *logp = NULL;
@@ -289,8 +300,14 @@ static void fill_requester(const lex_log_t *log, lex_log_record_t *rec)
     const lex_agency_t *a = lex_log_requester(rec, log->directory);
     if (!a)
         return;
-    snprintf(rec->req_family, sizeof rec->req_family, "%s", a->family);
-    snprintf(rec->req_level, sizeof rec->req_level, "%s", lex_level_name(a->level));
+    /* per record: plain bounded copies rather than snprintf */
+    size_t n = strnlen(a->family, sizeof rec->req_family - 1);
+    memcpy(rec->req_family, a->family, n);
+    rec->req_family[n] = 0;
+    const char *level = lex_level_name(a->level);
+    n = strnlen(level, sizeof rec->req_level - 1);
+    memcpy(rec->req_level, level, n);
+    rec->req_level[n] = 0;
 }
 
 int lex_log_append(lex_log_t *log, lex_log_record_t *rec)
@@ -305,6 +322,8 @@ int lex_log_append(lex_log_t *log, lex_log_record_t *rec)
     lex_buf_reset(&log->value);
     int rc = encode_record(&log->value, rec);
     if (rc != 0)
+        return rc;
+    if ((rc = lex_log_rollup_note(log, rec)) != 0)
         return rc;
     crypto_generichash(rec->hash, 32, (const unsigned char *)log->value.data, log->value.len, NULL,
                        0);
@@ -339,6 +358,8 @@ int lex_log_append(lex_log_t *log, lex_log_record_t *rec)
  * what is durable, so the next batch links to the right record. */
 static int write_batch(lex_log_t *log)
 {
+    /* the rollup rows this batch changes go in the same batch */
+    int rollup_failed = log->pending && lex_log_rollup_flush(log) != 0;
     if (log->pending) {
         uint8_t head[40];
         lex_log_put_be64(head, log->last_seq);
@@ -349,17 +370,20 @@ static int write_batch(lex_log_t *log)
     if (rocksdb_writebatch_count(log->batch) == 0)
         return 0;
     char *rerr = NULL;
-    rocksdb_write(log->db, log->wopts, log->batch, &rerr);
+    if (!rollup_failed)
+        rocksdb_write(log->db, log->wopts, log->batch, &rerr);
     rocksdb_writebatch_clear(log->batch);
+    lex_log_rollup_reset(log);
     size_t records = log->pending;
     log->pending = 0;
-    if (rerr) {
+    if (rerr || rollup_failed) {
         log->last_seq = log->committed_seq;
         memcpy(log->last_hash, log->committed_hash, 32);
         log->cp_seq = log->cp_committed_seq;
         log->cp_time_us = log->cp_committed_time_us;
         log->stats.failures++;
-        fprintf(stderr, "lexswitch: audit log write of %zu records failed: %s\n", records, rerr);
+        fprintf(stderr, "lexswitch: audit log write of %zu records failed: %s\n", records,
+                rerr ? rerr : "reading a rollup row failed");
         rocksdb_free(rerr);
         return LEX_EROCKSDB;
     }
@@ -372,9 +396,39 @@ static int write_batch(lex_log_t *log)
     }
     log->stats.records += records;
     log->stats.commits++;
-    if (log->mode == LEX_DURABILITY_SYNC)
+    if (log->mode == LEX_DURABILITY_SYNC && !log->deferred_sync)
         log->stats.fsyncs++;
     return 0;
+}
+
+void lex_log_defer_sync(lex_log_t *log)
+{
+    if (log->reader || log->mode != LEX_DURABILITY_SYNC)
+        return;
+    rocksdb_writeoptions_set_sync(log->wopts, 0);
+    log->deferred_sync = 1;
+}
+
+int lex_log_deferring(const lex_log_t *log)
+{
+    return log->deferred_sync;
+}
+
+int lex_log_sync(lex_log_t *log)
+{
+    char *rerr = NULL;
+    rocksdb_flush_wal(log->db, 1, &rerr); /* with automatic WAL flushes: an fsync of the WAL */
+    if (rerr) {
+        fprintf(stderr, "lexswitch: audit log fsync failed: %s\n", rerr);
+        rocksdb_free(rerr);
+        return LEX_EROCKSDB;
+    }
+    return 0;
+}
+
+void lex_log_note_sync(lex_log_t *log)
+{
+    log->stats.fsyncs++;
 }
 
 int lex_log_commit(lex_log_t *log)

@@ -20,12 +20,37 @@ enum {
     CF_CHECKPOINTS,
     CF_BY_ID,
     CF_BY_TIME,
+    CF_ROLLUP,
     CF_COUNT
 };
 
 #define LOG_KEY_FILE "audit-sign.key"
 #define LOG_PUB_FILE "audit-sign.pub"
 #define CHECKPOINT_LEN (1 + 8 + 32 + 8 + crypto_sign_BYTES)
+#define ROLLUP_KEY_MAX 80
+
+/* One rollup row's count added by the batch being built. */
+typedef struct {
+    char key[ROLLUP_KEY_MAX];      /* "" = free slot */
+    uint64_t add;
+} rollup_slot_t;
+
+/* The writer's rollup state (auditlog_rollup.c). */
+typedef struct {
+    rollup_slot_t *slots;          /* open addressing, cap a power of two */
+    size_t cap, used;
+    /* a fan-out query whose per-destination outcomes (one out-record each,
+     * in destination order) follow its in-record */
+    size_t fan_left, fan_idx, fan_n;
+    uint64_t fan_id;
+    char fan_src[LEX_ORI_LEN + 1];
+    char fan_key[LEX_KEY_MAX + 1];
+    char fan_family[16], fan_level[12];
+    char fan_dst[LEX_DEST_MAX][LEX_ORI_LEN + 1];
+    /* the month of the last record, and its bounds */
+    uint64_t month_from_us, month_to_us;
+    char month[8];
+} lex_rollup_acc_t;
 
 struct lex_log {
     char *path;
@@ -55,7 +80,9 @@ struct lex_log {
     uint32_t cp_every_ms;
 
     lex_log_stats_t stats;
+    int deferred_sync;             /* sync mode, fsync left to lex_log_sync */
     const lex_directory_t *directory; /* requester family/level, may be NULL */
+    lex_rollup_acc_t rollup;          /* counts this batch adds (writer only) */
 };
 
 void lex_log_put_be64(uint8_t *p, uint64_t v);
@@ -95,5 +122,14 @@ int lex_log_load_head(lex_log_t *log, uint64_t *seq, uint8_t hash[32], char *err
 /* Reads the retention base: records up to base were removed on purpose; the
  * checkpoint at base holds the hash the first remaining record links to. */
 uint64_t lex_log_load_base(lex_log_t *log);
+
+/* Rollups (auditlog_rollup.c): note counts a just-appended record adds to
+ * the batch's rollup rows; flush puts the updated rows into the batch
+ * (committed value + what the batch adds); reset forgets the batch's counts
+ * after the batch was written or failed; free releases the table. */
+int lex_log_rollup_note(lex_log_t *log, const lex_log_record_t *rec);
+int lex_log_rollup_flush(lex_log_t *log);
+void lex_log_rollup_reset(lex_log_t *log);
+void lex_log_rollup_free(lex_log_t *log);
 
 #endif

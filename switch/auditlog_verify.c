@@ -80,6 +80,15 @@ static int base_link(walk_t *w, uint64_t base, uint8_t prev[32])
     uint8_t key[8];
     lex_log_put_be64(key, base);
     rocksdb_iter_seek(w->cp, (const char *)key, 8);
+    w->res->base = base;
+    if (rocksdb_iter_valid(w->cp)) { /* when the retention base was signed, for the report */
+        size_t vlen;
+        const char *v = rocksdb_iter_value(w->cp, &vlen);
+        uint64_t cseq, t;
+        uint8_t h[32];
+        if (lex_log_checkpoint_decode(v, vlen, &cseq, h, &t) == 0 && cseq == base)
+            w->res->base_time_us = t;
+    }
     int found = 0;
     int rc = rocksdb_iter_valid(w->cp) ? checkpoint_at(w, base, &found, prev) : 0;
     if (rc == 0 && !found)

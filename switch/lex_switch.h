@@ -30,6 +30,7 @@ typedef struct {
     int rate_limit;                /* queries a second one session may send; 0 = no limit */
     int rate_burst;                /* queries one session may send at once above the rate */
     int node_inflight_max;         /* open queries at one responder before new ones get ST busy */
+    int retention_days;            /* audit-log records older than this are removed; 0 = never */
     char upstream[LEX_PATH_MAX];   /* switch to join, e.g. "tcp://10.0.0.1:7400"; "" = none */
     char upstream_serves[LEX_PATH_MAX];  /* destination patterns claimed there ("NV*") */
     char upstream_key[LEX_PATH_MAX];     /* this switch's key for the link ("" = curve_key) */

@@ -1,7 +1,10 @@
 /* loop.c: the switch object and its libuv loop. ZeroMQ's descriptor is
  * edge-triggered, so every wake-up drains the ROUTER while ZMQ_EVENTS says
  * readable, in passes: receive up to a batch, commit the audit log once
- * (group commit), then send what the pass produced. Timers drive timeouts,
+ * (group commit), then send what the pass produced; with sync durability
+ * the fsync runs on a worker thread while the next passes are received,
+ * and a pass's messages leave once an fsync covering them returns. Timers
+ * drive timeouts,
  * heartbeats and dead-node detection; SIGINT/SIGTERM drain and stop; SIGHUP
  * reloads the rules. */
 #include <signal.h>
@@ -20,6 +23,91 @@
 #define TICK_MS 25
 
 static void pump(lex_switch_t *sw);
+static void commit_and_flush(lex_switch_t *sw);
+
+static int sync_pending(const lex_switch_t *sw)
+{
+    return sw->sync_busy || sw->wal_dirty || sw->wal_wait.count > 0;
+}
+
+/* Sends a batch whose records are durable, then fails back the queries a
+ * full responder queue refused (their ST busy goes through the log). */
+static void flush_durable(lex_switch_t *sw, outbox_t *ob)
+{
+    lex_outbox_flush_box(sw, ob);
+    if (sw->nbounced) {
+        lex_route_fail_bounced(sw);
+        sw->nbounced = 0;
+        commit_and_flush(sw);
+    }
+    lex_stats_sent(sw, lex_mono_us());
+}
+
+static void sync_work(uv_work_t *req)
+{
+    lex_switch_t *sw = req->data;
+    sw->sync_rc = lex_log_sync(sw->log);
+}
+
+static void sync_start(lex_switch_t *sw);
+
+static void sync_done(uv_work_t *req, int status)
+{
+    lex_switch_t *sw = req->data;
+    sw->sync_busy = 0;
+    if (status == 0 && sw->sync_rc == 0) {
+        lex_log_note_sync(sw->log);
+        flush_durable(sw, &sw->wal_syncing);
+    } else {
+        lex_stats_unsent(sw);
+        lex_logline_write(LEX_LOG_ERROR, "AUDIT LOG FSYNC FAILED: %zu messages held back",
+                sw->wal_syncing.count);
+        sw->wal_syncing.count = 0;
+        lex_buf_reset(&sw->wal_syncing.data);
+    }
+    sync_start(sw);
+}
+
+/* Starts an fsync covering every commit so far, unless one is under way
+ * (the next starts when it returns); messages that need none go at once,
+ * behind those still waiting. */
+static void sync_start(lex_switch_t *sw)
+{
+    if (sw->sync_busy || (!sw->wal_dirty && sw->wal_wait.count == 0))
+        return;
+    outbox_t t = sw->wal_syncing;
+    sw->wal_syncing = sw->wal_wait;
+    sw->wal_wait = t;
+    if (!sw->wal_dirty) {
+        flush_durable(sw, &sw->wal_syncing);
+        return;
+    }
+    sw->wal_dirty = 0;
+    sw->sync_busy = 1;
+    sw->sync_req.data = sw;
+    if (uv_queue_work(&sw->loop, &sw->sync_req, sync_work, sync_done) != 0) {
+        sw->sync_rc = lex_log_sync(sw->log); /* no worker: sync here */
+        sync_done(&sw->sync_req, 0);
+    }
+}
+
+/* After the loop has stopped: the last fsync, here, and its messages. */
+static void sync_now(lex_switch_t *sw)
+{
+    if (!lex_log_deferring(sw->log))
+        return;
+    lex_outbox_take(&sw->wal_syncing, &sw->wal_wait);
+    if (sw->wal_dirty) {
+        sw->wal_dirty = 0;
+        if (lex_log_sync(sw->log) != 0) {
+            sw->wal_syncing.count = 0;
+            lex_buf_reset(&sw->wal_syncing.data);
+            return;
+        }
+        lex_log_note_sync(sw->log);
+    }
+    lex_outbox_flush_box(sw, &sw->wal_syncing);
+}
 
 static void commit_and_flush(lex_switch_t *sw)
 {
@@ -38,6 +126,14 @@ static void commit_and_flush(lex_switch_t *sw)
                 lex_strerror(rc), sw->outbox.count);
         sw->outbox.count = 0;
         lex_buf_reset(&sw->outbox.data);
+        return;
+    }
+    if (lex_log_deferring(sw->log)) {
+        /* written, not yet synced: the messages wait for an fsync */
+        sw->wal_dirty |= records > 0;
+        if (lex_outbox_take(&sw->wal_wait, &sw->outbox) != 0)
+            lex_logline_write(LEX_LOG_ERROR, "out of memory queueing messages for the fsync");
+        sync_start(sw);
         return;
     }
     lex_outbox_flush(sw);
@@ -182,8 +278,17 @@ static void on_tick(uv_timer_t *h)
         lex_route_expire_holds(sw);
     }
     commit_and_flush(sw);
+    lex_log_stats_t before, after;
+    lex_log_get_stats(sw->log, &before);
     lex_log_tick(sw->log); /* a signed checkpoint when one is due on an idle log */
-    if (sw->draining && (lex_flight_count(sw) == 0 || now >= sw->drain_deadline_us)) {
+    lex_retention_tick(sw, now);
+    lex_log_get_stats(sw->log, &after);
+    if (lex_log_deferring(sw->log) && after.commits != before.commits) {
+        sw->wal_dirty = 1;
+        sync_start(sw);
+    }
+    if (sw->draining && (lex_flight_count(sw) == 0 || now >= sw->drain_deadline_us) &&
+        (!sync_pending(sw) || now >= sw->drain_deadline_us + 1000000u)) {
         if (lex_flight_count(sw) > 0) {
             lex_logline_write(LEX_LOG_WARN, "drain time over, %zu queries still open get a timeout",
                     lex_flight_count(sw));
@@ -394,6 +499,7 @@ int lex_switch_new(const lex_switch_config_t *cfg, lex_switch_t **out, char *err
     if ((rc = lex_log_open(cfg->data_dir, cfg->durability, &sw->log, err, errlen)) != 0)
         goto fail;
     lex_log_set_directory(sw->log, sw->directory); /* requester family and level per record */
+    lex_log_defer_sync(sw->log); /* sync mode: the fsync on a worker thread (sync_start) */
     char held_path[LEX_PATH_MAX + 16];
     snprintf(held_path, sizeof held_path, "%s/held", cfg->data_dir);
     if ((rc = lex_holds_open(held_path, &sw->holds, err, errlen)) != 0)
@@ -497,6 +603,7 @@ int lex_switch_run(lex_switch_t *sw)
     pump(sw);
     uv_run(&sw->loop, UV_RUN_DEFAULT);
     commit_and_flush(sw);
+    sync_now(sw);
     remove_pid_file(sw);
     if (sw->cfg.stats_file[0] && lex_stats_write(sw, sw->cfg.stats_file) != 0)
         lex_logline_write(LEX_LOG_WARN, "cannot write stats file %s", sw->cfg.stats_file);
@@ -555,6 +662,8 @@ void lex_switch_destroy(lex_switch_t **swp)
     lex_policy_destroy(&sw->policy);
     lex_directory_destroy(&sw->directory);
     lex_outbox_free(&sw->outbox);
+    lex_outbox_free(&sw->wal_wait);
+    lex_outbox_free(&sw->wal_syncing);
     lex_buf_free(&sw->scratch_env);
     lex_buf_free(&sw->scratch_body);
     free(sw);

@@ -231,7 +231,7 @@ int lex_metrics_render(lex_switch_t *sw, lex_buf_t *out)
                         "Time from forwarding a query to sending its answer to the requester.",
                         out);
     single(out, "lexswitch_log_commits_total", "counter",
-           "Audit-log commits (one fsync each in sync mode).", st->log_commits);
+           "Audit-log commits (in sync mode an fsync may cover several).", st->log_commits);
     single(out, "lexswitch_log_records_total", "counter",
            "Audit-log records committed.", st->log_records);
     single(out, "lexswitch_log_commit_failures_total", "counter",

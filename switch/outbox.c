@@ -58,9 +58,51 @@ static int remember_bounce(lex_switch_t *sw, uint64_t fid)
     return 0;
 }
 
+/* Moves src's messages to the end of dst (a swap when dst is empty). */
+int lex_outbox_take(outbox_t *dst, outbox_t *src)
+{
+    if (dst->count == 0) {
+        lex_buf_reset(&dst->data);
+        outbox_t t = *dst;
+        *dst = *src;
+        *src = t;
+        return 0;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < src->count && rc == 0; i++) {
+        const outmsg_t *m = &src->msgs[i];
+        if (dst->count == dst->cap) {
+            size_t cap = dst->cap * 2;
+            outmsg_t *grown = realloc(dst->msgs, cap * sizeof *grown);
+            if (!grown) {
+                rc = LEX_ENOMEM;
+                break;
+            }
+            dst->msgs = grown;
+            dst->cap = cap;
+        }
+        outmsg_t *d = &dst->msgs[dst->count];
+        *d = *m;
+        d->env_off = dst->data.len;
+        d->body_off = d->env_off + m->env_len;
+        if (lex_buf_append(&dst->data, src->data.data + m->env_off, m->env_len) != 0 ||
+            lex_buf_append(&dst->data, src->data.data + m->body_off, m->body_len) != 0)
+            rc = LEX_ENOMEM;
+        else
+            dst->count++;
+    }
+    src->count = 0;
+    lex_buf_reset(&src->data);
+    return rc;
+}
+
 void lex_outbox_flush(lex_switch_t *sw)
 {
-    outbox_t *ob = &sw->outbox;
+    lex_outbox_flush_box(sw, &sw->outbox);
+}
+
+void lex_outbox_flush_box(lex_switch_t *sw, outbox_t *ob)
+{
     for (size_t i = 0; i < ob->count; i++) {
         outmsg_t *m = &ob->msgs[i];
         const char *d = ob->data.data;

@@ -14,6 +14,7 @@
 #include "lex_glob.h"
 #include "lex_states.h"
 #include "lex_status.h"
+#include "lex_textfile.h"
 #include "policy_internal.h"
 
 #define CACHE_SLOTS 65536   /* power of two; about 4 MB */
@@ -323,29 +324,6 @@ int lex_policy_load_text(lex_policy_t *p, const char *state, const char *text, c
     return load_text_from(p, state, text, name, p->shared_dir, err, errlen);
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        len += fread(buf + len, 1, cap - len - 1, f);
-        if (len + 1 < cap)
-            break;
-        cap *= 2;
-        char *grown = realloc(buf, cap);
-        if (!grown)
-            free(buf);
-        buf = grown;
-    }
-    fclose(f);
-    if (buf)
-        buf[len] = 0;
-    return buf;
-}
-
 int lex_policy_load_file(lex_policy_t *p, const char *path, char *err, size_t errlen)
 {
     const char *slash = strrchr(path, '/');
@@ -362,11 +340,10 @@ int lex_policy_load_file(lex_policy_t *p, const char *path, char *err, size_t er
     char shared[1024];
     snprintf(shared, sizeof shared, "%.*s/shared", slash ? (int)(slash - path) : 1,
              slash ? path : ".");
-    char *text = slurp(path);
-    if (!text) {
-        snprintf(err, errlen, "%s: cannot read", path);
-        return LEX_EIO;
-    }
+    char *text;
+    int read_rc = lex_textfile_read(path, POLICY_FILE_MAX, &text, err, errlen);
+    if (read_rc != 0)
+        return read_rc;
     int rc = load_text_from(p, state, text, path, shared, err, errlen);
     free(text);
     return rc;

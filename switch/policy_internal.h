@@ -10,6 +10,8 @@
 
 #define POLICY_VALUE_LEN 31
 #define POLICY_INCLUDE_DEPTH 4
+/* largest rules file read (a state with tens of thousands of rules fits) */
+#define POLICY_FILE_MAX ((size_t)64 << 20)
 
 enum {
     C_ORI = 1 << 0,

@@ -11,6 +11,7 @@
 #include "lex_error.h"
 #include "lex_states.h"
 #include "lex_status.h"
+#include "lex_textfile.h"
 #include "policy_internal.h"
 
 #define VALUES_MAX 64
@@ -254,29 +255,6 @@ static int finish_rule(const rule_t *r, const char *name, char *err, size_t errl
     return 0;
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        len += fread(buf + len, 1, cap - len - 1, f);
-        if (len + 1 < cap)
-            break;
-        cap *= 2;
-        char *grown = realloc(buf, cap);
-        if (!grown)
-            free(buf);
-        buf = grown;
-    }
-    fclose(f);
-    if (buf)
-        buf[len] = 0;
-    return buf;
-}
-
 static rule_t *new_rule(state_rules_t *s)
 {
     if (s->n == s->cap) {
@@ -354,9 +332,9 @@ static int parse_text(const char *text, const char *name, const char *include_di
                 return perr(err, errlen, name, lineno, "includes nested too deep at '%s'", w[1]);
             char path[1024];
             snprintf(path, sizeof path, "%s/%s.rules", include_dir, w[1]);
-            char *inc = slurp(path);
-            if (!inc)
-                return perr(err, errlen, name, lineno, "cannot read shared rule set '%s'", w[1]);
+            char *inc, why[600];
+            if (lex_textfile_read(path, POLICY_FILE_MAX, &inc, why, sizeof why) != 0)
+                return perr(err, errlen, name, lineno, "cannot read shared rule set: %s", why);
             rc = parse_text(inc, path, include_dir, depth + 1, s, err, errlen);
             free(inc);
             if (rc != 0)

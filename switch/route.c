@@ -21,16 +21,24 @@
 
 static const char *const decision_names[] = {"allow", "deny", "redact", "review"};
 
+/* Both run several times per routed message: plain copies, no printf. */
 static void conn_hex(const uint8_t *rid, size_t rid_len, char out[LEX_CONN_MAX + 1])
 {
-    out[0] = 0;
-    for (size_t i = 0; i < rid_len && 2 * i + 2 < LEX_CONN_MAX + 1; i++)
-        snprintf(out + 2 * i, 3, "%02x", rid[i]);
+    static const char digits[] = "0123456789abcdef";
+    size_t i = 0;
+    for (; i < rid_len && 2 * i + 2 < LEX_CONN_MAX + 1; i++) {
+        out[2 * i] = digits[rid[i] >> 4];
+        out[2 * i + 1] = digits[rid[i] & 15];
+    }
+    out[2 * i] = 0;
 }
 
+/* As snprintf(dst, size, "%s", src): at most size - 1 bytes, always ended. */
 static void copy_str(char *dst, size_t size, const char *src)
 {
-    snprintf(dst, size, "%s", src ? src : "");
+    size_t n = src ? strnlen(src, size - 1) : 0;
+    memcpy(dst, src ? src : "", n);
+    dst[n] = 0;
 }
 
 /* Appends one audit record; a failure here is fatal for the message, so it

@@ -168,7 +168,12 @@ int lex_stats_write(lex_switch_t *sw, const char *path)
     fprintf(f, "\"by_key\": {");
     json_each_t j = {f, 1};
     lex_table_each(s->by_key, write_key, &j);
-    fprintf(f, "}, \"log_last_seq\": %llu}\n", (unsigned long long)lex_log_last_seq(sw->log));
+    lex_log_stats_t ls;
+    lex_log_get_stats(sw->log, &ls);
+    fprintf(f, "}, \"log_last_seq\": %llu, \"log_records\": %llu, \"log_commits\": %llu, "
+               "\"log_fsyncs\": %llu}\n",
+            (unsigned long long)lex_log_last_seq(sw->log), (unsigned long long)ls.records,
+            (unsigned long long)ls.commits, (unsigned long long)ls.fsyncs);
     int bad = ferror(f);
     if (fclose(f) != 0 || bad)
         return -1;

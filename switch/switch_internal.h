@@ -147,6 +147,14 @@ struct lex_switch {
     uint64_t *bounced;            /* flights whose query could not be delivered this flush */
     size_t nbounced, bounced_cap;
     uint64_t last_sample_us;
+    uint64_t retention_next_us;   /* monotonic time of the next retention pass (0: first tick) */
+    uint64_t retention_removed;   /* records removed by retention since start */
+    /* sync durability: the WAL's fsync runs on a worker thread while the
+     * loop goes on; messages wait in wal_wait (written, not yet synced)
+     * and wal_syncing (covered by the fsync under way) */
+    uv_work_t sync_req;
+    int sync_busy, sync_rc, wal_dirty;
+    outbox_t wal_wait, wal_syncing;
     struct lex_metrics_http *metrics_http;  /* NULL when metrics_bind is empty */
     char metrics_url[LEX_PATH_MAX];
     session_t **peers;            /* switches that joined this one (peer.c) */
@@ -179,6 +187,8 @@ size_t lex_flight_count(const lex_switch_t *sw);
 int lex_outbox_add(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, uint64_t fid,
                    const void *env, size_t env_len, const void *body, size_t body_len);
 void lex_outbox_flush(lex_switch_t *sw);
+void lex_outbox_flush_box(lex_switch_t *sw, outbox_t *ob);
+int lex_outbox_take(outbox_t *dst, outbox_t *src);
 void lex_outbox_free(outbox_t *ob);
 
 /* zap.c */
@@ -203,6 +213,10 @@ void lex_route_expire_holds(lex_switch_t *sw);               /* review time-outs
 void lex_route_bye_all(lex_switch_t *sw);
 /* Fails every flight owed by s with ST node-lost (before removing s). */
 void lex_route_fail_flights_of(lex_switch_t *sw, session_t *s);
+
+/* retention.c: removes audit-log records older than retention_days, a
+ * chunk per tick while some are due, checking again every hour. */
+void lex_retention_tick(lex_switch_t *sw, uint64_t now_us);
 
 /* stats.c */
 int lex_stats_init(stats_t *st);

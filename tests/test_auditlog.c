@@ -498,3 +498,36 @@ Test(auditlog, reader_of_a_missing_log_fails_clearly)
     cr_assert_null(r);
     cr_assert(strlen(err) > 0);
 }
+
+Test(auditlog, deferred_sync_counts_fsyncs_apart_from_commits)
+{
+    lex_log_t *log = open_writer(LEX_DURABILITY_SYNC);
+    lex_log_defer_sync(log);
+    cr_assert(lex_log_deferring(log));
+    for (int i = 0; i < 4; i++) {
+        append(log, "DQ", "CA0190000", "NV", "allow", "x");
+        cr_assert_eq(lex_log_commit(log), 0);
+    }
+    lex_log_stats_t st;
+    lex_log_get_stats(log, &st);
+    cr_assert_eq(st.commits, 4);
+    cr_assert_eq(st.fsyncs, 0, "a deferred commit must not count as an fsync");
+    cr_assert_eq(lex_log_sync(log), 0);
+    lex_log_note_sync(log);
+    lex_log_get_stats(log, &st);
+    cr_assert_eq(st.fsyncs, 1);
+    cr_assert_eq(st.records, 4);
+    lex_log_close(&log);
+    verify_log(0);
+    lex_log_t *r = open_reader();
+    cr_assert_eq(lex_log_last_seq(r), 4);
+    lex_log_close(&r);
+}
+
+Test(auditlog, deferred_sync_is_only_for_sync_mode)
+{
+    lex_log_t *log = open_writer(LEX_DURABILITY_BATCH);
+    lex_log_defer_sync(log);
+    cr_assert_not(lex_log_deferring(log));
+    lex_log_close(&log);
+}

@@ -368,3 +368,18 @@ Test(policy, per_agency_rules_and_general_rules_keep_file_order)
     lex_agency_t so = agency("CT0030100", LEX_LEVEL_LOCAL, "SO", "CT");
     cr_assert_str_eq(decide("CT", &so, "DQ", "C").rule_id, "general-after");
 }
+
+Test(policy, rules_file_with_a_nul_byte_is_refused_with_its_line)
+{
+    char dir[128], path[256], err[256];
+    lex_test_tmpdir(dir);
+    snprintf(path, sizeof path, "%s/IL.rules", dir);
+    /* read as a C string the deny rule after the NUL would vanish */
+    const char text[] = "default allow\n\0rule ice\n  family ICE-ERO\n  deny denied\n";
+    FILE *f = fopen(path, "wb");
+    fwrite(text, 1, sizeof text - 1, f);
+    fclose(f);
+    cr_assert_eq(lex_policy_load_file(policy, path, err, sizeof err), LEX_EPARSE);
+    cr_assert(strstr(err, "IL.rules:2: NUL byte") != NULL, "%s", err);
+    lex_test_rmrf(dir);
+}

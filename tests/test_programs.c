@@ -11,10 +11,14 @@ TestSuite(programs, .timeout = 60);
 
 static const char *const commands[] = {
     "lexswitch",        "lexnode",           "lexnode state",   "lexnode agency",
+    "lexnode bridge",
     "lexctl",           "lexctl send",       "lexctl tail",     "lexctl audit",
     "lexctl verify",    "lexctl rules",      "lexctl rules check", "lexctl rules test",
     "lexctl rules reload", "lexctl review",  "lexctl status",   "lexctl directory",
-    "lexctl sample",    "lexsim",            "lexload",
+    "lexctl sample",    "lexsim",            "lexload",         "lexctl export",
+    "lexctl keys",      "lexctl keys gen",   "lexctl keys show", "lexctl review list",
+    "lexecho",          "lexfwd",            "lexgc",           "bench_auditlog",
+    "bench_policy",
 };
 
 Test(programs, every_program_role_and_subcommand_answers_help)

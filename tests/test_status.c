@@ -52,11 +52,13 @@ Test(status, shows_counters_nodes_and_refuses_a_non_operator)
     snprintf(cmd, sizeof cmd, "%s/lexctl status --connect %s --json", LEX_BIN_DIR, sw.endpoint);
     cr_assert_eq(lex_test_run(cmd, out, sizeof out), 0, "%s", out);
     cr_assert_eq(out[0], '{', "%s", out);
-    /* and the first status client's BYE (if it has arrived), HELLO and SSQ */
+    /* and the first status client's BYE (if it has arrived), HELLO and SSQ;
+     * a node idle for a heartbeat interval (200 ms, easily passed in a slow
+     * sanitizer run) adds its HBs, which count as received too */
     const char *received = strstr(out, "\"received\": ");
     cr_assert_not_null(received, "%s", out);
     int n = atoi(received + 12);
-    cr_assert(n == 13 || n == 14, "%s", out);
+    cr_assert(n >= 13 && n <= 20, "%s", out);
     cr_assert(strstr(out, "\"role\": \"state\"") != NULL, "%s", out);
     int lines = 0;
     for (char *c = out; *c; c++)

@@ -17,6 +17,7 @@ static const subcommand_t subcommands[] = {
     {"tail", lexctl_tail, "print the newest audit-log records (--follow to keep watching)"},
     {"audit", lexctl_audit, "search the audit log by ORI, state, family, key, decision, id, time"},
     {"export", lexctl_export, "write audit-log records as JSON lines (with frames and hashes)"},
+    {"report", lexctl_report, "a state's transparency report from the audit log's running counts"},
     {"verify", lexctl_verify, "walk the audit log's hash chain and report the first broken link"},
     {"rules", lexctl_rules, "check rules files, or test what a state's rules decide"},
     {"status", lexctl_status, "show a running switch: rates, queues, connected nodes"},

@@ -9,6 +9,7 @@ int lexctl_tail(int argc, char **argv);    /* lexctl_log.c */
 int lexctl_audit(int argc, char **argv);   /* lexctl_log.c */
 int lexctl_verify(int argc, char **argv);  /* lexctl_log.c */
 int lexctl_export(int argc, char **argv);  /* lexctl_log.c */
+int lexctl_report(int argc, char **argv);  /* lexctl_report.c */
 int lexctl_rules(int argc, char **argv);   /* lexctl_rules.c */
 int lexctl_directory(int argc, char **argv); /* lexctl_directory.c */
 int lexctl_sample(int argc, char **argv);

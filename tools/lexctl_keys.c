@@ -87,6 +87,11 @@ int lexctl_keys(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "gen") == 0)
         return keys_gen(argc - 1, argv + 1);
+    if (argc == 3 && strcmp(argv[1], "show") == 0 &&
+        (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+        usage(stdout);
+        return 0;
+    }
     if (argc == 3 && strcmp(argv[1], "show") == 0) {
         lex_keypair_t kp;
         char err[600];

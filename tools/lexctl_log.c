@@ -535,6 +535,13 @@ int lexctl_verify(int argc, char **argv)
                    (unsigned long long)res.last_checkpoint);
         else
             printf(" (signatures NOT checked: no public key)\n");
+        if (res.base) {
+            char when[32];
+            iso_time(res.base_time_us, when);
+            printf("the log starts at record %llu: records 1 to %llu were removed by retention "
+                   "(up to the checkpoint signed %s)\n", (unsigned long long)(res.base + 1),
+                   (unsigned long long)res.base, when);
+        }
     } else if (res.bad_seq) {
         printf("chain BROKEN at record %llu: %s: %s\n", (unsigned long long)res.bad_seq,
                fault_name(res.fault), res.what);

@@ -23,6 +23,7 @@
 #include "lex_error.h"
 #include "lex_simdir.h"
 #include "lex_states.h"
+#include "lex_textfile.h"
 #include "lexsim.h"
 
 extern char **environ;
@@ -90,15 +91,8 @@ static int write_file(const char *path, const char *text)
 
 static char *read_file(const char *path)
 {
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return NULL;
-    char *buf = malloc(1 << 20);
-    size_t n = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
-    fclose(f);
-    if (buf)
-        buf[n] = 0;
-    return buf;
+    char *text;
+    return lex_textfile_read(path, (size_t)64 << 20, &text, NULL, 0) == 0 ? text : NULL;
 }
 
 /* Starts bin/name with args; stderr goes to log (if given). */

@@ -84,6 +84,8 @@ typedef struct {
     uint64_t checkpoints;        /* checkpoints whose signature verified */
     uint64_t last_checkpoint;    /* seq of the newest good checkpoint */
     int signed_ok;               /* 1 if the public key was found and used */
+    uint64_t base;               /* records up to it were removed by retention (0: none) */
+    uint64_t base_time_us;       /* when the checkpoint at base was signed */
 } lex_log_verify_t;
 
 /* Opens (creating if needed) the log for writing. Continues the sequence and
@@ -178,6 +180,17 @@ int lex_log_tick(lex_log_t *log);
 /* Counters since open (zeros for a reader). */
 void lex_log_get_stats(const lex_log_t *log, lex_log_stats_t *out);
 
+/* Sync durability with the fsync taken out of lex_log_commit: commits then
+ * write the WAL without syncing it, and nothing they cover counts as
+ * durable until lex_log_sync returns 0. lex_log_sync may run on another
+ * thread while commits go on; it makes durable every commit that returned
+ * before it started. lex_log_note_sync counts a successful one (call it on
+ * the writer's thread). No effect outside sync mode. */
+void lex_log_defer_sync(lex_log_t *log);
+int lex_log_deferring(const lex_log_t *log);
+int lex_log_sync(lex_log_t *log);
+void lex_log_note_sync(lex_log_t *log);
+
 /* Walks the whole log: every record in order and linked to the one before,
  * the head entry, and every checkpoint's signature against the public key
  * in pubkey_path (NULL: <dir>/audit-sign.pub) and against the record it
@@ -188,6 +201,44 @@ int lex_log_verify_full(lex_log_t *log, const char *pubkey_path, lex_log_verify_
 /* Walks the hash chain. *bad_seq = 0 when intact, else the first record
  * whose link is broken (returns LEX_EPARSE in that case). */
 int lex_log_verify(lex_log_t *log, uint64_t *bad_seq);
+
+/* Rollups: running counts of queries per destination state, kept by the
+ * writer in the same write batch as the records they count (docs/LOG.md
+ * "Rollups"). One row per state, month (UTC), requesting agency level and
+ * family, query key and decision ("allow", "redact", "deny", "review",
+ * "refuse"); fields are "" when unknown. */
+typedef struct {
+    char state[3];
+    char month[8];                        /* "2025-03" */
+    char level[12];
+    char family[16];
+    char key[LEX_KEY_MAX + 1];
+    char decision[LEX_DECISION_MAX + 1];
+    uint64_t count;
+} lex_log_rollup_t;
+
+typedef int (*lex_log_rollup_fn)(const lex_log_rollup_t *row, void *arg);
+
+/* Visits the state's rollup rows with from_month <= month <= to_month
+ * ("YYYY-MM"; NULL = no bound), in key order (month first). */
+int lex_log_rollups(lex_log_t *log, const char *state, const char *from_month,
+                    const char *to_month, lex_log_rollup_fn fn, void *arg);
+
+/* Retention: removes the oldest records, those written before cutoff_us,
+ * up to the newest signed checkpoint among them (the checkpoint stays, so
+ * the verifier starts from it), with their index entries; at most about
+ * max_records per call (0 = no limit). Rollups are kept. Sets *removed.
+ * Returns 0 when nothing more is due, 1 when more records are due (call
+ * again), or an error. Writer only. */
+int lex_log_prune(lex_log_t *log, uint64_t cutoff_us, uint64_t max_records, uint64_t *removed);
+
+/* The lowest seq still stored: records up to lex_log_base(log) were removed
+ * by retention (0 = none were). */
+uint64_t lex_log_base(lex_log_t *log);
+
+/* Compacts every column family (benchmarks: bytes on disk after
+ * compaction). Writer only. */
+int lex_log_compact(lex_log_t *log);
 
 const char *lex_direction_name(lex_direction_t dir);
 /* Parses "sync" | "batch" | "none"; -1 if unknown. */

@@ -285,3 +285,18 @@ int lex_test_run(const char *cmd, char *out, size_t outlen)
     int status = pclose(p);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
+
+pid_t lex_test_spawn(const char *name, char **args, const char *log)
+{
+    return spawn_bin(name, args, log);
+}
+
+void lex_test_wait_file(const char *path, pid_t pid, const char *what)
+{
+    wait_file(path, pid, what);
+}
+
+int lex_test_stop_pid(pid_t pid)
+{
+    return stop_pid(pid);
+}

@@ -80,6 +80,16 @@ int lex_test_status_code(const lex_message_t *m);
  * outlen) and returns its exit code. */
 int lex_test_run(const char *cmd, char *out, size_t outlen);
 
+/* Starts LEX_BIN_DIR/name with args (args[0] is filled in, the list ends
+ * with NULL), stderr appended to log. */
+pid_t lex_test_spawn(const char *name, char **args, const char *log);
+
+/* Waits (20 s deadline) until path exists; fails the test if pid exits first. */
+void lex_test_wait_file(const char *path, pid_t pid, const char *what);
+
+/* SIGTERM, then waits (SIGKILL after 20 s); returns the exit status. */
+int lex_test_stop_pid(pid_t pid);
+
 /* First ORI in the simulation directory with this family and home state. */
 const char *lex_test_ori_of(const lex_test_switch_t *t, const char *family, const char *home);
 
