@@ -300,6 +300,23 @@ Test(s2s, two_switches_pointed_at_each_other_end_a_query_with_st_loop)
     /* exactly one answer: nothing else arrives for it */
     uint64_t asked = m.env.ref;
     cr_assert_eq(lex_test_recv_answer(n, asked, &m, 300), LEX_ETIMEOUT, "a second answer");
+    /* an administrative message expects no answer; it stops at the limit too */
+    lex_envelope_t am;
+    lex_envelope_init(&am);
+    strcpy(am.key, "AM");
+    lex_envelope_add_dst(&am, "WY");
+    lex_buf_t body;
+    lex_buf_init(&body);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &body, lex_buf_write);
+    msgpack_pack_map(&pk, 1);
+    lex_mp_pack_kv_str(&pk, "text", "road closed");
+    cr_assert_eq(lex_node_send(n, &am, body.data, body.len), 0);
+    lex_buf_free(&body);
+    for (int waited = 0; log_count(&nv, "refused as a loop") < 2; waited += 20) {
+        cr_assert_lt(waited, 10000, "the AM was not refused as a loop");
+        usleep(20000);
+    }
     lex_node_destroy(&n);
     cr_assert_eq(lex_test_switch_stop(&nv), 0);
     cr_assert_eq(lex_test_switch_stop(&nat), 0);
@@ -313,13 +330,17 @@ Test(s2s, two_switches_pointed_at_each_other_end_a_query_with_st_loop)
                                                   0, 0});
     cr_assert_eq(refused.count, 1);
     cr_assert_eq(refused.max_hops, 9);
-    /* the status went back hop by hop: four relays at each switch and the
-     * requester's copy at the first */
+    /* the query's status went back hop by hop (four relays at each switch
+     * and the requester's copy at the first), and the AM's refusal went
+     * one hop back, where it ends: no status storm */
     match_t a_st = count_in_log(&nat, (match_t){LEX_DIR_OUT, "ST", NULL, NULL, -1, 0, 0});
     match_t b_st = count_in_log(&nv, (match_t){LEX_DIR_OUT, "ST", NULL, NULL, -1, 0, 0});
-    cr_assert_eq(a_st.count + b_st.count, 10, "ST records out: %d + %d", a_st.count, b_st.count);
+    cr_assert_eq(a_st.count + b_st.count, 11, "ST records out: %d + %d", a_st.count, b_st.count);
     match_t told = count_in_log(&nat, (match_t){LEX_DIR_OUT, "ST", NULL, NULL, LEX_ST_LOOP, 0, 0});
     cr_assert_eq(told.count, 5, "ST loop records out at the first switch: %d", told.count);
+    match_t am_a = count_in_log(&nat, (match_t){LEX_DIR_IN, "AM", NULL, NULL, -1, 0, 0});
+    match_t am_b = count_in_log(&nv, (match_t){LEX_DIR_IN, "AM", NULL, NULL, -1, 0, 0});
+    cr_assert_eq(am_a.count + am_b.count, 10, "AM records: %d + %d", am_a.count, am_b.count);
 }
 
 Test(s2s, two_switches_share_the_country_each_serving_what_the_other_lacks)
