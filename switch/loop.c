@@ -23,7 +23,6 @@
 #define TICK_MS 25
 
 static void pump(lex_switch_t *sw);
-static void on_more(uv_idle_t *h);
 static void commit_and_flush(lex_switch_t *sw);
 
 static int sync_pending(const lex_switch_t *sw)
@@ -36,8 +35,6 @@ static int sync_pending(const lex_switch_t *sw)
 static void flush_durable(lex_switch_t *sw, outbox_t *ob)
 {
     lex_outbox_flush_box(sw, ob);
-    /* sends made outside pump() can swallow the ROUTER descriptor's edge */
-    uv_idle_start(&sw->more, on_more);
     if (sw->nbounced) {
         lex_route_fail_bounced(sw);
         sw->nbounced = 0;
