@@ -15,6 +15,7 @@
 #include "lex_error.h"
 #include "lex_fields.h"
 #include "lexnode.h"
+#include "lex_textfile.h"
 
 #define ANSWER_MAX (LEX_MSG_MAX - LEX_ENVELOPE_MAX)
 
@@ -142,19 +143,6 @@ static void answer(lex_node_t *node, lex_db_t *db, const lex_bridge_config_t *cf
                 lex_strerror(rc));
 }
 
-static int write_ready(const char *path)
-{
-    char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return LEX_EIO;
-    fputs("ready\n", f);
-    if (fclose(f) != 0)
-        return LEX_EIO;
-    return rename(tmp, path) == 0 ? 0 : LEX_EIO;
-}
-
 int lex_bridge_run(const lex_bridge_run_t *run, char *err, size_t errlen)
 {
     const lex_bridge_config_t *cfg = run->config;
@@ -194,7 +182,7 @@ int lex_bridge_run(const lex_bridge_run_t *run, char *err, size_t errlen)
     }
     fprintf(stderr, "lexnode bridge: %s registered for %zu state(s), %zu query key(s), database %.*s\n",
             cfg->ori, cfg->nstates, cfg->nstmts, (int)strcspn(cfg->database, ":"), cfg->database);
-    if (run->ready_file && write_ready(run->ready_file) != 0)
+    if (run->ready_file && lex_textfile_write_atomic(run->ready_file, "ready\n") != 0)
         fprintf(stderr, "lexnode bridge: cannot write %s\n", run->ready_file);
     while (!*run->stop) {
         lex_node_msg_t q;

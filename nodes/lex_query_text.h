@@ -14,6 +14,12 @@
 int lex_query_body_from_words(const char *key, char *const *words, int nwords, lex_buf_t *body,
                               char *err, size_t errlen);
 
+/* Writes n bytes of s as a JSON string, quoted and escaped. */
+void lex_json_write_string(FILE *f, const char *s, size_t n);
+
+/* The same for a NUL-terminated string. */
+void lex_json_write_cstr(FILE *f, const char *s);
+
 /* Prints a msgpack object as JSON (binary fields as their size). */
 void lex_msgpack_print_json(FILE *f, const msgpack_object *o);
 

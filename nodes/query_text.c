@@ -59,7 +59,7 @@ int lex_query_body_from_words(const char *key, char *const *words, int nwords, l
     return body->failed ? LEX_ENOMEM : 0;
 }
 
-static void print_json_string(FILE *f, const char *s, size_t n)
+void lex_json_write_string(FILE *f, const char *s, size_t n)
 {
     fputc('"', f);
     for (size_t i = 0; i < n; i++) {
@@ -74,6 +74,11 @@ static void print_json_string(FILE *f, const char *s, size_t n)
     fputc('"', f);
 }
 
+void lex_json_write_cstr(FILE *f, const char *s)
+{
+    lex_json_write_string(f, s, strlen(s));
+}
+
 static void print_object(FILE *f, const msgpack_object *o)
 {
     switch (o->type) {
@@ -83,7 +88,7 @@ static void print_object(FILE *f, const msgpack_object *o)
     case MSGPACK_OBJECT_NEGATIVE_INTEGER: fprintf(f, "%lld", (long long)o->via.i64); break;
     case MSGPACK_OBJECT_FLOAT32:
     case MSGPACK_OBJECT_FLOAT64: fprintf(f, "%g", o->via.f64); break;
-    case MSGPACK_OBJECT_STR: print_json_string(f, o->via.str.ptr, o->via.str.size); break;
+    case MSGPACK_OBJECT_STR: lex_json_write_string(f, o->via.str.ptr, o->via.str.size); break;
     case MSGPACK_OBJECT_BIN: fprintf(f, "\"<%u bytes>\"", o->via.bin.size); break;
     case MSGPACK_OBJECT_EXT: fputs("\"<ext>\"", f); break;
     case MSGPACK_OBJECT_ARRAY:
@@ -122,7 +127,7 @@ void lex_message_print_json(FILE *f, const lex_message_t *m)
     fprintf(f, "{\"key\": \"%s\", \"src\": \"%s\", \"id\": %llu, \"ref\": %llu, \"ctl\": ",
             m->env.key, m->env.src, (unsigned long long)m->env.id,
             (unsigned long long)m->env.ref);
-    print_json_string(f, m->env.ctl, strlen(m->env.ctl));
+    lex_json_write_string(f, m->env.ctl, strlen(m->env.ctl));
     fputs(", \"body\": ", f);
     msgpack_unpacked up;
     if (lex_body_parse(m->body, m->body_len, &up) == 0) {

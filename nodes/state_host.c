@@ -15,6 +15,7 @@
 #include "lex_simdir.h"
 #include "lex_states.h"
 #include "lex_status.h"
+#include "lex_textfile.h"
 
 static const char *const answered_keys[] = {"DQ", "KQ", "RQ", "RNQ", "IMQ"};
 
@@ -24,19 +25,6 @@ typedef struct {
     lex_population_t *pop;
     lex_node_t *node;
 } state_node_t;
-
-static int write_ready(const char *path)
-{
-    char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return LEX_EIO;
-    fputs("ready\n", f);
-    if (fclose(f) != 0)
-        return LEX_EIO;
-    return rename(tmp, path) == 0 ? 0 : LEX_EIO;
-}
 
 static void answer(state_node_t *sn, const lex_message_t *m, lex_buf_t *body)
 {
@@ -116,7 +104,7 @@ int lex_state_host_run(const lex_state_host_config_t *cfg)
         }
     }
     fprintf(stderr, "lexnode: %zu state responders registered\n", n);
-    if (cfg->ready_file && write_ready(cfg->ready_file) != 0)
+    if (cfg->ready_file && lex_textfile_write_atomic(cfg->ready_file, "ready\n") != 0)
         fprintf(stderr, "lexnode: cannot write %s\n", cfg->ready_file);
 
     uint64_t last_tick = 0;

@@ -1,4 +1,4 @@
-/* textfile.c: whole-file reads for the text formats (lex_textfile.h). */
+/* textfile.c: whole-file reads and atomic writes of text files (lex_textfile.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,5 +60,22 @@ int lex_textfile_read(const char *path, size_t max, char **text, char *err, size
         return rc;
     }
     *text = buf;
+    return 0;
+}
+
+int lex_textfile_write_atomic(const char *path, const char *text)
+{
+    char tmp[4096];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
+        return LEX_EIO;
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return LEX_EIO;
+    int bad = fputs(text, f) < 0;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        remove(tmp);
+        return LEX_EIO;
+    }
     return 0;
 }

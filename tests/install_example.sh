@@ -29,7 +29,8 @@ wait_for() {
 
 prefix="$tmp/prefix"
 cmake --install "$build" --prefix "$prefix" >/dev/null
-for f in bin/lexswitch bin/lexnode bin/lexctl include/lexnode/lexnode.h lib/pkgconfig/lexnode.pc; do
+for f in bin/lexswitch bin/lexnode bin/lexctl include/lexnode/lexnode.h lib/pkgconfig/lexnode.pc \
+         share/doc/lexswitch/PROTOCOL.md share/doc/lexswitch/examples/state_responder.c; do
   [ -e "$prefix/$f" ] || fail "cmake --install did not install $f"
 done
 [ -e "$prefix/lib/liblexnode.so.1" ] || fail "no liblexnode.so.1 (SOVERSION) installed"

@@ -215,3 +215,43 @@ Test(bridge, statement_over_its_time_limit_is_stopped_and_answered)
     ask("DQ", (const char *[]){"lic=NV1000001", NULL}, "DR", &m, &up);
     msgpack_unpacked_destroy(&up);
 }
+
+/* With CURVE: the bridge's key files come from its config. */
+static void setup_curve(void)
+{
+    lex_test_switch_prepare(&sw);
+    lex_test_switch_use_curve(&sw);
+    char key[LEX_TEST_PATH];
+    lex_test_make_key(&sw, "nvbridge", "node", "NVDMV0000", key);
+    lex_test_make_key(&sw, "capd", "node", "CA*", key);
+    lex_test_switch_start(&sw, NULL);
+    snprintf(conf, sizeof conf, "%s/nv-bridge.conf", sw.dir);
+    char cmd[1024], out[512];
+    snprintf(cmd, sizeof cmd, "%s/lexnode bridge --init-sample %s 2>&1", LEX_BIN_DIR, conf);
+    cr_assert_eq(lex_test_run(cmd, out, sizeof out), 0, "%s", out);
+    FILE *f = fopen(conf, "a");
+    cr_assert_not_null(f);
+    fprintf(f, "key_file = %s/nvbridge.key\nswitch_key_file = %s\n", sw.dir, sw.switch_pub);
+    fclose(f);
+}
+
+TestSuite(bridge_curve, .init = setup_curve, .fini = teardown, .timeout = 60);
+
+Test(bridge_curve, bridge_with_its_key_answers_through_a_curve_switch)
+{
+    char ready[LEX_TEST_PATH + 32], log[LEX_TEST_PATH + 32], key[LEX_TEST_PATH + 32];
+    snprintf(ready, sizeof ready, "%s/bridge.ready", sw.dir);
+    snprintf(log, sizeof log, "%s/bridge.log", sw.dir);
+    char *args[] = {NULL, "bridge", "--config", conf, "--connect", sw.endpoint, "--ready-file",
+                    ready, "--heartbeat-ms", "200", NULL};
+    bridge_pid = lex_test_spawn("lexnode", args, log);
+    lex_test_wait_file(ready, bridge_pid, "lexnode bridge");
+    snprintf(key, sizeof key, "%s/capd.key", sw.dir);
+    agency = lex_test_node_with_key(&sw, lex_test_ori_of(&sw, "PD", "CA"), key);
+    cr_assert_eq(lex_node_wait_ready(agency, 10000), 0, "%s", lex_node_error(agency));
+    lex_message_t m;
+    msgpack_unpacked up;
+    ask("DQ", (const char *[]){"lic=NV1000001", NULL}, "DR", &m, &up);
+    expect_str(record(&up.data, "records", 0), "name", "DOE,JANE");
+    msgpack_unpacked_destroy(&up);
+}

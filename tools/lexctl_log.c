@@ -16,6 +16,7 @@
 #include "lex_error.h"
 #include "lex_status.h"
 #include "lexctl.h"
+#include "lex_query_text.h"
 
 static volatile sig_atomic_t interrupted;
 
@@ -43,20 +44,6 @@ static void iso_time(uint64_t us, char out[32])
     gmtime_r(&s, &tm);
     size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(out + n, 32 - n, ".%03uZ", (unsigned)(us / 1000u % 1000u));
-}
-
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            fprintf(f, "\\u%04x", (unsigned char)*s);
-        else
-            fputc(*s, f);
-    }
-    fputc('"', f);
 }
 
 /* A CSV field: quoted only when it needs to be. */
@@ -99,22 +86,22 @@ static void print_json_fields(FILE *f, const printer_t *p, const lex_log_record_
     requester_of(p, r, &family, &level);
     fprintf(f, "{\"seq\": %llu, \"time\": \"%s\", \"dir\": \"%s\", \"key\": ",
             (unsigned long long)r->seq, when, lex_direction_name(r->dir));
-    json_str(f, r->key);
+    lex_json_write_cstr(f, r->key);
     fprintf(f, ", \"src\": ");
-    json_str(f, r->src);
+    lex_json_write_cstr(f, r->src);
     fprintf(f, ", \"dst\": ");
-    json_str(f, r->dst);
+    lex_json_write_cstr(f, r->dst);
     fprintf(f, ", \"id\": %llu, \"ref\": %llu, \"decision\": ", (unsigned long long)r->msg_id,
             (unsigned long long)r->ref);
-    json_str(f, r->decision);
+    lex_json_write_cstr(f, r->decision);
     fprintf(f, ", \"rule\": ");
-    json_str(f, r->rule_id);
+    lex_json_write_cstr(f, r->rule_id);
     fprintf(f, ", \"status\": %d, \"family\": ", r->status);
-    json_str(f, family);
+    lex_json_write_cstr(f, family);
     fprintf(f, ", \"level\": ");
-    json_str(f, level);
+    lex_json_write_cstr(f, level);
     fprintf(f, ", \"conn\": ");
-    json_str(f, r->conn);
+    lex_json_write_cstr(f, r->conn);
 }
 
 static void print_record(const printer_t *p, const lex_log_record_t *r)

@@ -15,6 +15,7 @@
 #include "lex_error.h"
 #include "lexctl.h"
 #include "lexctl_report.h"
+#include "lex_query_text.h"
 
 const char *const report_outcome_names[REPORT_OUTCOMES] = {"allowed", "redacted", "denied",
                                                            "held", "refused"};
@@ -244,20 +245,6 @@ static void write_csv(FILE *f, const report_t *r)
         csv_line(f, r, "month", r->months.lines[i].label, "", "", "", &r->months.lines[i]);
 }
 
-static void json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            fprintf(f, "\\u%04x", (unsigned char)*s);
-        else
-            fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static void json_counts(FILE *f, const report_line_t *l)
 {
     fprintf(f, "\"queries\": %llu", (unsigned long long)l->total);
@@ -273,12 +260,12 @@ static void json_view(FILE *f, const char *name, const report_view_t *v, int age
         fprintf(f, "%s\n    {", i ? "," : "");
         if (agency) {
             fprintf(f, "\"level\": ");
-            json_string(f, l->level);
+            lex_json_write_cstr(f, l->level);
             fprintf(f, ", \"family\": ");
-            json_string(f, l->family);
+            lex_json_write_cstr(f, l->family);
         } else {
             fprintf(f, "\"%s\": ", strcmp(name, "by_month") == 0 ? "month" : "key");
-            json_string(f, l->label);
+            lex_json_write_cstr(f, l->label);
         }
         fprintf(f, ", ");
         json_counts(f, l);
