@@ -114,19 +114,6 @@ static int cmp_key(const void *a, const void *b)
     return strcmp(((const lex_keybind_t *)a)->public_z85, ((const lex_keybind_t *)b)->public_z85);
 }
 
-/* A pattern: 1 to 9 characters of A-Z 0-9 * ?. */
-static int pattern_valid(const char *p)
-{
-    size_t n = strlen(p);
-    if (n == 0 || n > LEX_ORI_LEN)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!((p[i] >= 'A' && p[i] <= 'Z') || (p[i] >= '0' && p[i] <= '9') || p[i] == '*' ||
-              p[i] == '?'))
-            return 0;
-    return 1;
-}
-
 /* Parses `@key|public|label|role|patterns` (line starts after "@key|"). */
 static int parse_key_line(char *line, lex_keybind_t *k, const char **why)
 {
@@ -171,7 +158,7 @@ static int parse_key_line(char *line, lex_keybind_t *k, const char **why)
             *why = "more than 64 ORI patterns for one key";
             return LEX_EPARSE;
         }
-        if (!pattern_valid(tok)) {
+        if (!lex_glob_pattern_valid(tok)) {
             *why = "an ORI pattern is 1 to 9 characters of A-Z, 0-9, * and ?";
             return LEX_EPARSE;
         }

@@ -1,6 +1,8 @@
 /* glob.c: the ORI pattern matcher shared by the rules engine and the key
  * bindings of the agency directory. Patterns are at most a few characters,
  * so the simple backtracking form is enough. */
+#include <string.h>
+#include "lex_envelope.h"
 #include "lex_glob.h"
 
 int lex_glob_match(const char *pat, const char *s)
@@ -20,4 +22,16 @@ int lex_glob_match(const char *pat, const char *s)
             return 0;
     }
     return *s == 0;
+}
+
+int lex_glob_pattern_valid(const char *p)
+{
+    size_t n = strlen(p);
+    if (n == 0 || n > LEX_ORI_LEN)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((p[i] >= 'A' && p[i] <= 'Z') || (p[i] >= '0' && p[i] <= '9') || p[i] == '*' ||
+              p[i] == '?'))
+            return 0;
+    return 1;
 }

@@ -8,4 +8,7 @@
 /* 1 when s matches the pattern, else 0. */
 int lex_glob_match(const char *pattern, const char *s);
 
+/* 1 when p is a well-formed ORI pattern: 1 to 9 characters of A-Z 0-9 * ?. */
+int lex_glob_pattern_valid(const char *p);
+
 #endif

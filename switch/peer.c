@@ -11,18 +11,6 @@
 #include "lex_status.h"
 #include "s2s.h"
 
-int lex_peer_pattern_valid(const char *p)
-{
-    size_t n = strlen(p);
-    if (n == 0 || n > LEX_ORI_LEN)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!((p[i] >= 'A' && p[i] <= 'Z') || (p[i] >= '0' && p[i] <= '9') || p[i] == '*' ||
-              p[i] == '?'))
-            return 0;
-    return 1;
-}
-
 /* 1 when every ORI that pattern `inner` matches is matched by `outer`.
  * Decided exactly for what bindings use: the same pattern, or a plain
  * prefix followed by `*` ("NV*" holds "NV*", "NV00*", "NV0020000"). */
@@ -73,7 +61,7 @@ int lex_peer_hello(lex_switch_t *sw, session_t *s, const msgpack_object *hello, 
     for (uint32_t i = 0; i < serves->via.array.size; i++) {
         char *p = s->serves[s->nserves];
         if (lex_mp_str(&serves->via.array.ptr[i], p, LEX_ORI_LEN + 1) != 0 ||
-            !lex_peer_pattern_valid(p)) {
+            !lex_glob_pattern_valid(p)) {
             snprintf(why, whylen, "malformed destination pattern in serves");
             return LEX_ST_HELLO_REFUSED;
         }

@@ -13,8 +13,6 @@
 #define LEX_SWITCH_ORI "LEXSWITCH"
 
 /* peer.c */
-/* 1 when p is a destination pattern a switch may serve (A-Z 0-9 * ?, 1-9 characters). */
-int lex_peer_pattern_valid(const char *p);
 /* Reads a HELLO's `serves` list into s (a switch joining this one). With
  * CURVE every pattern must lie inside the key's binding. 0 or an ST code. */
 int lex_peer_hello(lex_switch_t *sw, session_t *s, const msgpack_object *hello, char *why,

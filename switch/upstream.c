@@ -347,7 +347,7 @@ static int build_hello(lex_switch_t *sw, char *err, size_t errlen)
     size_t n = 0;
     for (char *save = NULL, *p = strtok_r(list, " ,\t", &save); p;
          p = strtok_r(NULL, " ,\t", &save)) {
-        if (!lex_peer_pattern_valid(p) || n == LEX_KEY_PATTERNS_MAX) {
+        if (!lex_glob_pattern_valid(p) || n == LEX_KEY_PATTERNS_MAX) {
             snprintf(err, errlen, "upstream_serves: '%s' is not a destination pattern (A-Z 0-9 "
                                   "* ?, at most 9 characters, at most %d patterns)",
                      p, LEX_KEY_PATTERNS_MAX);
