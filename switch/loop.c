@@ -23,6 +23,7 @@
 #define TICK_MS 25
 
 static void pump(lex_switch_t *sw);
+static void look_again(lex_switch_t *sw);
 static void commit_and_flush(lex_switch_t *sw);
 
 static int sync_pending(const lex_switch_t *sw)
@@ -58,6 +59,7 @@ static void sync_done(uv_work_t *req, int status)
     if (status == 0 && sw->sync_rc == 0) {
         lex_log_note_sync(sw->log);
         flush_durable(sw, &sw->wal_syncing);
+        look_again(sw);
     } else {
         lex_stats_unsent(sw);
         lex_logline_write(LEX_LOG_ERROR, "AUDIT LOG FSYNC FAILED: %zu messages held back",
@@ -219,12 +221,19 @@ static void pump(lex_switch_t *sw)
     uv_idle_start(&sw->more, on_more);
 }
 
-/* After a batch from the upstream link: sends on the ROUTER outside pump()
- * can swallow its descriptor's edge, so the ROUTER is looked at again. */
+/* Sends on the ROUTER outside pump() (after an fsync, a timer, a batch from
+ * the upstream link) can swallow its descriptor's edge: look at the ROUTER
+ * again on the next turn of the loop (pump stops the idle when it is dry). */
+static void look_again(lex_switch_t *sw)
+{
+    if (!uv_is_closing((uv_handle_t *)&sw->more))
+        uv_idle_start(&sw->more, on_more);
+}
+
 static void after_upstream(lex_switch_t *sw)
 {
     commit_and_flush(sw);
-    uv_idle_start(&sw->more, on_more);
+    look_again(sw);
 }
 
 static void on_zmq(uv_poll_t *h, int status, int events)
@@ -297,7 +306,9 @@ static void on_tick(uv_timer_t *h)
         lex_route_bye_all(sw);
         commit_and_flush(sw);
         close_all(sw);
+        return;
     }
+    look_again(sw);
 }
 
 static void begin_drain(lex_switch_t *sw, const char *why)
