@@ -101,7 +101,7 @@ static int open_db(lex_log_t *log, char *err, size_t errlen)
 {
     const rocksdb_options_t *cf_opts[CF_COUNT];
     for (int i = 0; i < CF_COUNT; i++)
-        cf_opts[i] = log->opts;
+        cf_opts[i] = i == CF_META || i == CF_ROLLUP ? log->read_cf_opts : log->opts;
     char *rerr = NULL;
     if (log->reader)
         log->db = rocksdb_open_for_read_only_column_families(log->opts, log->path, CF_COUNT,
@@ -150,8 +150,12 @@ static int open_common(const char *dir, int reader, lex_durability_t mode, lex_l
      * (Debian's librocksdb has both; docs/LOG.md "On disk") */
     rocksdb_options_set_compression(log->opts, rocksdb_lz4_compression);
     rocksdb_options_set_bottommost_compression(log->opts, rocksdb_zstd_compression);
+    /* meta and rollup are read while the writer runs (the rollup flush reads
+     * each counter it adds to): they keep the default skiplist memtable,
+     * since every read of a vector memtable sorts all of it */
+    log->read_cf_opts = rocksdb_options_create_copy(log->opts);
     if (!reader) {
-        /* The writer only appends and reads back a few keys when it opens:
+        /* The writer only appends to the records and their indexes:
          * an unsorted (vector) memtable takes an insert for the price of an
          * append and sorts once when flushing, where a skiplist pays a
          * search per index entry (the largest cost of a routed message). */
@@ -219,6 +223,8 @@ void lex_log_close(lex_log_t **logp)
         rocksdb_writeoptions_destroy(log->wopts);
     if (log->opts)
         rocksdb_options_destroy(log->opts);
+    if (log->read_cf_opts)
+        rocksdb_options_destroy(log->read_cf_opts);
     lex_buf_free(&log->value);
     lex_log_rollup_free(log);
     free(log->path);

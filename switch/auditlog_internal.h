@@ -57,6 +57,7 @@ struct lex_log {
     int reader;
     lex_durability_t mode;
     rocksdb_options_t *opts;
+    rocksdb_options_t *read_cf_opts;  /* column families read while writing: skiplist memtable */
     rocksdb_t *db;
     rocksdb_column_family_handle_t *cf[CF_COUNT];
     rocksdb_writeoptions_t *wopts;
