@@ -85,6 +85,17 @@ wait_file() { # FILE SECONDS
   return 1
 }
 
+wait_ready() { # FILE SECONDS PID: like wait_file, but gives up when PID has exited
+  local n=$(( $2 * 10 ))
+  for _ in $(seq "$n"); do
+    [ -s "$1" ] && return 0
+    kill -0 "$3" 2>/dev/null || { echo "suite: $1: its process exited" >&2; return 1; }
+    sleep 0.1
+  done
+  echo "suite: $1 did not appear in $2 s" >&2
+  return 1
+}
+
 forget() { # PID: drop from the cleanup list
   local keep=() p
   for p in "${pids[@]}"; do [ "$p" != "$1" ] && keep+=("$p"); done
@@ -188,30 +199,33 @@ done
 #    making the total up to $nodes (sync durability, closed loop as in 1)
 traffic_agencies=2000
 nodes_run() { # LABEL IDLE
-  local label=$1 idle=$2 first=$traffic_agencies holders=() i=0
+  local label=$1 idle=$2 first=$traffic_agencies holders=() i=0 registered=1 t0=$SECONDS
   start_switch "$label" sync; start_echo "$sw_ep"
-  while [ "$idle" -gt 0 ]; do
-    local n=$(( idle < holder_max ? idle : holder_max ))
+  # one holder at a time: each registers while the others only heartbeat
+  while [ "$idle" -gt 0 ] && [ $registered = 1 ]; do
+    local n=$(( idle < holder_max ? idle : holder_max )) hp
     rm -f "$work/hold-$i.ready"
     $bin/lexload --hold --quiet -c "$sw_ep" -D "$work/directory.txt" --conns $n \
         --agencies "$first:$n" -t 3600 --ready-file "$work/hold-$i.ready" \
         2>"$work/$label.hold-$i.log" &
-    holders+=($!); pids+=($!)
+    hp=$!; holders+=($hp); pids+=($hp)
+    wait_ready "$work/hold-$i.ready" 150 "$hp" || registered=0
     first=$(( first + n )); idle=$(( idle - n )); i=$(( i + 1 ))
   done
-  local t0=$SECONDS registered=1
-  for j in $(seq 0 $(( i - 1 ))); do
-    wait_file "$work/hold-$j.ready" 150 || registered=0
-  done
-  echo "{\"idle_nodes\": $(( first - traffic_agencies )), \"register_s\": $(( SECONDS - t0 )), \"registered\": $registered}" \
-      > "$work/$label.nodes.json"
+  local register_s=$(( SECONDS - t0 )) dropped
   load "$label" -c "$sw_ep" --inflight $inflight --body-bytes $body -t $nodes_s \
       --warmup $warm_s --conns 100 --agencies "0:$traffic_agencies" "${common_load[@]}"
   proc_facts "$sw_pid" "$label"
+  # nodes the switch dropped as silent (registration and traffic run)
+  dropped=$(grep -c 'silent for over' "$work/$label.switch.log" || true)
+  echo "{\"idle_nodes\": $(( first - traffic_agencies )), \"register_s\": $register_s, \"registered\": $registered, \"dropped\": ${dropped:-0}}" \
+      > "$work/$label.nodes.json"
   [ ${#holders[@]} -gt 0 ] && stop "${holders[@]}"
   stop "$echo_pid" "$sw_pid"
 }
 nodes_run nodes-100 0
+half=$(( nodes / 2 ))
+[ $half -gt 1000 ] && nodes_run "nodes-$half" $(( half - 100 ))  # how it scales on the way
 nodes_run "nodes-$nodes" $(( nodes - 100 ))
 
 # 5. instructions per routed message: callgrind on the switch (sync) and on
