@@ -5,20 +5,22 @@
 # connected nodes, instructions per routed message under callgrind), then
 # writes perf/results/latest.md and latest.json with every figure and its
 # ratio to the baseline measured beside it.
-#   perf/suite.sh [--quick] [--no-callgrind] [--nodes N]
+#   perf/suite.sh [--quick] [--no-callgrind] [--nodes N] [--keep]
+# --keep: leave the work directory (every run's JSON, logs, callgrind files).
 # --quick: short runs and 3,000 connected nodes (about two minutes), to
 # check the suite itself; the figures to quote come from a full run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 suite_cmd="perf/suite.sh${*:+ $*}"
-quick=0 callgrind=1 nodes=
+quick=0 callgrind=1 keep=0 nodes=
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
     --no-callgrind) callgrind=0 ;;
+    --keep) keep=1 ;;
     --nodes) nodes=$2; shift ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "suite: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -66,7 +68,7 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
+  if [ $keep = 1 ]; then echo "suite: kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 mkdir -p perf/results

@@ -258,7 +258,16 @@ def main():
         p = load(w, label + ".proc.json") or {}
         n = load(w, label + ".nodes.json") or {}
         if not r:
-            out(f"| {count} | failed | | | | | | |")
+            why = (read_text(w, label + ".txt") or "no output").splitlines()
+            why = why[-1] if why else "no output"
+            out(f"| {fmt(count)} | failed: {why} | | {fmt((p.get('vmhwm_kb') or 0) / 1024, 0)} "
+                f"| {fmt(n.get('register_s'))} | {'yes' if n.get('registered') else 'NO'} | "
+                f"{fmt(n.get('dropped'))} | |")
+            nodes_res[label] = {"nodes": count, "round_trips_per_s": None, "ratio": None,
+                                "vmhwm_kb": p.get("vmhwm_kb"),
+                                "register_s": n.get("register_s"),
+                                "registered": n.get("registered"), "dropped": n.get("dropped"),
+                                "errors": None, "failed": why}
             continue
         tp = r["throughput"]
         rr = ratio(tp, n100["throughput"] if n100 else None)
@@ -270,7 +279,7 @@ def main():
             f"| {fmt(n.get('register_s'))} | {'yes' if n.get('registered') else 'NO'} | "
             f"{fmt(n.get('dropped'))} | {errors_of(r)} |")
     mid = nodes_res.get(f"nodes-{half}")
-    if mid:
+    if mid and mid["round_trips_per_s"] is not None:
         row(f"{half:,} connected nodes vs 100: round trips/s (on the way)",
             mid["round_trips_per_s"], "round trips/s",
             (nodes_res.get("nodes-100") or {}).get("round_trips_per_s"))
