@@ -259,7 +259,7 @@ if [ $callgrind = 1 ] && command -v valgrind >/dev/null; then
     echo "{\"ir\": $(cg_total "$work/cg-fwd-$n.out"), \"routed\": $(sed -n \
       's/.*forwarded \([0-9]*\) messages.*/\1/p' "$work/fwd.log")}" > "$work/cg-fwd-$n.cg.json"
   done
-  callgrind_annotate "$work/cg-switch-$cg_big.out" 2>/dev/null | head -40 \
+  callgrind_annotate "$work/cg-switch-$cg_big.out" 2>/dev/null | head -60 \
       > "$work/cg-switch-top.txt" || true
 elif [ $callgrind = 1 ]; then
   echo "suite: valgrind not installed (./setup.sh installs it): no instruction counts" >&2

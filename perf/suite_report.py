@@ -7,6 +7,7 @@ Usage: suite_report.py WORKDIR OUTDIR --quick 0|1 --nodes N ... (see suite.sh)""
 import argparse
 import json
 import os
+import re
 import shutil
 import time
 
@@ -338,7 +339,9 @@ def main():
                     f"{fmt(c['ir_per_routed'])} | {fx(c['ratio_to_bare'])} |")
         top_path = os.path.join(w, "cg-switch-top.txt")
         if os.path.exists(top_path):
-            lines = [ln.rstrip() for ln in open(top_path) if "(" in ln and ":" in ln]
+            lines = [ln.rstrip() for ln in open(top_path)
+                     if re.match(r"^\s*[\d,]+ \(\s*[\d.]+%\)\s+\S", ln)
+                     and "PROGRAM TOTALS" not in ln]
             if lines:
                 out("\nWhere the switch's instructions go (big run, self cost, top 15):\n")
                 out("```")
