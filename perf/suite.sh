@@ -5,20 +5,22 @@
 # connected nodes, instructions per routed message under callgrind), then
 # writes perf/results/latest.md and latest.json with every figure and its
 # ratio to the baseline measured beside it.
-#   perf/suite.sh [--quick] [--no-callgrind] [--nodes N]
+#   perf/suite.sh [--quick] [--no-callgrind] [--nodes N] [--keep]
+# --keep: leave the work directory (every run's JSON, logs, callgrind files).
 # --quick: short runs and 3,000 connected nodes (about two minutes), to
 # check the suite itself; the figures to quote come from a full run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 suite_cmd="perf/suite.sh${*:+ $*}"
-quick=0 callgrind=1 nodes=
+quick=0 callgrind=1 keep=0 nodes=
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
     --no-callgrind) callgrind=0 ;;
+    --keep) keep=1 ;;
     --nodes) nodes=$2; shift ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "suite: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -66,7 +68,7 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
+  if [ $keep = 1 ]; then echo "suite: kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 mkdir -p perf/results
@@ -81,6 +83,17 @@ common_load=(-D "$work/directory.txt" --quiet --federal-pct 0)
 wait_file() { # FILE SECONDS
   local n=$(( $2 * 20 ))
   for _ in $(seq "$n"); do [ -s "$1" ] && return 0; sleep 0.05; done
+  echo "suite: $1 did not appear in $2 s" >&2
+  return 1
+}
+
+wait_ready() { # FILE SECONDS PID: like wait_file, but gives up when PID has exited
+  local n=$(( $2 * 10 ))
+  for _ in $(seq "$n"); do
+    [ -s "$1" ] && return 0
+    kill -0 "$3" 2>/dev/null || { echo "suite: $1: its process exited" >&2; return 1; }
+    sleep 0.1
+  done
   echo "suite: $1 did not appear in $2 s" >&2
   return 1
 }
@@ -188,30 +201,33 @@ done
 #    making the total up to $nodes (sync durability, closed loop as in 1)
 traffic_agencies=2000
 nodes_run() { # LABEL IDLE
-  local label=$1 idle=$2 first=$traffic_agencies holders=() i=0
+  local label=$1 idle=$2 first=$traffic_agencies holders=() i=0 registered=1 t0=$SECONDS
   start_switch "$label" sync; start_echo "$sw_ep"
-  while [ "$idle" -gt 0 ]; do
-    local n=$(( idle < holder_max ? idle : holder_max ))
+  # one holder at a time: each registers while the others only heartbeat
+  while [ "$idle" -gt 0 ] && [ $registered = 1 ]; do
+    local n=$(( idle < holder_max ? idle : holder_max )) hp
     rm -f "$work/hold-$i.ready"
     $bin/lexload --hold --quiet -c "$sw_ep" -D "$work/directory.txt" --conns $n \
         --agencies "$first:$n" -t 3600 --ready-file "$work/hold-$i.ready" \
         2>"$work/$label.hold-$i.log" &
-    holders+=($!); pids+=($!)
+    hp=$!; holders+=($hp); pids+=($hp)
+    wait_ready "$work/hold-$i.ready" 150 "$hp" || registered=0
     first=$(( first + n )); idle=$(( idle - n )); i=$(( i + 1 ))
   done
-  local t0=$SECONDS registered=1
-  for j in $(seq 0 $(( i - 1 ))); do
-    wait_file "$work/hold-$j.ready" 150 || registered=0
-  done
-  echo "{\"idle_nodes\": $(( first - traffic_agencies )), \"register_s\": $(( SECONDS - t0 )), \"registered\": $registered}" \
-      > "$work/$label.nodes.json"
+  local register_s=$(( SECONDS - t0 )) dropped
   load "$label" -c "$sw_ep" --inflight $inflight --body-bytes $body -t $nodes_s \
       --warmup $warm_s --conns 100 --agencies "0:$traffic_agencies" "${common_load[@]}"
   proc_facts "$sw_pid" "$label"
+  # nodes the switch dropped as silent (registration and traffic run)
+  dropped=$(grep -c 'silent for over' "$work/$label.switch.log" || true)
+  echo "{\"idle_nodes\": $(( first - traffic_agencies )), \"register_s\": $register_s, \"registered\": $registered, \"dropped\": ${dropped:-0}}" \
+      > "$work/$label.nodes.json"
   [ ${#holders[@]} -gt 0 ] && stop "${holders[@]}"
   stop "$echo_pid" "$sw_pid"
 }
 nodes_run nodes-100 0
+half=$(( nodes / 2 ))
+[ $half -gt 1000 ] && nodes_run "nodes-$half" $(( half - 100 ))  # how it scales on the way
 nodes_run "nodes-$nodes" $(( nodes - 100 ))
 
 # 5. instructions per routed message: callgrind on the switch (sync) and on
@@ -243,7 +259,7 @@ if [ $callgrind = 1 ] && command -v valgrind >/dev/null; then
     echo "{\"ir\": $(cg_total "$work/cg-fwd-$n.out"), \"routed\": $(sed -n \
       's/.*forwarded \([0-9]*\) messages.*/\1/p' "$work/fwd.log")}" > "$work/cg-fwd-$n.cg.json"
   done
-  callgrind_annotate "$work/cg-switch-$cg_big.out" 2>/dev/null | head -40 \
+  callgrind_annotate "$work/cg-switch-$cg_big.out" 2>/dev/null | head -60 \
       > "$work/cg-switch-top.txt" || true
 elif [ $callgrind = 1 ]; then
   echo "suite: valgrind not installed (./setup.sh installs it): no instruction counts" >&2
