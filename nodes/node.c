@@ -33,6 +33,7 @@ struct lex_node {
     int curve;                 /* connected with CURVE */
     int refused;               /* HELLO refused */
     int heartbeat_ms;
+    int heartbeat_set;         /* set by the application: the WELCOME's is not taken */
     uint64_t last_sent_us;     /* monotonic */
     uint64_t last_heard_us;
     uint64_t bad_frames;
@@ -149,6 +150,7 @@ int lex_node_new_err(const lex_node_config_t *cfg, lex_node_t **out, char *err, 
     lex_buf_init(&n->scratch);
     n->next_id = 1;
     n->heartbeat_ms = cfg->heartbeat_ms > 0 ? cfg->heartbeat_ms : 1000;
+    n->heartbeat_set = cfg->heartbeat_ms > 0;
     strcpy(n->first_ori, cfg->oris[0]);
     n->ctx = cfg->zmq_ctx;
     if (!n->ctx) {
@@ -316,12 +318,28 @@ static int recv_raw(lex_node_t *n, lex_envelope_t *env, int timeout_ms)
     return rc;
 }
 
+/* Takes the heartbeat interval the switch names in its WELCOME (a switch
+ * serving many thousands of nodes asks for fewer heartbeats). */
+static void adopt_heartbeat(lex_node_t *n)
+{
+    msgpack_unpacked up;
+    if (lex_body_parse(zmq_msg_data(&n->body_frame), zmq_msg_size(&n->body_frame), &up) != 0)
+        return;
+    uint64_t ms = 0;
+    const msgpack_object *v = lex_mp_get(&up.data, "heartbeat_ms");
+    if (v && lex_mp_uint(v, &ms) == 0 && ms >= 50 && ms <= 600000)
+        n->heartbeat_ms = (int)ms;
+    msgpack_unpacked_destroy(&up);
+}
+
 /* Handles session traffic. Returns 1 when the message was consumed. */
 static int handle_session(lex_node_t *n, const lex_envelope_t *env)
 {
     if (strcmp(env->key, "WELCOME") == 0) {
         n->ready = 1;
         n->refused = 0;
+        if (!n->heartbeat_set)
+            adopt_heartbeat(n);
         return 1;
     }
     if (strcmp(env->key, "HB") == 0)

@@ -486,6 +486,13 @@ static int setup_security(lex_switch_t *sw, char *err, size_t errlen)
 int lex_switch_new(const lex_switch_config_t *cfg, lex_switch_t **out, char *err, size_t errlen)
 {
     *out = NULL;
+    if (cfg->dead_after_ms < 2 * cfg->heartbeat_ms) {
+        /* nodes heartbeat at the switch's interval: one late HB must not
+         * drop them */
+        snprintf(err, errlen, "dead_after_ms (%d) must be at least twice heartbeat_ms (%d)",
+                 cfg->dead_after_ms, cfg->heartbeat_ms);
+        return LEX_EINVAL;
+    }
     lex_switch_t *sw = calloc(1, sizeof *sw);
     if (!sw)
         return LEX_ENOMEM;

@@ -201,3 +201,14 @@ Test(metrics, a_bad_metrics_bind_stops_the_switch_with_a_reason)
     cr_assert_eq(lex_test_run(cmd, out, sizeof out), 1, "%s", out);
     cr_assert(strstr(out, "metrics_bind") != NULL, "%s", out);
 }
+
+Test(metrics, dead_after_shorter_than_two_heartbeats_stops_the_switch_with_a_reason)
+{
+    lex_test_switch_prepare(&sw);
+    char cmd[1024], out[4096];
+    snprintf(cmd, sizeof cmd, "%s/lexswitch --data %s/d --bind-tcp '' --bind-ipc ipc://%s/s "
+                              "--set dev_plain=1 --heartbeat-ms 1000 --dead-after-ms 1500 2>&1",
+             LEX_BIN_DIR, sw.dir, sw.dir);
+    cr_assert_eq(lex_test_run(cmd, out, sizeof out), 1, "%s", out);
+    cr_assert(strstr(out, "at least twice heartbeat_ms") != NULL, "%s", out);
+}

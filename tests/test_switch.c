@@ -536,6 +536,38 @@ Test(switch_e2e, silent_responder_is_dropped_and_its_open_query_gets_node_lost)
     lex_node_destroy(&mute);
 }
 
+Test(switch_e2e, node_without_its_own_interval_heartbeats_at_the_switchs)
+{
+    lex_test_switch_prepare(&sw);
+    lex_test_switch_start(&sw, NULL); /* harness: heartbeat 200 ms, dead after 1000 ms */
+    /* a KS responder with no interval of its own: at libnode's 1000 ms it
+     * would be dropped as silent; it must take the WELCOME's 200 ms */
+    const char *oris[] = {"KSDMV0000"};
+    const char *states[] = {"KS"};
+    const char *keys[] = {"DQ"};
+    lex_node_config_t cfg = {.endpoint = sw.endpoint, .oris = oris, .noris = 1, .states = states,
+                             .nstates = 1, .keys = keys, .nkeys = 1};
+    lex_node_t *ks = NULL;
+    cr_assert_eq(lex_node_new(&cfg, &ks), 0);
+    cr_assert_eq(lex_node_wait_ready(ks, 5000), 0);
+    /* idle for three dead-after windows, the node ticking */
+    lex_message_t m;
+    for (uint64_t until = lex_mono_us() + 3000000u; lex_mono_us() < until;)
+        lex_node_recv(ks, &m, 20);
+    cr_assert(lex_node_ready(ks), "%s", lex_node_error(ks));
+    lex_node_destroy(&ks);
+    cr_assert_eq(lex_test_switch_stop(&sw), 0);
+    char path[LEX_TEST_PATH + 16], log[65536];
+    snprintf(path, sizeof path, "%s/switch.log", sw.dir);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f);
+    size_t n = fread(log, 1, sizeof log - 1, f);
+    fclose(f);
+    log[n] = 0;
+    cr_assert(strstr(log, "KSDMV0000) silent for over") == NULL, "the responder was dropped:\n%s",
+              log);
+}
+
 Test(switch_e2e, sighup_reloads_rules_and_a_bad_file_keeps_the_old_ones)
 {
     lex_test_switch_prepare(&sw);

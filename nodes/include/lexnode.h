@@ -27,7 +27,7 @@ typedef struct {
     size_t nstates;
     const char *const *keys;       /* query keys it answers ("DQ" ...); may be 0 */
     size_t nkeys;
-    int heartbeat_ms;              /* 0 = 1000 */
+    int heartbeat_ms;              /* 0 = the switch's (from WELCOME; 1000 until then) */
     void *zmq_ctx;                 /* a ZeroMQ context to share, or NULL for the node's own */
     /* CURVE: this node's key file (public + secret) and the switch's public
      * key file (written by `lexctl keys gen`). When NULL, the environment
