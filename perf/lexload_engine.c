@@ -22,6 +22,7 @@
 #include "lex_population.h"
 #include "lex_states.h"
 #include "lex_status.h"
+#include "lex_textfile.h"
 #include "lexload.h"
 
 const char *const ll_answer_keys[LL_ANSWER_KEYS] = {"DR", "KR", "RR", "RNR", "IMR", "ST", "other"};
@@ -628,15 +629,9 @@ static void run_load(engine_t *e)
 
 static int write_ready(const char *path, unsigned conns)
 {
-    char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return LEX_EIO;
-    fprintf(f, "%u\n", conns);
-    if (fclose(f) != 0)
-        return LEX_EIO;
-    return rename(tmp, path) == 0 ? 0 : LEX_EIO;
+    char text[32];
+    snprintf(text, sizeof text, "%u\n", conns);
+    return lex_textfile_write_atomic(path, text);
 }
 
 static void run_hold(engine_t *e)

@@ -23,7 +23,7 @@ for mode in "${modes[@]}"; do
   rm -rf "$work/data" "$work/ready" "$work/states.ready"
   $bin/lexswitch --bind-tcp '' --bind-ipc "ipc://$work/sw.sock" --data "$work/data" \
       --rules tools/scenario --directory "$work/directory.txt" --durability "$mode" \
-      --ready-file "$work/ready" 2>"$work/switch-$mode.log" &
+      --ready-file "$work/ready" --set dev_plain=1 2>"$work/switch-$mode.log" &
   sw=$!
   for _ in $(seq 200); do [ -f "$work/ready" ] && break; sleep 0.05; done
   $bin/lexnode state --connect "ipc://$work/sw.sock" --ready-file "$work/states.ready" \

@@ -65,6 +65,7 @@ fi
 
 work=$(mktemp -d /tmp/lexsuite.XXXXXX)
 pids=()
+switch_flags=()   # extra lexswitch flags for a group of runs
 cleanup() {
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
@@ -124,6 +125,7 @@ start_switch() { # LABEL DURABILITY [valgrind args...]
   "$@" $bin/lexswitch --bind-tcp 'tcp://127.0.0.1:*' --data "$work/data-$label" \
       --rules tools/scenario --directory "$work/directory.txt" --durability "$mode" \
       --ready-file "$work/sw.ready" --stats-file "$work/$label.stats.json" --set dev_plain=1 \
+      "${switch_flags[@]}" \
       2>"$work/$label.switch.log" &
   sw_pid=$!; pids+=("$sw_pid")
   wait_file "$work/sw.ready" 120
@@ -225,10 +227,14 @@ nodes_run() { # LABEL IDLE
   [ ${#holders[@]} -gt 0 ] && stop "${holders[@]}"
   stop "$echo_pid" "$sw_pid"
 }
+# as a switch for a whole country's agencies would run: nodes heartbeat every
+# 10 s (the interval the switch names in WELCOME), not every second
+switch_flags=(--heartbeat-ms 10000 --dead-after-ms 35000)
 nodes_run nodes-100 0
 half=$(( nodes / 2 ))
 [ $half -gt 1000 ] && nodes_run "nodes-$half" $(( half - 100 ))  # how it scales on the way
 nodes_run "nodes-$nodes" $(( nodes - 100 ))
+switch_flags=()
 
 # 5. instructions per routed message: callgrind on the switch (sync) and on
 #    the bare forwarder, each at two message counts; the difference divided
