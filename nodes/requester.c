@@ -17,6 +17,7 @@
 #include "lex_roles.h"
 #include "lex_states.h"
 #include "lex_status.h"
+#include "lex_rand.h"
 
 const char *const lex_requester_answer_keys[LEX_REQ_KEYS] = {"DR",  "KR", "RR",    "RNR",
                                                              "IMR", "ST", "other", NULL};
@@ -74,10 +75,7 @@ void lex_requester_config_defaults(lex_requester_config_t *cfg)
 
 static uint64_t next_rand(requester_t *r)
 {
-    uint64_t z = (r->rng += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
+    return lex_rand_next(&r->rng);
 }
 
 static size_t find_group(requester_t *r, const char *key)

@@ -24,6 +24,7 @@
 #include "lex_status.h"
 #include "lex_textfile.h"
 #include "lexload.h"
+#include "lex_rand.h"
 
 const char *const ll_answer_keys[LL_ANSWER_KEYS] = {"DR", "KR", "RR", "RNR", "IMR", "ST", "other"};
 
@@ -90,10 +91,7 @@ void ll_config_defaults(ll_config_t *cfg)
 
 static uint64_t next_rand(engine_t *e)
 {
-    uint64_t z = (e->rng += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
+    return lex_rand_next(&e->rng);
 }
 
 static double uniform01(engine_t *e)

@@ -17,6 +17,12 @@ int lexctl_keys(int argc, char **argv);       /* lexctl_keys.c */
 int lexctl_review(int argc, char **argv);  /* lexctl_review.c */
 int lexctl_status(int argc, char **argv);  /* lexctl_status.c */
 
+/* Registers with the switch at endpoint as the operator desk ORI and waits
+ * for WELCOME (lexctl_operator.c); on failure prints why, as "lexctl CMD:
+ * ...", and returns NULL. */
+struct lex_node;
+struct lex_node *lexctl_operator_connect(const char *cmd, const char *endpoint, const char *ori);
+
 /* Default data directory of the switch, shared by the log subcommands. */
 #define LEXCTL_DEFAULT_DATA "lexswitch-data"
 

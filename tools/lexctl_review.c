@@ -82,17 +82,10 @@ int lexctl_review(int argc, char **argv)
     if (note)
         lex_mp_pack_kv_str(&pk, "note", note);
 
-    const char *oris[] = {ori};
-    lex_node_config_t nc = {.endpoint = endpoint, .role = "operator", .oris = oris, .noris = 1};
-    lex_node_t *node = NULL;
-    int rc = lex_node_new(&nc, &node);
-    if (rc == 0)
-        rc = lex_node_wait_ready(node, 5000);
-    if (rc != 0) {
-        fprintf(stderr, "lexctl review: cannot register with %s as %s: %s\n", endpoint, ori,
-                node ? lex_node_error(node) : lex_strerror(rc));
+    int rc = LEX_ECLOSED;
+    lex_node_t *node = lexctl_operator_connect("review", endpoint, ori);
+    if (!node)
         goto cleanup;
-    }
     lex_envelope_t env;
     lex_envelope_init(&env);
     strcpy(env.key, "RVQ");

@@ -244,18 +244,10 @@ int lexctl_status(int argc, char **argv)
     }
     if (!isatty(STDOUT_FILENO))
         once = 1;
-    const char *oris[] = {ori};
-    lex_node_config_t nc = {.endpoint = endpoint, .role = "operator", .oris = oris, .noris = 1};
-    lex_node_t *node = NULL;
-    int rc = lex_node_new(&nc, &node);
-    if (rc == 0)
-        rc = lex_node_wait_ready(node, 5000);
-    if (rc != 0) {
-        fprintf(stderr, "lexctl status: cannot register with %s as %s: %s\n", endpoint, ori,
-                node ? lex_node_error(node) : lex_strerror(rc));
-        lex_node_destroy(&node);
+    lex_node_t *node = lexctl_operator_connect("status", endpoint, ori);
+    if (!node)
         return 1;
-    }
+    int rc;
     signal(SIGINT, on_interrupt);
     signal(SIGTERM, on_interrupt);
     for (;;) {
