@@ -23,26 +23,11 @@ static void send_out(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, const
     lex_buf_reset(&sw->scratch_env);
     if (lex_envelope_encode(env, &sw->scratch_env) != 0)
         return;
-    lex_log_record_t rec;
-    memset(&rec, 0, sizeof rec);
-    rec.dir = LEX_DIR_OUT;
-    snprintf(rec.conn, sizeof rec.conn, "%s", conn);
-    snprintf(rec.key, sizeof rec.key, "%s", env->key);
-    snprintf(rec.src, sizeof rec.src, "%s", env->src);
-    snprintf(rec.dst, sizeof rec.dst, "%s", env->ndst ? env->dst[0] : "");
-    rec.msg_id = env->id;
-    rec.ref = env->ref;
-    snprintf(rec.decision, sizeof rec.decision, "%s", decision);
-    rec.status = status;
-    rec.envelope = sw->scratch_env.data;
-    rec.envelope_len = sw->scratch_env.len;
-    rec.body = body->data;
-    rec.body_len = body->len;
-    int rc = lex_log_append(sw->log, &rec);
-    if (rc != 0) {
-        lex_logline_write(LEX_LOG_ERROR, "AUDIT LOG APPEND FAILED: %s", lex_strerror(rc));
+    if (lex_route_log_record(sw, LEX_DIR_OUT, conn, env->key, env->src,
+                             env->ndst ? env->dst[0] : "", env->id, env->ref, decision, NULL,
+                             status, sw->scratch_env.data, sw->scratch_env.len, body->data,
+                             body->len) != 0)
         return;
-    }
     if (lex_outbox_add(sw, rid, rid_len, 0, sw->scratch_env.data, sw->scratch_env.len, body->data,
                        body->len) != 0)
         lex_logline_write(LEX_LOG_ERROR, "out of memory queueing a message");
@@ -54,22 +39,8 @@ static void log_in(lex_switch_t *sw, const session_t *s, const lex_envelope_t *e
                    const char *decision, int status, const void *env, size_t env_len,
                    const void *body, size_t body_len)
 {
-    lex_log_record_t rec;
-    memset(&rec, 0, sizeof rec);
-    rec.dir = LEX_DIR_IN;
-    snprintf(rec.conn, sizeof rec.conn, "%s", s->conn);
-    snprintf(rec.key, sizeof rec.key, "%s", e->key);
-    snprintf(rec.src, sizeof rec.src, "%s", e->src);
-    rec.msg_id = e->id;
-    snprintf(rec.decision, sizeof rec.decision, "%s", decision);
-    rec.status = status;
-    rec.envelope = env;
-    rec.envelope_len = env_len;
-    rec.body = body;
-    rec.body_len = body_len;
-    int rc = lex_log_append(sw->log, &rec);
-    if (rc != 0)
-        lex_logline_write(LEX_LOG_ERROR, "AUDIT LOG APPEND FAILED: %s", lex_strerror(rc));
+    lex_route_log_record(sw, LEX_DIR_IN, s->conn, e->key, e->src, NULL, e->id, 0, decision, NULL,
+                         status, env, env_len, body, body_len);
 }
 
 static void answer_envelope(lex_switch_t *sw, const lex_envelope_t *q, const char *key,

@@ -43,7 +43,7 @@ static void copy_str(char *dst, size_t size, const char *src)
 
 /* Appends one audit record; a failure here is fatal for the message, so it
  * is reported loudly and counted. */
-static void log_record(lex_switch_t *sw, lex_direction_t dir, const char *conn, const char *key,
+int lex_route_log_record(lex_switch_t *sw, lex_direction_t dir, const char *conn, const char *key,
                        const char *src, const char *dst, uint64_t id, uint64_t ref,
                        const char *decision, const char *rule, int status, const void *env,
                        size_t env_len, const void *body, size_t body_len)
@@ -67,6 +67,7 @@ static void log_record(lex_switch_t *sw, lex_direction_t dir, const char *conn, 
     int rc = lex_log_append(sw->log, &rec);
     if (rc != 0)
         lex_logline_write(LEX_LOG_ERROR, "AUDIT LOG APPEND FAILED: %s", lex_strerror(rc));
+    return rc;
 }
 
 /* Queues a message for rid and logs it as outgoing; fid names the flight
@@ -81,7 +82,7 @@ static void emit_for(lex_switch_t *sw, uint64_t fid, const uint8_t *rid, size_t 
         lex_logline_write(LEX_LOG_ERROR, "out of memory encoding an envelope");
         return;
     }
-    log_record(sw, LEX_DIR_OUT, conn, env->key, log_src, log_dst, env->id, env->ref, decision, rule,
+    lex_route_log_record(sw, LEX_DIR_OUT, conn, env->key, log_src, log_dst, env->id, env->ref, decision, rule,
                status, sw->scratch_env.data, sw->scratch_env.len, body, body_len);
     if (lex_outbox_add(sw, rid, rid_len, fid, sw->scratch_env.data, sw->scratch_env.len, body,
                        body_len) != 0)
@@ -149,7 +150,7 @@ static void refuse(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, const c
     char text[256];
     snprintf(text, sizeof text, fmt, detail ? detail : "");
     sw->stats.refused++;
-    log_record(sw, LEX_DIR_IN, conn, e && e->key[0] ? e->key : "?", e ? e->src : "",
+    lex_route_log_record(sw, LEX_DIR_IN, conn, e && e->key[0] ? e->key : "?", e ? e->src : "",
                e && e->ndst ? e->dst[0] : "", e ? e->id : 0, e ? e->ref : 0, "refuse", "", code,
                env, env_len, body, body_len);
     send_status(sw, rid, rid_len, conn, e ? e->src : "", e ? e->id : 0, e ? e->ctl : "",
@@ -171,7 +172,7 @@ static void handle_hello(lex_switch_t *sw, const uint8_t *rid, size_t rid_len,
         refuse(sw, rid, rid_len, conn, e, env, env_len, body, body_len, st, "%s", why);
         return;
     }
-    log_record(sw, LEX_DIR_IN, s->conn, e->key, e->src, "", e->id, 0, "session", "", 0, env,
+    lex_route_log_record(sw, LEX_DIR_IN, s->conn, e->key, e->src, "", e->id, 0, "session", "", 0, env,
                env_len, body, body_len);
     lex_envelope_t w;
     lex_envelope_init(&w);
@@ -350,10 +351,10 @@ static void handle_query(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, s
         const char *decision = p->decision.action == LEX_ACT_DENY
                                    ? "deny"
                                    : p->status ? "refuse" : decision_names[p->decision.action];
-        log_record(sw, LEX_DIR_IN, s->conn, e->key, e->src, e->dst[0], e->id, 0, decision,
+        lex_route_log_record(sw, LEX_DIR_IN, s->conn, e->key, e->src, e->dst[0], e->id, 0, decision,
                    p->decision.rule_id, p->status, env, env_len, body, body_len);
     } else {
-        log_record(sw, LEX_DIR_IN, s->conn, e->key, e->src, "", e->id, 0, "fanout", "", 0, env,
+        lex_route_log_record(sw, LEX_DIR_IN, s->conn, e->key, e->src, "", e->id, 0, "fanout", "", 0, env,
                    env_len, body, body_len);
     }
 
@@ -390,7 +391,7 @@ static void handle_response(lex_switch_t *sw, const uint8_t *rid, size_t rid_len
         /* a switch's status about something no longer open here (answered
          * or timed out): logged, never answered, or two switches would
          * trade statuses without end */
-        log_record(sw, LEX_DIR_IN, s->conn, e->key, e->src, "", e->id, e->ref, "refuse", "",
+        lex_route_log_record(sw, LEX_DIR_IN, s->conn, e->key, e->src, "", e->id, e->ref, "refuse", "",
                    LEX_ST_UNSOLICITED, env, env_len, body, body_len);
         return;
     }
@@ -427,7 +428,7 @@ static void handle_response(lex_switch_t *sw, const uint8_t *rid, size_t rid_len
     int code = 0; /* a status's code goes in its records (docs/LOG.md, `st`) */
     if (is_status && lex_status_parse(body, body_len, &code, NULL, 0) != 0)
         code = 0;
-    log_record(sw, LEX_DIR_IN, s->conn, e->key, e->src, f->req_ori, e->id, e->ref,
+    lex_route_log_record(sw, LEX_DIR_IN, s->conn, e->key, e->src, f->req_ori, e->id, e->ref,
                decision_names[d.action], d.rule_id, code, env, env_len, body, body_len);
 
     const char *on_behalf = f->rules_state[0] ? f->rules_state : f->dest;
@@ -480,7 +481,7 @@ static void handle_admin(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, s
                "%s", "an administrative message must name a destination");
         return;
     }
-    log_record(sw, LEX_DIR_IN, s->conn, e->key, e->src, e->ndst == 1 ? e->dst[0] : "", e->id, 0,
+    lex_route_log_record(sw, LEX_DIR_IN, s->conn, e->key, e->src, e->ndst == 1 ? e->dst[0] : "", e->id, 0,
                "allow", "", 0, env, env_len, body, body_len);
     for (uint32_t i = 0; i < e->ndst; i++) {
         const char *dst = e->dst[i];
@@ -655,7 +656,7 @@ static void handle_operator(lex_switch_t *sw, const uint8_t *rid, size_t rid_len
                "that query is held for %s", h->state);
         return;
     }
-    log_record(sw, LEX_DIR_IN, s->conn, e->key, e->src, state, e->id, 0, op, "", 0, env, env_len,
+    lex_route_log_record(sw, LEX_DIR_IN, s->conn, e->key, e->src, state, e->id, 0, op, "", 0, env, env_len,
                body, body_len);
     if (listing) {
         size_t n = 0;
@@ -690,7 +691,7 @@ static void handle_operator(lex_switch_t *sw, const uint8_t *rid, size_t rid_len
                     copy.state, LEX_ST_DENIED, "deny", e->src, "%s: denied after review",
                     copy.dest);
     else
-        log_record(sw, LEX_DIR_OUT, "", "ST", copy.state, copy.req_ori, 0, copy.req_id, "deny",
+        lex_route_log_record(sw, LEX_DIR_OUT, "", "ST", copy.state, copy.req_ori, 0, copy.req_id, "deny",
                    e->src, LEX_ST_DENIED, NULL, 0, NULL, 0);
     send_review_answer(sw, rid, rid_len, s->conn, e, NULL, "", 0, "hold %llu denied%s",
                        (unsigned long long)id, req ? "" : " (requester not connected)");
@@ -710,7 +711,7 @@ void lex_route_expire_holds(lex_switch_t *sw)
                         copy.ctl, copy.state, LEX_ST_EXPIRED, "expired", copy.rule_id,
                         "%s: not reviewed in time", copy.dest);
         else
-            log_record(sw, LEX_DIR_OUT, "", "ST", copy.state, copy.req_ori, 0, copy.req_id,
+            lex_route_log_record(sw, LEX_DIR_OUT, "", "ST", copy.state, copy.req_ori, 0, copy.req_id,
                        "expired", copy.rule_id, LEX_ST_EXPIRED, NULL, 0, NULL, 0);
     }
 }
@@ -740,7 +741,7 @@ void lex_route_log_refused_peer(lex_switch_t *sw, const char *address, const cha
 {
     /* no session exists to answer: the record is all there is, and the
      * client sees its handshake fail */
-    log_record(sw, LEX_DIR_IN, address, "CURVE", "", "", 0, 0, "refuse", "", LEX_ST_UNKNOWN_PEER,
+    lex_route_log_record(sw, LEX_DIR_IN, address, "CURVE", "", "", 0, 0, "refuse", "", LEX_ST_UNKNOWN_PEER,
                key_z85, strlen(key_z85), why, strlen(why));
 }
 
@@ -869,7 +870,7 @@ void lex_route_message(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, con
         if (strcmp(e.key, "HB") == 0)
             return; /* liveness only; not logged */
         if (strcmp(e.key, "BYE") == 0) {
-            log_record(sw, LEX_DIR_IN, s->conn, e.key, e.src, "", e.id, 0, "session", "", 0, env,
+            lex_route_log_record(sw, LEX_DIR_IN, s->conn, e.key, e.src, "", e.id, 0, "session", "", 0, env,
                        env_len, body, body_len);
             lex_route_fail_flights_of(sw, s);
             lex_session_remove(sw, s);

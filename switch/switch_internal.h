@@ -197,6 +197,12 @@ void lex_zap_pump(lex_switch_t *sw);                             /* answers wait
 void lex_zap_close(lex_switch_t *sw);
 
 /* route.c */
+/* Appends one audit record (strings may be NULL); logs a failure loudly and
+ * returns its code: the message must then not be forwarded. */
+int lex_route_log_record(lex_switch_t *sw, lex_direction_t dir, const char *conn, const char *key,
+                         const char *src, const char *dst, uint64_t id, uint64_t ref,
+                         const char *decision, const char *rule, int status, const void *env,
+                         size_t env_len, const void *body, size_t body_len);
 /* peer_key: the connection's CURVE key (Z85), "" without CURVE. */
 void lex_route_message(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, const char *peer_key,
                        int nframes, const void *env, size_t env_len, const void *body,
