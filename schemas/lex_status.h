@@ -34,6 +34,10 @@ typedef enum {
     LEX_ST_BUSY = 35,            /* the destination has too much queued: try later */
     LEX_ST_UNKNOWN_PEER = 36,    /* connection refused: its CURVE key is not in the directory */
     LEX_ST_LOOP = 37,            /* the message passed more switches than the hop limit */
+    LEX_ST_ORI_IN_USE = 38,      /* HELLO claims an ORI a live session already holds */
+    LEX_ST_LOG_FULL = 39,        /* the audit log's disk is below its reserve: no new queries */
+    LEX_ST_REVOKED = 41,         /* the session's key was revoked or its binding changed */
+    LEX_ST_LOG_FAILED = 42,      /* the audit log cannot write: the switch is stopping */
     LEX_ST_INTERNAL = 40,        /* the switch failed (e.g. log write) */
 } lex_status_t;
 

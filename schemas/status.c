@@ -38,6 +38,10 @@ static const status_entry_t statuses[] = {
     {LEX_ST_BUSY, "busy"},
     {LEX_ST_UNKNOWN_PEER, "unknown-peer-key"},
     {LEX_ST_LOOP, "loop"},
+    {LEX_ST_ORI_IN_USE, "ori-in-use"},
+    {LEX_ST_LOG_FULL, "log-full"},
+    {LEX_ST_REVOKED, "key-revoked"},
+    {LEX_ST_LOG_FAILED, "log-failed"},
     {LEX_ST_INTERNAL, "internal-error"},
 };
 
