@@ -153,7 +153,12 @@ static int parse_key_line(char *line, lex_keybind_t *k, const char **why)
         *why = "role must be node or operator";
         return LEX_EPARSE;
     }
+    int national = 0; /* an operator of the whole switch (lex_directory.h) */
     for (char *tok = strtok(parts[3], " \t,"); tok; tok = strtok(NULL, " \t,")) {
+        if (k->role == LEX_KEY_OPERATOR && strcmp(tok, LEX_KEY_NATIONAL) == 0) {
+            national = 1;
+            continue;
+        }
         if (k->npatterns == LEX_KEY_PATTERNS_MAX) {
             *why = "more than 64 ORI patterns for one key";
             return LEX_EPARSE;
@@ -168,7 +173,7 @@ static int parse_key_line(char *line, lex_keybind_t *k, const char **why)
                 return LEX_EPARSE;
             }
             char st[LEX_STATE_LEN + 1] = {tok[0], tok[1], 0};
-            if (!lex_state_valid(st) || (k->state[0] && strcmp(k->state, st) != 0)) {
+            if (!lex_state_valid(st) || (!national && k->state[0] && strcmp(k->state, st) != 0)) {
                 *why = "an operator key is bound to the ORIs of one state";
                 return LEX_EPARSE;
             }
@@ -180,6 +185,8 @@ static int parse_key_line(char *line, lex_keybind_t *k, const char **why)
         *why = "a key must be bound to at least one ORI or pattern";
         return LEX_EPARSE;
     }
+    if (national)
+        k->state[0] = 0;
     return 0;
 }
 
@@ -348,6 +355,8 @@ void lex_directory_write_key(FILE *f, const lex_keybind_t *k)
 {
     fprintf(f, "@key|%s|%s|%s|", k->public_z85, k->label,
             k->role == LEX_KEY_OPERATOR ? "operator" : "node");
+    if (k->role == LEX_KEY_OPERATOR && !k->state[0])
+        fprintf(f, "%s ", LEX_KEY_NATIONAL);
     for (size_t i = 0; i < k->npatterns; i++)
         fprintf(f, "%s%s", i ? " " : "", k->patterns[i]);
     fputc('\n', f);

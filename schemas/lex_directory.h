@@ -32,7 +32,10 @@ typedef struct {
  * `@key|<Z85 public key>|label|operator|ORI ...`). A node key binds ORI
  * patterns (lex_glob.h; "NV*" for a state's own switch); an operator key
  * binds exact ORIs of one state, and only operator keys may decide held
- * queries. */
+ * queries. The marker `national` among an operator key's ORIs makes it an
+ * operator of the whole switch (state ""; its ORIs may be of any state):
+ * it sees every state's status and holds, and decides none. */
+#define LEX_KEY_NATIONAL "national"
 #define LEX_KEY_PATTERNS_MAX 64
 #define LEX_KEY_LABEL_MAX 31
 
@@ -45,7 +48,7 @@ typedef struct {
     char public_z85[41];
     char label[LEX_KEY_LABEL_MAX + 1];
     lex_key_role_t role;
-    char state[LEX_STATE_LEN + 1];                    /* operator keys: their state */
+    char state[LEX_STATE_LEN + 1];                    /* operator keys: their state, "" national */
     char patterns[LEX_KEY_PATTERNS_MAX][LEX_ORI_LEN + 1];
     size_t npatterns;
 } lex_keybind_t;

@@ -124,6 +124,10 @@ int lex_log_load_head(lex_log_t *log, uint64_t *seq, uint8_t hash[32], char *err
  * checkpoint at base holds the hash the first remaining record links to. */
 uint64_t lex_log_load_base(lex_log_t *log);
 
+/* Puts the access-record index entry for seq into the batch
+ * (auditlog_access.c). */
+void lex_log_access_index(lex_log_t *log, uint64_t seq);
+
 /* Rollups (auditlog_rollup.c): note counts a just-appended record adds to
  * the batch's rollup rows; flush puts the updated rows into the batch
  * (committed value + what the batch adds); reset forgets the batch's counts

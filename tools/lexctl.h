@@ -23,6 +23,13 @@ int lexctl_status(int argc, char **argv);  /* lexctl_status.c */
 struct lex_node;
 struct lex_node *lexctl_operator_connect(const char *cmd, const char *endpoint, const char *ori);
 
+/* Writes the access note of a read of the log in data (lexctl_access.c)
+ * before anything is shown: argv are the subcommand's arguments, state/ori
+ * what the read is limited to (NULL = national). 0, or 1 after printing
+ * why, and the command must then stop. */
+int lexctl_access_note(const char *cmd, const char *data, int argc, char **argv,
+                       const char *state, const char *ori);
+
 /* Default data directory of the switch, shared by the log subcommands. */
 #define LEXCTL_DEFAULT_DATA "lexswitch-data"
 

@@ -187,6 +187,8 @@ static int rules_reload(int argc, char **argv)
         default: return 2;
         }
     }
+    if (lexctl_access_note("rules reload", data, argc, argv, NULL, NULL) != 0)
+        return 1;
     char path[1024], msg[1024], state[16];
     snprintf(path, sizeof path, "%s/lexswitch.pid", data);
     FILE *f = fopen(path, "r");
