@@ -1,10 +1,11 @@
 /* access.c: who may look, and the record that they looked. The data
- * directory and the secret keys must be the switch's alone (checked at
- * start, umask 077); an operator's key decides which state's share of the
+ * directory and the secret keys must be the switch's alone (at start: umask
+ * 077, the data directory closed to others, a readable secret key refused); an operator's key decides which state's share of the
  * switch it may see (lex_operator_scope); every operator request leaves an
  * access record naming the key; and the journal of reads by lexctl is moved
  * into the chain on the tick (lex_log_access_ingest). Never routes. */
 #include <errno.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -35,6 +36,21 @@ static int private_to_owner(const char *path, const char *what, const char *fix,
     return LEX_EINVAL;
 }
 
+static size_t opened_files;   /* nftw has no argument: the count of the one walk */
+static int open_files_failed;
+
+static int close_to_others(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)ftw;
+    if (type == FTW_SL || (st->st_mode & 077) == 0)
+        return 0;
+    if (chmod(path, st->st_mode & 07700) != 0)
+        open_files_failed = 1;
+    else
+        opened_files++;
+    return 0;
+}
+
 int lex_access_secure_files(const lex_switch_config_t *cfg, char *err, size_t errlen)
 {
     umask(077); /* RocksDB's files, the pid and status files: the owner's only */
@@ -43,12 +59,26 @@ int lex_access_secure_files(const lex_switch_config_t *cfg, char *err, size_t er
                  strerror(errno));
         return LEX_EIO;
     }
-    int rc = private_to_owner(cfg->data_dir, "the data directory", "chmod -R go-rwx", err,
-                              errlen);
+    /* the signing key first: if others could read it, a new key is due,
+     * which is the operator's decision (docs/OPERATIONS.md "Files") */
     char path[LEX_PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/audit-sign.key", cfg->data_dir);
-    if (rc == 0)
-        rc = private_to_owner(path, "the log's signing key", "chmod 600", err, errlen);
+    int rc = private_to_owner(path, "the log's signing key", "if no one else can have copied it, chmod 600",
+                              err, errlen);
+    if (rc != 0)
+        return rc;
+    /* the directory and the tables in it: closed to group and others */
+    opened_files = 0;
+    open_files_failed = 0;
+    if (nftw(cfg->data_dir, close_to_others, 16, FTW_PHYS) != 0 || open_files_failed) {
+        snprintf(err, errlen, "cannot close the data directory %s to group and others: %s "
+                 "(chmod -R go-rwx it)", cfg->data_dir, strerror(errno));
+        return LEX_EIO;
+    }
+    if (opened_files)
+        lex_logline_write(LEX_LOG_WARN, "the data directory %s was open to group or others: "
+                          "closed %zu files and directories to them (mode 0700/0600)",
+                          cfg->data_dir, opened_files);
     if (rc == 0 && !cfg->dev_plain && cfg->curve_key[0])
         rc = private_to_owner(cfg->curve_key, "the switch's CURVE key", "chmod 600", err, errlen);
     return rc;

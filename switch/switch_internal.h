@@ -260,9 +260,10 @@ void lex_metrics_http_close(lex_switch_t *sw);   /* closes listener and connecti
 
 
 /* access.c: who may look (docs/OPERATIONS.md "Files", "Operator scope") */
-/* Sets the umask to 077, makes the data directory (0700) and refuses when it
- * or a secret key (the log's signing key, curve_key) can be read by group or
- * others (LEX_EINVAL, err says which and the chmod that fixes it). */
+/* Sets the umask to 077, makes the data directory (0700), closes it and
+ * every file in it to group and others (with a warning when it had to), and
+ * refuses when a secret key (the log's signing key, curve_key) can be read
+ * by group or others (LEX_EINVAL, err says which and how to fix it). */
 int lex_access_secure_files(const lex_switch_config_t *cfg, char *err, size_t errlen);
 /* The state an operator session may see: returns 1 (state "") for a
  * national operator (a key bound with the national marker, or no key at
