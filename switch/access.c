@@ -87,17 +87,14 @@ int lex_access_secure_files(const lex_switch_config_t *cfg, char *err, size_t er
 int lex_operator_scope(const session_t *s, char state[LEX_STATE_LEN + 1])
 {
     state[0] = 0;
-    /* without CURVE there is no key to scope by (dev_plain: development) */
-    if (!s->bind || s->bind->role != LEX_KEY_OPERATOR || !s->bind->state[0])
-        return 1;
+    if (!s->bind)
+        return 1; /* without CURVE there is no key to scope by (dev_plain) */
+    if (s->bind->role != LEX_KEY_OPERATOR)
+        return 0; /* not an operator: no state, so no share */
+    if (!s->bind->state[0])
+        return 1; /* the national marker (lex_directory.h) */
     snprintf(state, LEX_STATE_LEN + 1, "%s", s->bind->state);
     return 0;
-}
-
-int lex_operator_sees(const session_t *s, const char *state)
-{
-    char mine[LEX_STATE_LEN + 1];
-    return lex_operator_scope(s, mine) || (state && strcmp(state, mine) == 0);
 }
 
 void lex_operator_access(lex_switch_t *sw, const session_t *s, const lex_envelope_t *e,

@@ -57,11 +57,22 @@ int lex_access_note(const char *data_dir, const lex_access_t *a, char *err, size
         return LEX_ESODIUM;
     char dir[4096], path[4200], tmp[4200], who[64];
     journal_dir(data_dir, dir, sizeof dir);
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+    /* root reading the log: the journal and its entries go to the data
+     * directory's owner (the switch's user), or the switch could not read
+     * them */
+    uid_t uid = geteuid();
+    struct stat owner;
+    int give = uid == 0 && stat(data_dir, &owner) == 0 && owner.st_uid != 0;
+    if (mkdir(dir, 0700) == 0) {
+        if (give && chown(dir, owner.st_uid, owner.st_gid) != 0) {
+            snprintf(err, errlen, "cannot give %s to uid %lu: %s", dir,
+                     (unsigned long)owner.st_uid, strerror(errno));
+            return LEX_EIO;
+        }
+    } else if (errno != EEXIST) {
         snprintf(err, errlen, "cannot make the access journal %s: %s", dir, strerror(errno));
         return LEX_EIO;
     }
-    uid_t uid = geteuid();
     who_am_i(who, sizeof who, uid);
     uint64_t id, t = lex_now_us();
     randombytes_buf(&id, sizeof id);
@@ -94,6 +105,13 @@ int lex_access_note(const char *data_dir, const lex_access_t *a, char *err, size
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
         snprintf(err, errlen, "cannot write the access journal in %s: %s", dir, strerror(errno));
+        goto done;
+    }
+    if (give && fchown(fd, owner.st_uid, owner.st_gid) != 0) {
+        snprintf(err, errlen, "cannot give the access journal entry to uid %lu: %s",
+                 (unsigned long)owner.st_uid, strerror(errno));
+        close(fd);
+        unlink(tmp);
         goto done;
     }
     /* a write, a sync, a rename: the switch sees a whole entry or none */
@@ -238,7 +256,7 @@ static int read_entry(const char *path, char **out, size_t *len)
 {
     *out = NULL;
     *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW); /* an entry, never a link */
     if (fd < 0)
         return LEX_EIO;
     char *buf = malloc(ENTRY_MAX);
@@ -311,6 +329,9 @@ int lex_log_access_ingest(lex_log_t *log, const char *data_dir, size_t max, size
             break;
         lex_log_record_t rec;
         entry_record(names[done], bytes, len, &rec);
+        if (strcmp(rec.rule_id, "unreadable") == 0)
+            fprintf(stderr, "lexswitch: access journal entry %s does not decode: recorded as "
+                    "unreadable, its bytes in the record's body\n", path);
         rc = lex_log_append(log, &rec);
         free(bytes);
         if (rc != 0)

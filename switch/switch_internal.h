@@ -267,10 +267,9 @@ void lex_metrics_http_close(lex_switch_t *sw);   /* closes listener and connecti
 int lex_access_secure_files(const lex_switch_config_t *cfg, char *err, size_t errlen);
 /* The state an operator session may see: returns 1 (state "") for a
  * national operator (a key bound with the national marker, or no key at
- * all without CURVE), else 0 with the key's state. */
+ * all without CURVE), else 0 with the key's state ("" for a key that is
+ * not an operator's: it sees nothing). The one place roles meet scope. */
 int lex_operator_scope(const session_t *s, char state[LEX_STATE_LEN + 1]);
-/* 1 when the session may see state's share (national, or its own state). */
-int lex_operator_sees(const session_t *s, const char *state);
 /* Appends the access record of an operator request: who (key label, key,
  * desk ORI), what (cmd and filter) and the state it concerns ("" = all). */
 void lex_operator_access(lex_switch_t *sw, const session_t *s, const lex_envelope_t *e,

@@ -258,10 +258,12 @@ Test(access, each_read_by_lexctl_is_recorded_while_the_switch_runs)
     lex_test_switch_start(&sw, NULL);
     some_traffic();
     each_read();
+    cr_assert_eq(lexctl("rules reload --data %s", sw.data), 0, "%s", out);
     wait_journal_empty();
     rows_t rows;
     access_records(&rows);
     check_each_read(&rows);
+    cr_assert_not_null(find(&rows, "lexctl", "rules reload", NULL));
     cr_assert_eq(lexctl("verify --data %s", sw.data), 0, "%s", out);
     cr_assert(strstr(out, "chain intact") != NULL, "%s", out);
     /* the records are in the log like any other, found by their decision */
