@@ -313,7 +313,7 @@ Test(access, a_kill_between_the_journal_and_the_chain_loses_nothing_and_doubles_
 
     /* the worst moment: the record committed, the entry not yet removed */
     cr_assert_eq(lexctl("audit --data %s --state NV", sw.data), 0, "%s", out);
-    char dir[LEX_TEST_PATH + 16], entry[LEX_TEST_PATH + 64] = "", copy[LEX_TEST_PATH + 64];
+    char dir[LEX_TEST_PATH + 16], entry[2 * LEX_TEST_PATH + 32] = "", copy[LEX_TEST_PATH + 64];
     snprintf(dir, sizeof dir, "%s/%s", sw.data, LEX_ACCESS_DIR);
     DIR *d = opendir(dir);
     struct dirent *de;
@@ -325,7 +325,7 @@ Test(access, a_kill_between_the_journal_and_the_chain_loses_nothing_and_doubles_
     cr_assert(newest[0]);
     snprintf(entry, sizeof entry, "%s/%s", dir, newest);
     snprintf(copy, sizeof copy, "%s/saved-entry", sw.dir);
-    char cmd[1024];
+    char cmd[2048];
     snprintf(cmd, sizeof cmd, "cp -p %s %s", entry, copy);
     cr_assert_eq(lex_test_run(cmd, out, sizeof out), 0);
 
