@@ -129,6 +129,8 @@ void lex_access_tick(lex_switch_t *sw, uint64_t now_us, int force)
     int rc;
     do {
         rc = lex_log_access_ingest(sw->log, sw->cfg.data_dir, ACCESS_BATCH, &n);
+        sw->access_recorded += n;
+        sw->access_failures += rc != 0;
         if (rc == 0 && n)
             lex_logline_write(LEX_LOG_DEBUG, "access journal: %zu reads of the log recorded", n);
     } while (rc == 0 && n == ACCESS_BATCH);

@@ -162,6 +162,8 @@ struct lex_switch {
     struct lex_upstream *upstream;  /* link to the switch this one joined (upstream.c), or NULL */
     uint64_t access_scan_us;      /* monotonic time the access journal was last read (access.c) */
     int access_failing;           /* the last journal read failed (reported once) */
+    uint64_t access_recorded;     /* journal entries moved into the log, for metrics */
+    uint64_t access_failures;     /* journal passes that failed */
 };
 
 /* session.c */
