@@ -3,7 +3,8 @@
  * to others after real traffic, readable secret keys stop the start, each
  * lexctl read and each operator request leaves an access record (through a
  * running switch, through one started later, across a kill -9), the report
- * shows who looked, and an operator key of one state sees that state only. */
+ * shows who looked, a read that cannot be noted shows nothing, and an
+ * operator key of one state sees that state only. */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <ftw.h>
@@ -519,4 +520,24 @@ Test(access, a_status_request_and_a_review_list_leave_access_records)
     char *looked = strstr(out, "Who looked");
     cr_assert(looked && strstr(looked, "ilops ILOPS0000") && strstr(looked, "review list"), "%s",
               out);
+}
+
+Test(access, a_read_whose_note_cannot_be_written_shows_nothing)
+{
+    lex_test_switch_prepare(&sw);
+    lex_test_switch_start(&sw, NULL);
+    some_traffic();
+    cr_assert_eq(lex_test_switch_stop(&sw), 0);
+    /* the journal's place taken by a plain file: no entry can be written */
+    char path[LEX_TEST_PATH + 16];
+    snprintf(path, sizeof path, "%s/%s", sw.data, LEX_ACCESS_DIR);
+    lex_test_rmrf(path);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fclose(f);
+    cr_assert_eq(lexctl("audit --data %s --key DQ", sw.data), 1, "%s", out);
+    cr_assert(strstr(out, "refusing to read the log without a record of the read"), "%s", out);
+    cr_assert_null(strstr(out, " DQ "), "nothing of the log was shown: %s", out);
+    cr_assert_eq(lexctl("export --data %s", sw.data), 1, "%s", out);
+    cr_assert_null(strstr(out, "\"seq\""), "%s", out);
 }
