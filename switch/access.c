@@ -135,8 +135,9 @@ void lex_access_tick(lex_switch_t *sw, uint64_t now_us, int force)
             lex_logline_write(LEX_LOG_DEBUG, "access journal: %zu reads of the log recorded", n);
     } while (rc == 0 && n == ACCESS_BATCH);
     if (rc != 0 && !sw->access_failing)
-        lex_logline_write(LEX_LOG_ERROR, "access journal in %s/%s could not be recorded (%s); "
-                          "it stays there and is tried again", sw->cfg.data_dir, LEX_ACCESS_DIR,
-                          lex_strerror(rc));
+        lex_logline_write(LEX_LOG_ERROR,
+                          "access journal in %s/%s could not be recorded (%s; an entry written "
+                          "by another user?): it stays there and is tried again",
+                          sw->cfg.data_dir, LEX_ACCESS_DIR, lex_strerror(rc));
     sw->access_failing = rc != 0; /* one line per failure, not one a tick */
 }

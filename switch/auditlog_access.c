@@ -312,21 +312,36 @@ int lex_log_access_ingest(lex_log_t *log, const char *data_dir, size_t max, size
         free_names(names, n);
         return rc;
     }
+    size_t listed = n;
     if (max && n > max)
         n = max;
-    size_t done = 0, appended = 0;
+    size_t done = 0, appended = 0, kept = 0;
+    /* the entries that are in the chain once the batch is durable */
+    char **removable = malloc(n * sizeof *removable);
+    if (!removable) {
+        free_names(names, listed);
+        return LEX_ENOMEM;
+    }
+    int unreadable_rc = 0;
     for (; done < n; done++) {
         snprintf(path, sizeof path, "%s/%s", dir, names[done]);
         uint64_t id = strtoull(names[done] + 17, NULL, 16);
         int seen = 0;
         if ((rc = journal_id_seen(log, id, &seen)) != 0)
             break;
-        if (seen)
-            continue; /* in the chain already: a crash came before the removal */
+        if (seen) {
+            removable[kept++] = names[done]; /* in the chain already: a crash came before the removal */
+            continue;
+        }
         char *bytes;
         size_t len;
-        if ((rc = read_entry(path, &bytes, &len)) != 0)
-            break;
+        if ((rc = read_entry(path, &bytes, &len)) != 0) {
+            /* not ours to read (another user's), or gone: it waits, the
+             * others go on, and the caller hears of it */
+            unreadable_rc = rc;
+            rc = 0;
+            continue;
+        }
         lex_log_record_t rec;
         entry_record(names[done], bytes, len, &rec);
         if (strcmp(rec.rule_id, "unreadable") == 0)
@@ -342,6 +357,7 @@ int lex_log_access_ingest(lex_log_t *log, const char *data_dir, size_t max, size
         lex_log_put_be64(value, rec.seq);
         rocksdb_writebatch_put_cf(log->batch, log->cf[CF_META], (const char *)key, sizeof key,
                                   (const char *)value, sizeof value);
+        removable[kept++] = names[done];
         appended++;
     }
     /* what could not be appended stays in the journal for the next try */
@@ -353,19 +369,21 @@ int lex_log_access_ingest(lex_log_t *log, const char *data_dir, size_t max, size
                 lex_log_note_sync(log);
         }
         if (crc != 0) {
-            free_names(names, n);
+            free(removable);
+            free_names(names, listed);
             return crc;
         }
     }
-    for (size_t i = 0; i < done; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    for (size_t i = 0; i < kept; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, removable[i]);
         unlink(path);
     }
-    if (done)
+    if (kept)
         fsync_dir(dir);
     *ingested = appended;
-    free_names(names, n);
-    return rc;
+    free(removable);
+    free_names(names, listed);
+    return rc != 0 ? rc : unreadable_rc;
 }
 
 int lex_log_scan_access(lex_log_t *log, lex_log_visit_fn fn, void *arg)

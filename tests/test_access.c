@@ -541,3 +541,29 @@ Test(access, a_read_whose_note_cannot_be_written_shows_nothing)
     cr_assert_eq(lexctl("export --data %s", sw.data), 1, "%s", out);
     cr_assert_null(strstr(out, "\"seq\""), "%s", out);
 }
+
+Test(access, a_damaged_journal_entry_is_still_recorded_as_unreadable)
+{
+    lex_test_switch_prepare(&sw);
+    lex_test_switch_start(&sw, NULL);
+    cr_assert_eq(lex_test_switch_stop(&sw), 0);
+    char path[LEX_TEST_PATH + 64];
+    snprintf(path, sizeof path, "%s/%s", sw.data, LEX_ACCESS_DIR);
+    mkdir(path, 0700);
+    snprintf(path, sizeof path, "%s/%s/00000000000000ff-00000000000000a1.acc", sw.data,
+             LEX_ACCESS_DIR);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("\xc1 not msgpack", f);
+    fclose(f);
+    lex_test_switch_start(&sw, NULL);
+    wait_journal_empty();
+    cr_assert_eq(lex_test_switch_stop(&sw), 0);
+    cr_assert_eq(lexctl("audit --data %s --decision access --id 161", sw.data), 0, "%s", out);
+    cr_assert(strstr(out, "rule=unreadable") && strstr(out, "\n1 records\n"), "%s", out);
+    char log[LEX_TEST_PATH + 16], cmd[1024];
+    snprintf(log, sizeof log, "%s/switch.log", sw.dir);
+    snprintf(cmd, sizeof cmd, "cat %s", log);
+    lex_test_run(cmd, out, sizeof out);
+    cr_assert(strstr(out, "does not decode"), "%s", out);
+}
