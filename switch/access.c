@@ -1,9 +1,10 @@
 /* access.c: who may look, and the record that they looked. The data
- * directory and the secret keys must be the switch's alone (at start: umask
- * 077, the data directory closed to others, a readable secret key refused); an operator's key decides which state's share of the
- * switch it may see (lex_operator_scope); every operator request leaves an
- * access record naming the key; and the journal of reads by lexctl is moved
- * into the chain on the tick (lex_log_access_ingest). Never routes. */
+ * directory and the secret keys are the switch's alone (at start: umask 077,
+ * the directory closed to others, a readable secret key refused); an
+ * operator's key decides which state's share it sees (lex_operator_scope);
+ * every operator request leaves an access record naming the key; the
+ * journal of reads by lexctl moves into the chain on the tick
+ * (lex_log_access_ingest). Never routes. */
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -31,7 +32,7 @@ static int private_to_owner(const char *path, const char *what, const char *fix,
     if ((st.st_mode & 077) == 0)
         return 0;
     snprintf(err, errlen, "%s %s can be read by group or others (mode %03o): %s %s and start "
-             "again (docs/OPERATIONS.md \"Files\")", what, path, (unsigned)(st.st_mode & 0777),
+             "again (docs/OPERATIONS.md \"Files in the data directory\")", what, path, (unsigned)(st.st_mode & 0777),
              fix, path);
     return LEX_EINVAL;
 }
@@ -60,7 +61,7 @@ int lex_access_secure_files(const lex_switch_config_t *cfg, char *err, size_t er
         return LEX_EIO;
     }
     /* the signing key first: if others could read it, a new key is due,
-     * which is the operator's decision (docs/OPERATIONS.md "Files") */
+     * which is the operator's decision (docs/OPERATIONS.md "Files in the data directory") */
     char path[LEX_PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/audit-sign.key", cfg->data_dir);
     int rc = private_to_owner(path, "the log's signing key", "if no one else can have copied it, chmod 600",
