@@ -32,8 +32,8 @@ static int private_to_owner(const char *path, const char *what, const char *fix,
     if ((st.st_mode & 077) == 0)
         return 0;
     snprintf(err, errlen, "%s %s can be read by group or others (mode %03o): %s %s and start "
-             "again (docs/OPERATIONS.md \"Files in the data directory\")", what, path, (unsigned)(st.st_mode & 0777),
-             fix, path);
+             "again (docs/OPERATIONS.md \"Files in the data directory\")", what, path,
+             (unsigned)(st.st_mode & 0777), fix, path);
     return LEX_EINVAL;
 }
 
@@ -61,11 +61,12 @@ int lex_access_secure_files(const lex_switch_config_t *cfg, char *err, size_t er
         return LEX_EIO;
     }
     /* the signing key first: if others could read it, a new key is due,
-     * which is the operator's decision (docs/OPERATIONS.md "Files in the data directory") */
+     * which is the operator's decision (docs/OPERATIONS.md "Files in the
+     * data directory") */
     char path[LEX_PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/audit-sign.key", cfg->data_dir);
-    int rc = private_to_owner(path, "the log's signing key", "if no one else can have copied it, chmod 600",
-                              err, errlen);
+    int rc = private_to_owner(path, "the log's signing key",
+                              "if no one else can have copied it, chmod 600", err, errlen);
     if (rc != 0)
         return rc;
     /* the directory and the tables in it: closed to group and others */

@@ -330,7 +330,8 @@ int lex_log_access_ingest(lex_log_t *log, const char *data_dir, size_t max, size
         if ((rc = journal_id_seen(log, id, &seen)) != 0)
             break;
         if (seen) {
-            removable[kept++] = names[done]; /* in the chain already: a crash came before the removal */
+            /* in the chain already: a crash came before the removal */
+            removable[kept++] = names[done];
             continue;
         }
         char *bytes;

@@ -261,7 +261,8 @@ int lex_metrics_http_start(lex_switch_t *sw, char *err, size_t errlen);
 void lex_metrics_http_close(lex_switch_t *sw);   /* closes listener and connections */
 
 
-/* access.c: who may look (docs/OPERATIONS.md "Files in the data directory", "Operator scope") */
+/* access.c: who may look (docs/OPERATIONS.md "Files in the data
+ * directory" and "Operator scope") */
 /* Sets the umask to 077, makes the data directory (0700), closes it and
  * every file in it to group and others (with a warning when it had to), and
  * refuses when a secret key (the log's signing key, curve_key) can be read
