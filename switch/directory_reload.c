@@ -66,7 +66,25 @@ static void tell_revoked(lex_switch_t *sw, const session_t *s, const char *to_or
     queue_to(sw, s, "ST", to_ori, LEX_ST_REVOKED, sw->scratch_body.data, sw->scratch_body.len);
 }
 
-/* ST key-revoked, then BYE {reason}; its open queries get node-lost. */
+/* Queries s asked (for ori, or for any ORI when ori is NULL) that are
+ * still open: their answers must not reach a connection that lost the
+ * right to them. Each is closed with a record; a late answer is then
+ * refused as unsolicited. */
+static void close_asked(lex_switch_t *sw, const session_t *s, const char *ori)
+{
+    for (flight_t *f = sw->flight_head, *next; f; f = next) {
+        next = f->next;
+        if (f->rid_len != s->rid_len || memcmp(f->rid, s->rid, s->rid_len) != 0 ||
+            (ori && strcmp(f->req_ori, ori) != 0))
+            continue;
+        lex_route_log_record(sw, LEX_DIR_OUT, s->conn, "ST", f->dest, f->req_ori, 0, f->req_id,
+                             "revoke", "", LEX_ST_REVOKED, NULL, 0, NULL, 0);
+        lex_flight_close(sw, f);
+    }
+}
+
+/* ST key-revoked, then BYE {reason}; the queries it answers get node-lost,
+ * those it asked are closed. */
 static void end_session(lex_switch_t *sw, session_t *s, const char *text)
 {
     sw->stats.revoked++;
@@ -81,6 +99,7 @@ static void end_session(lex_switch_t *sw, session_t *s, const char *text)
     queue_to(sw, s, "BYE", s->noris ? s->oris[0] : "", LEX_ST_REVOKED, sw->scratch_body.data,
              sw->scratch_body.len);
     lex_route_fail_flights_of(sw, s);
+    close_asked(sw, s, NULL);
     lex_session_remove(sw, s);
 }
 
@@ -96,6 +115,7 @@ static void withdraw_ori(lex_switch_t *sw, session_t *s, size_t i, const char *t
         lex_table_del(sw->sessions_by_ori, ori, LEX_ORI_LEN);
     memmove(&s->oris[i], &s->oris[i + 1], (s->noris - i - 1) * sizeof s->oris[0]);
     s->noris--;
+    close_asked(sw, s, ori);
     tell_revoked(sw, s, ori, text);
 }
 
