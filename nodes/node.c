@@ -343,6 +343,18 @@ static void adopt_heartbeat(lex_node_t *n)
     msgpack_unpacked_destroy(&up);
 }
 
+/* 1 when the BYE in body_frame says {reason: "key-revoked"}. */
+static int bye_revoked(lex_node_t *n)
+{
+    msgpack_unpacked up;
+    if (lex_body_parse(zmq_msg_data(&n->body_frame), zmq_msg_size(&n->body_frame), &up) != 0)
+        return 0;
+    char reason[32] = "";
+    lex_mp_str(lex_mp_get(&up.data, "reason"), reason, sizeof reason);
+    msgpack_unpacked_destroy(&up);
+    return strcmp(reason, "key-revoked") == 0;
+}
+
 /* Handles session traffic. Returns 1 when the message was consumed. */
 static int handle_session(lex_node_t *n, const lex_envelope_t *env)
 {
@@ -359,6 +371,12 @@ static int handle_session(lex_node_t *n, const lex_envelope_t *env)
         return 1;
     if (strcmp(env->key, "BYE") == 0) {
         n->ready = 0;
+        if (bye_revoked(n)) {
+            /* the directory no longer binds our key: registering again
+             * would be refused, so stop (the ST before it said why) */
+            n->refused = 1;
+            set_error(n, "%s", "session ended by the switch: this key was revoked (key-revoked)");
+        }
         return 1;
     }
     if (strcmp(env->key, "ST") == 0) {
@@ -376,13 +394,6 @@ static int handle_session(lex_node_t *n, const lex_envelope_t *env)
             n->in_use = 1;
             snprintf(n->error, sizeof n->error, "registration refused: %.150s (ori-in-use)", text);
             return 1;
-        }
-        if (code == LEX_ST_REVOKED) {
-            /* the directory no longer binds our key (or the ORI): stop */
-            n->ready = 0;
-            n->refused = 1;
-            snprintf(n->error, sizeof n->error, "session ended: %.150s (key-revoked)", text);
-            return env->ref == n->hello_id;
         }
         if (env->ref == n->hello_id && !n->ready && code != LEX_ST_OK) {
             /* hello-refused, spoofed-ori (an ORI outside this key's

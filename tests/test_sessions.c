@@ -270,6 +270,7 @@ Test(sessions, a_key_removed_from_the_directory_is_cut_off_with_key_revoked)
     while (lex_node_ready(n) && lex_mono_us() < deadline)
         lex_node_recv(n, &m, 50); /* the BYE */
     cr_assert(!lex_node_ready(n), "still registered after the revocation");
+    cr_assert(strstr(lex_node_error(n), "key-revoked"), "%s", lex_node_error(n));
     lex_node_destroy(&n);
     lex_node_t *back = lex_test_node_with_key(&sw, ori, key);
     cr_assert_eq(lex_node_wait_ready(back, 1500), LEX_ETIMEOUT, "the revoked key got back in");
@@ -394,6 +395,7 @@ Test(sessions, a_narrowed_binding_withdraws_only_the_ori_it_no_longer_allows)
     char dst[16] = "";
     cr_assert_eq(wait_status(n, LEX_ST_REVOKED, dst, 5000), 0, "not told");
     cr_assert_str_eq(dst, b, "the status names the withdrawn ORI");
+    cr_assert(lex_node_ready(n), "the narrowed session ended: %s", lex_node_error(n));
     assert_served(n, "the ORI still bound");
     /* the withdrawn ORI is no longer this session's to speak for */
     char lic[64];
