@@ -417,3 +417,37 @@ Test(sessions, a_narrowed_binding_withdraws_only_the_ori_it_no_longer_allows)
     cr_assert_eq(lex_test_status_code(&m), LEX_ST_SPOOFED_ORI);
     lex_node_destroy(&n);
 }
+
+Test(sessions, the_rules_decide_with_the_reloaded_directory_not_a_cached_answer)
+{
+    lex_test_switch_prepare(&sw);
+    lex_test_write_rules(&sw, "NV", "rule no-ice\n  family ICE-ERO\n  deny denied\n");
+    lex_test_switch_start(&sw, patient);
+    lex_test_states_start(&sw, "NV", 1000);
+    char pd[16];
+    copy_ori(pd, "PD", "NV");
+    lex_node_t *n = lex_test_node(&sw, pd);
+    assert_served(n, "a police department, before"); /* and the allow is cached */
+
+    /* the same ORI, now listed with family ICE-ERO */
+    FILE *f = fopen(sw.directory, "r");
+    cr_assert_not_null(f);
+    char old_line[256] = "", new_line[256];
+    while (fgets(old_line, sizeof old_line, f))
+        if (strncmp(old_line, pd, 9) == 0)
+            break;
+    fclose(f);
+    old_line[strcspn(old_line, "\n")] = 0;
+    snprintf(new_line, sizeof new_line, "%s|federal|ICE-ERO|NV|Renamed Field Office", pd);
+    rewrite_directory(old_line, new_line);
+    cr_assert_eq(reload(), 0, "%s", out);
+
+    char lic[64];
+    lic_word(lic, sizeof lic);
+    const char *words[] = {lic, NULL};
+    lex_message_t m;
+    cr_assert_eq(lex_test_ask(n, "DQ", "NV", words, &m), 0);
+    cr_assert_eq(lex_test_status_code(&m), LEX_ST_DENIED, "got %s (status %d): the cached "
+                 "decision outlived the directory", m.env.key, lex_test_status_code(&m));
+    lex_node_destroy(&n);
+}
