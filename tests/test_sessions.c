@@ -440,6 +440,9 @@ Test(sessions, the_rules_decide_with_the_reloaded_directory_not_a_cached_answer)
     old_line[strcspn(old_line, "\n")] = 0;
     snprintf(new_line, sizeof new_line, "%s|federal|ICE-ERO|NV|Renamed Field Office", pd);
     rewrite_directory(old_line, new_line);
+    /* and a bad rules file beside it: the rules in force (and what they
+     * decided before) stay, the directory changes all the same */
+    lex_test_write_rules(&sw, "OR", "this is not a rule\n");
     cr_assert_eq(reload(), 0, "%s", out);
 
     char lic[64];
