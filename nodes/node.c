@@ -14,6 +14,9 @@
 #include "lex_status.h"
 
 #define STASH_MAX 16
+/* ori-in-use: HELLO again every 250 ms for the first 3 s (the switch sees
+ * a crashed predecessor go within that), then backing off */
+#define IN_USE_QUICK_TRIES 12
 
 typedef struct {
     lex_envelope_t env;
@@ -35,6 +38,7 @@ struct lex_node {
     uint64_t in_use_retry_us;  /* ori-in-use: when to send HELLO again (0: not waiting) */
     uint64_t in_use_backoff_us;
     int in_use;                /* the last HELLO got ori-in-use */
+    unsigned in_use_tries;     /* HELLOs refused ori-in-use since the last WELCOME */
     int heartbeat_ms;
     int heartbeat_set;         /* set by the application: the WELCOME's is not taken */
     uint64_t last_sent_us;     /* monotonic */
@@ -363,6 +367,7 @@ static int handle_session(lex_node_t *n, const lex_envelope_t *env)
         n->refused = 0;
         n->in_use_retry_us = n->in_use_backoff_us = 0;
         n->in_use = 0;
+        n->in_use_tries = 0;
         if (!n->heartbeat_set)
             adopt_heartbeat(n);
         return 1;
@@ -388,9 +393,11 @@ static int handle_session(lex_node_t *n, const lex_envelope_t *env)
         if (env->ref == n->hello_id && !n->ready && code == LEX_ST_ORI_IN_USE) {
             /* held by a connection the switch still sees live, perhaps
              * our own previous one: ask again, less often each time */
-            uint64_t backoff = n->in_use_backoff_us ? n->in_use_backoff_us : 200000u;
+            n->in_use_tries++;
+            uint64_t backoff = n->in_use_backoff_us ? n->in_use_backoff_us : 250000u;
             n->in_use_retry_us = lex_mono_us() + backoff;
-            n->in_use_backoff_us = backoff * 2 > 5000000u ? 5000000u : backoff * 2;
+            if (n->in_use_tries >= IN_USE_QUICK_TRIES) /* then less often, up to every 5 s */
+                n->in_use_backoff_us = backoff * 2 > 5000000u ? 5000000u : backoff * 2;
             n->in_use = 1;
             snprintf(n->error, sizeof n->error, "registration refused: %.150s (ori-in-use)", text);
             return 1;

@@ -202,6 +202,41 @@ Test(sessions, a_second_hello_for_a_live_ori_gets_ori_in_use_and_a_crashed_holde
     cr_assert(strstr(log, "takeover"), "takeover not in the audit log:\n%s", log);
 }
 
+Test(sessions, a_frozen_holder_is_replaced_by_its_own_key_after_two_silent_heartbeats)
+{
+    char a_key[LEX_TEST_PATH], b_key[LEX_TEST_PATH], ori[16];
+    lex_test_switch_prepare(&sw);
+    lex_test_switch_use_curve(&sw);
+    copy_ori(ori, "PD", "NV");
+    lex_test_make_key(&sw, "a", "node", ori, a_key);
+    lex_test_make_key(&sw, "b", "node", ori, b_key);
+    lex_test_switch_start(&sw, patient);
+    lex_test_states_start(&sw, "NV", 1000);
+    /* stopped, not dead: its connection stays open, it sends nothing (a
+     * host gone without closing its connections looks the same) */
+    child = holder_process(ori, a_key);
+    cr_assert_eq(kill(child, SIGSTOP), 0);
+    lex_node_t *other = lex_test_node_with_key(&sw, ori, b_key);
+    cr_assert_eq(lex_node_wait_ready(other, 1500), LEX_ECLOSED,
+                 "another key took a connection the switch still holds");
+    lex_node_destroy(&other);
+    lex_node_t *same = lex_test_node_with_key(&sw, ori, a_key);
+    cr_assert_eq(lex_node_wait_ready(same, 3000), 0, "%s", lex_node_error(same));
+    assert_served(same, "the same key on a new connection");
+    lex_node_destroy(&same);
+    char path[LEX_TEST_PATH + 16];
+    snprintf(path, sizeof path, "%s/switch.log", sw.dir);
+    const char *log = audit_text();
+    cr_assert(strstr(log, "takeover"), "%s", log);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f);
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    fclose(f);
+    out[n] = 0;
+    cr_assert(strstr(out, "session takeover") && strstr(out, "silent for over two heartbeats"),
+              "no takeover line for the silent holder:\n%s", out);
+}
+
 /* Sends an SSQ as the node's ORI; the answer's key ("SSR", or "ST"). */
 static void ask_status(lex_node_t *n, char key[16], int *code)
 {
