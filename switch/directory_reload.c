@@ -210,6 +210,7 @@ static int refuse_reload(lex_switch_t *sw, int rc, const char *why, char *msg, s
 int lex_directory_reload(lex_switch_t *sw, char *msg, size_t msglen)
 {
     char err[600] = "";
+    uint64_t t0 = lex_mono_us();
     sw->stats.directory_reloads++;
     if (!sw->cfg.directory[0]) { /* nothing to reload: said to lexctl, no alarm */
         snprintf(msg, msglen, "no directory file is set (option directory): nothing reloaded");
@@ -241,8 +242,9 @@ int lex_directory_reload(lex_switch_t *sw, char *msg, size_t msglen)
     }
     lex_directory_destroy(&old);
     snprintf(msg, msglen, "directory reloaded from %s: %zu agencies, %zu keys; %zu sessions "
-                          "ended, %zu ORIs withdrawn", sw->cfg.directory,
-             lex_directory_count(fresh), lex_directory_key_count(fresh), ended, withdrawn);
+                          "ended, %zu ORIs withdrawn (%.1f ms)", sw->cfg.directory,
+             lex_directory_count(fresh), lex_directory_key_count(fresh), ended, withdrawn,
+             (double)(lex_mono_us() - t0) / 1000.0);
     lex_logline_write(LEX_LOG_INFO, "%s", msg);
     write_status(sw, 1, msg);
     lex_route_log_record(sw, LEX_DIR_IN, "", "RELOAD", "", "", sw->stats.directory_reloads, 0,
