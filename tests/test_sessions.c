@@ -34,7 +34,7 @@ static void teardown(void)
         waitpid(child, NULL, 0);
         child = 0;
     }
-    if (getenv("LEX_KEEP")) lex_test_switch_stop(&sw); else lex_test_switch_cleanup(&sw);
+    lex_test_switch_cleanup(&sw);
 }
 
 TestSuite(sessions, .fini = teardown, .timeout = 120);
