@@ -400,7 +400,7 @@ static const char *review_rules = "rule fed-name-search-review\n"
                                   "  review\n";
 
 static char il_op[LEX_TEST_PATH], nat_op[LEX_TEST_PATH], fbi_key[LEX_TEST_PATH],
-    nvpd_key[LEX_TEST_PATH];
+    nvpd_key[LEX_TEST_PATH], il_node[LEX_TEST_PATH];
 static char fbi_ori[16], nvpd_ori[16];
 
 static void hold_one(lex_node_t *n, const char *state)
@@ -431,6 +431,7 @@ static void start_operators(lex_node_t **fbi, lex_node_t **nvpd)
     lex_test_make_key(&sw, "nvpd", "node", nvpd_ori, nvpd_key);
     lex_test_make_key(&sw, "ilops", "operator", "ILOPS0000", il_op);
     lex_test_make_key(&sw, "natops", "operator", "national DCOPS0000", nat_op);
+    lex_test_make_key(&sw, "ilnode", "node", "IL*", il_node);
     lex_test_write_rules(&sw, "IL", review_rules);
     lex_test_write_rules(&sw, "NV", review_rules);
     lex_test_switch_start(&sw, NULL);
@@ -479,6 +480,11 @@ Test(access, an_operator_of_one_state_sees_its_share_and_a_national_operator_see
     cr_assert(strstr(out, "1 held for NV"), "%s", out);
     cr_assert_eq(as_operator(nat_op, "review list --state IL --ori DCOPS0000"), 0, "%s", out);
     cr_assert(strstr(out, "1 held for IL"), "%s", out);
+    /* a node key that may claim IL's desk is no operator: it sees no holds */
+    cr_assert_eq(as_operator(il_node, "review list --state NV --ori ILOPS0000"), 1, "%s", out);
+    cr_assert(strstr(out, "not-authorised"), "%s", out);
+    cr_assert_eq(as_operator(il_node, "review list --state IL"), 1, "%s", out);
+    cr_assert(strstr(out, "not-authorised"), "%s", out);
     /* seeing is not deciding: each state's holds are its own operators' */
     cr_assert_eq(as_operator(nat_op, "review approve 1 --state IL --ori DCOPS0000"), 1, "%s",
                  out);
