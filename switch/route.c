@@ -161,14 +161,17 @@ static void handle_hello(lex_switch_t *sw, const uint8_t *rid, size_t rid_len,
                          const char *peer_key, const char *conn, const lex_envelope_t *e,
                          const void *env, size_t env_len, const void *body, size_t body_len)
 {
-    char why[200];
+    char why[256];
     session_t *s = NULL;
     int st = lex_session_register(sw, rid, rid_len, peer_key, body, body_len, &s, why, sizeof why);
     if (st != 0) {
-        if (st == LEX_ST_SPOOFED_ORI) {
+        if (st == LEX_ST_SPOOFED_ORI)
             sw->stats.spoofed++;
-            lex_logline_write(LEX_LOG_WARN, "HELLO from %s refused: %s", conn, why);
-        }
+        /* the record of each is below; the log line thins out under a flood */
+        if (++sw->stats.hello_refused <= 100 || sw->stats.hello_refused % 1000 == 0 ||
+            sw->cfg.verbose)
+            lex_logline_write(LEX_LOG_WARN, "HELLO from %s refused (%s): %s", conn,
+                              lex_status_name(st), why);
         refuse(sw, rid, rid_len, conn, e, env, env_len, body, body_len, st, "%s", why);
         return;
     }

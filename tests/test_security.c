@@ -62,7 +62,7 @@ Test(security, node_with_a_bound_key_gets_answers_over_curve)
     const char *pd = lex_test_ori_of(&sw, "PD", "NV");
     char ori[16];
     snprintf(ori, sizeof ori, "%s", pd);
-    lex_test_make_key(&sw, "pd", "node", ori, key);
+    lex_test_make_key(&sw, "pd", "agency", ori, key);
     finish_start(NULL, "NV");
     lex_node_t *n = lex_test_node_with_key(&sw, ori, key);
     cr_assert_eq(lex_node_wait_ready(n, 10000), 0, "%s", lex_node_error(n));
@@ -80,8 +80,8 @@ Test(security, plain_text_and_unknown_keys_never_register_and_are_logged)
     start_curve();
     char ori[16];
     snprintf(ori, sizeof ori, "%s", lex_test_ori_of(&sw, "PD", "CA"));
-    lex_test_make_key(&sw, "pd", "node", ori, bound);
-    lex_test_make_key(&sw, "stranger", "node", NULL, stranger); /* never bound */
+    lex_test_make_key(&sw, "pd", "agency", ori, bound);
+    lex_test_make_key(&sw, "stranger", "agency", NULL, stranger); /* never bound */
     finish_start(NULL, NULL);
 
     lex_node_t *plain = lex_test_node_with_key(&sw, ori, NULL);
@@ -106,7 +106,7 @@ Test(security, hello_for_an_ori_outside_the_keys_binding_is_refused_as_spoofed)
     char mine[16], theirs[16];
     snprintf(mine, sizeof mine, "%s", lex_test_ori_of(&sw, "PD", "NV"));
     snprintf(theirs, sizeof theirs, "%s", lex_test_ori_of(&sw, "ICE-ERO", NULL));
-    lex_test_make_key(&sw, "pd", "node", mine, key);
+    lex_test_make_key(&sw, "pd", "agency", mine, key);
     finish_start(NULL, NULL);
     lex_node_t *n = lex_test_node_with_key(&sw, theirs, key);
     cr_assert_eq(lex_node_wait_ready(n, 10000), LEX_ECLOSED, "claimed %s with %s's key", theirs,
@@ -126,7 +126,7 @@ Test(security, message_with_a_source_ori_the_session_did_not_register_is_refused
     snprintf(other, sizeof other, "%s", lex_test_ori_of(&sw, "SO", "NV"));
     char bind[32];
     snprintf(bind, sizeof bind, "%s %s", mine, other);
-    lex_test_make_key(&sw, "pd", "node", bind, key);
+    lex_test_make_key(&sw, "pd", "agency", bind, key);
     finish_start(NULL, "NV");
     lex_node_t *n = lex_test_node_with_key(&sw, mine, key);
     cr_assert_eq(lex_node_wait_ready(n, 10000), 0, "%s", lex_node_error(n));
@@ -152,10 +152,10 @@ Test(security, only_an_operator_key_of_the_state_decides_its_holds)
     lex_test_write_rules(&sw, "IL", "rule fed-review\n  level federal\n  review\n");
     char fbi[16];
     snprintf(fbi, sizeof fbi, "%s", lex_test_ori_of(&sw, "FBI", "IL"));
-    lex_test_make_key(&sw, "fbi", "node", fbi, fbi_key);
+    lex_test_make_key(&sw, "fbi", "agency", fbi, fbi_key);
     lex_test_make_key(&sw, "il-desk", "operator", "ILOPS0000", il_desk);
     lex_test_make_key(&sw, "nv-desk", "operator", "NVOPS0000", nv_desk);
-    lex_test_make_key(&sw, "il-switch", "node", "IL*", il_node);
+    lex_test_make_key(&sw, "il-agency", "agency", "ILOPS0000", il_node);
     finish_start(NULL, "IL");
     lex_node_t *n = lex_test_node_with_key(&sw, fbi, fbi_key);
     cr_assert_eq(lex_node_wait_ready(n, 10000), 0, "%s", lex_node_error(n));
@@ -174,10 +174,10 @@ Test(security, only_an_operator_key_of_the_state_decides_its_holds)
     snprintf(cmd, sizeof cmd, fmt, LEX_BIN_DIR, "IL", sw.endpoint, nv_desk, sw.switch_pub);
     cr_assert_neq(lex_test_run(cmd, out, sizeof out), 0, "%s", out);
     cr_assert(strstr(out, "spoofed-ori"), "%s", out);
-    /* a node key of Illinois' own switch may claim the desk's ORI but is no operator */
+    /* an agency key bound to the desk's ORI may claim it but is no operator */
     snprintf(cmd, sizeof cmd, fmt, LEX_BIN_DIR, "IL", sw.endpoint, il_node, sw.switch_pub);
     cr_assert_neq(lex_test_run(cmd, out, sizeof out), 0, "%s", out);
-    cr_assert(strstr(out, "not-authorised") || strstr(out, "not an operator"), "%s", out);
+    cr_assert(strstr(out, "hello-refused") && strstr(out, "role 'operator'"), "%s", out);
     /* Illinois' operator key decides */
     snprintf(cmd, sizeof cmd, fmt, LEX_BIN_DIR, "IL", sw.endpoint, il_desk, sw.switch_pub);
     cr_assert_eq(lex_test_run(cmd, out, sizeof out), 0, "%s", out);

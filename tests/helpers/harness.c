@@ -18,6 +18,7 @@
 #include "lex_keys.h"
 #include "lex_query_text.h"
 #include "lex_simdir.h"
+#include "lex_states.h"
 
 extern char **environ;
 
@@ -75,9 +76,20 @@ void lex_test_make_key(lex_test_switch_t *t, const char *name, const char *role,
 void lex_test_switch_use_curve(lex_test_switch_t *t)
 {
     t->curve = 1;
-    lex_test_make_key(t, "switch", "node", NULL, t->switch_key);
+    lex_test_make_key(t, "switch", "agency", NULL, t->switch_key);
     snprintf(t->switch_pub, sizeof t->switch_pub, "%s/switch.pub", t->dir);
-    lex_test_make_key(t, "states", "node", "??DMV0000", t->states_key);
+    /* `lexnode state` hosts whichever states a test starts: its key is a
+     * responder for every state's DMV, each ORI and state named (no wildcard) */
+    char scope[2048] = "", ori[LEX_ORI_LEN + 1];
+    size_t used = 0;
+    for (size_t i = 0; i < lex_state_count; i++) {
+        lex_simdir_dmv_ori(lex_states[i], ori);
+        used += (size_t)snprintf(scope + used, sizeof scope - used, "%s ", ori);
+    }
+    for (size_t i = 0; i < lex_state_count; i++)
+        used += (size_t)snprintf(scope + used, sizeof scope - used, "%s%s",
+                                 i ? "," : "states=", lex_states[i]);
+    lex_test_make_key(t, "states", "responder", scope, t->states_key);
 }
 
 void lex_test_write_rules(lex_test_switch_t *t, const char *state, const char *text)
