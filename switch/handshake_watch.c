@@ -126,7 +126,8 @@ void lex_handshake_watch_close(lex_switch_t *sw)
 }
 
 /* The peer of an accepted connection: "1.2.3.4:5678" (rate key the IP) or,
- * on ipc, "pid P uid U" (rate key the uid). 0 when the socket is gone. */
+ * on ipc, "pid P uid U" (rate key empty: the endpoint's). 0 when the
+ * socket is gone (it closed before the loop read its accept). */
 static int describe_peer(int fd, char *addr, char *key)
 {
     struct sockaddr_storage ss;
@@ -148,7 +149,7 @@ static int describe_peer(int fd, char *addr, char *key)
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0)
             return -1;
         snprintf(addr, ADDR_MAX, "pid %d uid %u", (int)cred.pid, (unsigned)cred.uid);
-        snprintf(ip, sizeof ip, "uid %u", (unsigned)cred.uid);
+        /* ip stays empty: local peers share the endpoint's rate */
     } else {
         return -1;
     }
@@ -204,7 +205,8 @@ static const char *reason_of(int event, uint32_t value, int *kind)
     if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
         value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
         *kind = LEX_HANDSHAKE_NO_CURVE;
-        return "the peer offered no CURVE (plain text or another mechanism to a CURVE endpoint)";
+        return "the peer offered no CURVE (plain text, or another mechanism, to a CURVE "
+               "endpoint)";
     }
     if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
         value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC) {
@@ -212,9 +214,15 @@ static const char *reason_of(int event, uint32_t value, int *kind)
         return "the peer's CURVE handshake does not open with this switch's key (a wrong "
                "switch key, or a damaged handshake)";
     }
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+        /* whichever side reads the other's greeting first ends it: a peer
+         * that offers no CURVE often hangs up before the switch can say so */
+        *kind = LEX_HANDSHAKE_CLOSED;
+        return "the peer hung up during the handshake (as one that offers no CURVE does on "
+               "seeing the switch's CURVE greeting)";
+    }
     *kind = LEX_HANDSHAKE_OTHER;
-    return event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ? "the peer broke the handshake protocol"
-                                                        : "the handshake failed";
+    return "the peer broke the handshake protocol";
 }
 
 static void failed(lex_switch_t *sw, int event, uint32_t value, const char *endpoint,
@@ -232,11 +240,11 @@ static void failed(lex_switch_t *sw, int event, uint32_t value, const char *endp
         return;
     }
     char text[400];
-    char detail[48] = "";
+    char detail[80] = "";
     if (kind == LEX_HANDSHAKE_OTHER)
-        snprintf(detail, sizeof detail, " (%s %#x)",
-                 event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ? "protocol error" : "errno",
-                 (unsigned)value);
+        snprintf(detail, sizeof detail, " (protocol error %#x)", (unsigned)value);
+    else if (kind == LEX_HANDSHAKE_CLOSED && value)
+        snprintf(detail, sizeof detail, " (%s)", strerror((int)value));
     int n = snprintf(text, sizeof text, "handshake from %s on %s failed: %s%s",
                      addr[0] ? addr : "an unknown peer", endpoint, reason, detail);
     if (suppressed && n > 0 && (size_t)n < sizeof text)

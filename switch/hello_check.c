@@ -38,11 +38,6 @@ static int check_curve(const session_t *s, char *why, size_t whylen)
 {
     const lex_keybind_t *b = s->bind;
     char what[160];
-    int claimed = role_claimed(s->role);
-    if (claimed >= 0 && claimed != (int)b->role) {
-        snprintf(what, sizeof what, "may not register with role '%s'", s->role);
-        return refuse_key(s, why, whylen, what);
-    }
     if (b->role == LEX_KEY_SWITCH && s->peer != LEX_PEER_SWITCH)
         return refuse_key(s, why, whylen, "is a switch key: its HELLO must name what it serves");
     if (s->peer == LEX_PEER_SWITCH && b->role != LEX_KEY_SWITCH)
@@ -59,6 +54,12 @@ static int check_curve(const session_t *s, char *why, size_t whylen)
         }
     if (s->nkeys && b->role != LEX_KEY_RESPONDER) {
         snprintf(what, sizeof what, "may not answer %s queries (responder keys only)", s->keys[0]);
+        return refuse_key(s, why, whylen, what);
+    }
+    /* the free-text role, where it names one, must be the key's too */
+    int claimed = role_claimed(s->role);
+    if (claimed >= 0 && claimed != (int)b->role) {
+        snprintf(what, sizeof what, "may not register with role '%s'", s->role);
         return refuse_key(s, why, whylen, what);
     }
     return 0;

@@ -252,10 +252,11 @@ int lex_metrics_render(lex_switch_t *sw, lex_buf_t *out)
     single(out, "lexswitch_broad_key_bindings", "gauge",
            "Directory key bindings marked broad (a wildcard binds more than one agency).",
            lex_directory_broad_count(sw->directory));
-    static const char *const kinds[] = {"no-curve", "bad-key", "unknown-key", "other"};
+    static const char *const kinds[] = {"no-curve", "bad-key", "unknown-key", "hung-up",
+                                        "other"};
     family(out, "lexswitch_handshake_failures_total", "counter",
            "Connections whose CURVE handshake failed, by reason.");
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
         put(out, "lexswitch_handshake_failures_total{reason=\"%s\"} %llu\n", kinds[i],
             (unsigned long long)st->handshake_failures[i]);
     single(out, "lexswitch_handshake_records_suppressed_total", "counter",

@@ -91,7 +91,7 @@ typedef struct {
     uint64_t received, forwarded, statuses, refused, bad_frames, timeouts, send_failures;
     uint64_t unknown_keys;     /* connections refused by the CURVE authenticator */
     uint64_t hello_refused;    /* HELLOs refused (any reason) */
-    uint64_t handshake_failures[4];  /* lex_handshake_kind_t (handshake_watch.c) */
+    uint64_t handshake_failures[6];  /* lex_handshake_kind_t (handshake_watch.c) */
     uint64_t handshake_suppressed;   /* failures over the record rate, counted only */
     uint64_t spoofed;          /* ORI claims outside the session's key binding or session */
     uint64_t rate_limited;     /* queries refused over a session's rate */
@@ -210,7 +210,9 @@ typedef enum {
     LEX_HANDSHAKE_NO_CURVE,    /* the peer offered no CURVE */
     LEX_HANDSHAKE_BAD_KEY,     /* its handshake does not open with our key */
     LEX_HANDSHAKE_AUTH,        /* the authenticator refused its key (zap.c logs it) */
+    LEX_HANDSHAKE_CLOSED,      /* it hung up mid-handshake (often: it offers no CURVE) */
     LEX_HANDSHAKE_OTHER,
+    LEX_HANDSHAKE_KINDS
 } lex_handshake_kind_t;
 int lex_handshake_watch_open(lex_switch_t *sw, char *err, size_t errlen); /* before bind */
 /* Polls the monitor on the loop; on_readable pumps (and commits). */

@@ -95,4 +95,12 @@ int lex_test_stop_pid(pid_t pid);
 /* First ORI in the simulation directory with this family and home state. */
 const char *lex_test_ori_of(const lex_test_switch_t *t, const char *family, const char *home);
 
+/* The switch's /metrics text (started with --metrics-bind 127.0.0.1:0)
+ * into out; fails the test if it cannot be read. */
+void lex_test_metrics(const lex_test_switch_t *t, char *out, size_t outlen);
+
+/* Value of the metrics sample line that starts with name (labels
+ * included), or -1. */
+double lex_test_metric(const char *text, const char *name);
+
 #endif
