@@ -187,8 +187,15 @@ static char *json_value(const char *json, const char *name)
     return strndup(p, (size_t)(end - p));
 }
 
+/* Keys lexsim bound, by role (make_keys). */
+static unsigned keys_responder, keys_agency, keys_operator;
+
 static int print_summary(const sim_options_t *o, const char *sw_json, const char *ag_json)
 {
+    char *kv[4];
+    const char *knames[] = {"keys_bound", "keys_broad", "hello_refused", "handshake_failures"};
+    for (int i = 0; i < 4; i++)
+        kv[i] = json_value(sw_json, knames[i]);
     const char *names[] = {"routed", "received", "statuses", "refused", "timeouts",
                            "by_key", "by_decision", "log_last_seq"};
     const char *agent[] = {"sent", "answers", "unanswered", "rate_achieved", "by_answer_key",
@@ -203,9 +210,12 @@ static int print_summary(const sim_options_t *o, const char *sw_json, const char
                "\"refused\": %s, \"timeouts\": %s, \"by_key\": %s, \"by_decision\": %s, "
                "\"log_records\": %s, \"queries_sent\": %s, \"answers\": %s, "
                "\"unanswered\": %s, \"query_rate\": %s, \"answers_by_key\": %s, "
-               "\"answers_by_status\": %s, \"latency_us\": %s}\n",
+               "\"answers_by_status\": %s, \"latency_us\": %s, \"keys\": {\"bound\": %s, "
+               "\"responder\": %u, \"agency\": %u, \"operator\": %u, \"broad\": %s, "
+               "\"hello_refused\": %s, \"handshake_failures\": %s}}\n",
                o->duration_s, sv[0], sv[1], sv[2], sv[3], sv[4], sv[5], sv[6], sv[7], av[0], av[1],
-               av[2], av[3], av[4], av[5], av[6]);
+               av[2], av[3], av[4], av[5], av[6], kv[0], keys_responder, keys_agency,
+               keys_operator, kv[1], kv[2], kv[3]);
     } else {
         printf("lexsim: %.0f s of traffic across the simulated network\n", o->duration_s);
         printf("  queries sent by agencies   %s (%s per second)\n", av[0], av[3]);
@@ -219,7 +229,12 @@ static int print_summary(const sim_options_t *o, const char *sw_json, const char
         printf("  statuses by code           %s\n", av[5]);
         printf("  latency (microseconds)     %s\n", av[6]);
         printf("  audit log records          %s\n", sv[7]);
+        printf("  CURVE keys bound           %s (%u state responders, %u agency nodes, %u "
+               "operator; broad %s)\n", kv[0], keys_responder, keys_agency, keys_operator, kv[1]);
+        printf("  refused at the door        %s HELLOs, %s handshakes\n", kv[2], kv[3]);
     }
+    for (int i = 0; i < 4; i++)
+        free(kv[i]);
     for (int i = 0; i < 8; i++)
         free(sv[i]);
     for (int i = 0; i < 7; i++)
@@ -405,6 +420,7 @@ static int bind_agencies(FILE *f, const char *dir_path, const char *key_dir)
         }
         fprintf(f, "@key|%s|sim-%.24s|agency|%.*s\n", pub, groups[j].group,
                 (int)groups[j].oris.len, (const char *)groups[j].oris.data);
+        keys_agency++;
     }
     for (size_t j = 0; j < ngroups; j++)
         lex_buf_free(&groups[j].oris);
@@ -429,8 +445,10 @@ static int make_keys(const char *directory_path)
         return -1;
     int rc = make_key(dir, "switch", pub);
     fprintf(f, "# CURVE keys of the simulation's processes\n");
-    if (rc == 0 && (rc = make_key(dir, "desk", pub)) == 0)
+    if (rc == 0 && (rc = make_key(dir, "desk", pub)) == 0) {
         fprintf(f, "@key|%s|sim-desk|operator|national %s\n", pub, LEXSIM_OPS_ORI);
+        keys_operator++;
+    }
     snprintf(sub, sizeof sub, "%s/responders", dir);
     if (rc == 0 && mkdir(sub, 0700) != 0 && errno != EEXIST)
         rc = -1;
@@ -440,6 +458,7 @@ static int make_keys(const char *directory_path)
         lex_simdir_dmv_ori(lex_states[i], ori);
         fprintf(f, "@key|%s|sim-%s-dmv|responder|%s states=%s\n", pub, lex_states[i], ori,
                 lex_states[i]);
+        keys_responder++;
     }
     snprintf(sub, sizeof sub, "%s/agencies", dir);
     if (rc == 0 && mkdir(sub, 0700) != 0 && errno != EEXIST)
