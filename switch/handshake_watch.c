@@ -200,6 +200,17 @@ static int take_token(struct lex_handshake_watch *w, const char *key, uint64_t n
     return 1;
 }
 
+int lex_handshake_may_record(lex_switch_t *sw, const char *rate_key, uint64_t *suppressed)
+{
+    *suppressed = 0;
+    if (!sw->handshakes)
+        return 1;
+    if (take_token(sw->handshakes, rate_key, lex_mono_us(), suppressed))
+        return 1;
+    sw->stats.handshake_suppressed++;
+    return 0;
+}
+
 static const char *reason_of(int event, uint32_t value, int *kind)
 {
     if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
@@ -228,17 +239,14 @@ static const char *reason_of(int event, uint32_t value, int *kind)
 static void failed(lex_switch_t *sw, int event, uint32_t value, const char *endpoint,
                    const char *entry)
 {
-    struct lex_handshake_watch *w = sw->handshakes;
     int kind;
     const char *reason = reason_of(event, value, &kind);
     sw->stats.handshake_failures[kind]++;
     const char *addr = entry ? entry : "";
     const char *key = entry && entry[ADDR_MAX] ? entry + ADDR_MAX : endpoint;
     uint64_t suppressed = 0;
-    if (!take_token(w, key, lex_mono_us(), &suppressed)) {
-        sw->stats.handshake_suppressed++;
+    if (!lex_handshake_may_record(sw, key, &suppressed))
         return;
-    }
     char text[400];
     char detail[80] = "";
     if (kind == LEX_HANDSHAKE_OTHER)

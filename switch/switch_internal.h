@@ -220,6 +220,10 @@ int lex_handshake_watch_start(lex_switch_t *sw, uv_poll_cb on_readable);
 void lex_handshake_watch_pump(lex_switch_t *sw);  /* drains waiting events */
 void lex_handshake_watch_stop(lex_switch_t *sw);  /* closes the loop handle */
 void lex_handshake_watch_close(lex_switch_t *sw); /* before the ROUTER closes */
+/* 1 when a record of a refused handshake from rate_key (a peer's IP, or an
+ * endpoint) may be written now, else 0 (counted as suppressed);
+ * *suppressed: how many were left out since its last record. */
+int lex_handshake_may_record(lex_switch_t *sw, const char *rate_key, uint64_t *suppressed);
 
 /* zap.c */
 int lex_zap_open(lex_switch_t *sw, char *err, size_t errlen);   /* before the ROUTER binds */
