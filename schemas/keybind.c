@@ -245,6 +245,21 @@ int lex_keybind_is_wild(const lex_keybind_t *k)
     return 0;
 }
 
+int lex_keybind_equal(const lex_keybind_t *a, const lex_keybind_t *b)
+{
+    if (strcmp(a->public_z85, b->public_z85) || strcmp(a->label, b->label) ||
+        a->role != b->role || strcmp(a->state, b->state) || a->national != b->national ||
+        a->broad != b->broad || a->npatterns != b->npatterns || a->nstates != b->nstates)
+        return 0;
+    for (size_t i = 0; i < a->npatterns; i++)
+        if (strcmp(a->patterns[i], b->patterns[i]))
+            return 0;
+    for (size_t i = 0; i < a->nstates; i++)
+        if (strcmp(a->states[i], b->states[i]))
+            return 0;
+    return 1;
+}
+
 void lex_directory_write_key(FILE *f, const lex_keybind_t *k)
 {
     fprintf(f, "@key|%s|%s|%s|%s", k->public_z85, k->label, lex_key_role_name(k->role),

@@ -74,6 +74,9 @@ void lex_keybind_free(lex_keybind_t *k);
 int lex_keybind_allows(const lex_keybind_t *k, const char *ori);
 /* 1 when the key is a responder key whose states= holds state. */
 int lex_keybind_serves_state(const lex_keybind_t *k, const char *state);
+/* 1 when both bind the same key to the same role and scope (a reload that
+ * changed nothing for this key); the line number is not compared. */
+int lex_keybind_equal(const lex_keybind_t *a, const lex_keybind_t *b);
 /* 1 when one of the key's patterns holds a wildcard. */
 int lex_keybind_is_wild(const lex_keybind_t *k);
 

@@ -237,6 +237,7 @@ Test(directory, a_written_key_line_parses_back_the_same)
     cr_assert_eq(a->npatterns, b->npatterns);
     cr_assert_eq(a->nstates, b->nstates);
     cr_assert_eq(a->broad, b->broad);
+    cr_assert(lex_keybind_equal(a, b), "%s", text);
     free(text);
     lex_directory_destroy(&dir);
     lex_directory_destroy(&again);
