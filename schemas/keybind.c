@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lex_catalogue.h"
 #include "lex_directory.h"
 #include "lex_envelope.h"
 #include "lex_error.h"
@@ -75,6 +76,39 @@ static int parse_states(lex_keybind_t *k, char *list, const char **why)
     return 0;
 }
 
+/* keys=DQ,RQ (value after '='): query keys of the catalogue. */
+static int parse_keys(lex_keybind_t *k, char *list, const char **why)
+{
+    if (k->role != LEX_KEY_RESPONDER) {
+        *why = "keys= belongs to a responder key only";
+        return LEX_EPARSE;
+    }
+    if (k->nkeys) {
+        *why = "keys= given twice";
+        return LEX_EPARSE;
+    }
+    char *save = NULL;
+    for (char *key = strtok_r(list, ",", &save); key; key = strtok_r(NULL, ",", &save)) {
+        const lex_msgdef_t *def = lex_catalogue_find(lex_catalogue_builtin(), key);
+        if (!def || def->cls != LEX_CLASS_QUERY) {
+            *why = "keys= holds a key that is not a query key of the catalogue";
+            return LEX_EPARSE;
+        }
+        if (lex_keybind_answers(k, key) && k->nkeys)
+            continue;
+        if (k->nkeys == LEX_KEY_KEYS_MAX) {
+            *why = "too many keys in keys=";
+            return LEX_EPARSE;
+        }
+        strcpy(k->keys[k->nkeys++], key);
+    }
+    if (k->nkeys == 0) {
+        *why = "keys= names no key";
+        return LEX_EPARSE;
+    }
+    return 0;
+}
+
 static int add_pattern(lex_keybind_t *k, const char *tok, size_t *cap, const char **why)
 {
     if (!lex_glob_pattern_valid(tok)) {
@@ -119,7 +153,7 @@ static int add_pattern(lex_keybind_t *k, const char *tok, size_t *cap, const cha
 }
 
 /* The scope field: ORIs and patterns (space or comma separated), with
- * `states=` (responder) or `national` (operator). */
+ * `states=` and `keys=` (responder) or `national` (operator). */
 static int parse_scope(lex_keybind_t *k, char *scope, const char **why)
 {
     size_t cap = 0;
@@ -127,6 +161,12 @@ static int parse_scope(lex_keybind_t *k, char *scope, const char **why)
     for (char *tok = strtok_r(scope, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
         if (strncmp(tok, "states=", 7) == 0) {
             int rc = parse_states(k, tok + 7, why);
+            if (rc)
+                return rc;
+            continue;
+        }
+        if (strncmp(tok, "keys=", 5) == 0) {
+            int rc = parse_keys(k, tok + 5, why);
             if (rc)
                 return rc;
             continue;
@@ -237,6 +277,18 @@ int lex_keybind_serves_state(const lex_keybind_t *k, const char *state)
     return 0;
 }
 
+int lex_keybind_answers(const lex_keybind_t *k, const char *key)
+{
+    if (k->role != LEX_KEY_RESPONDER)
+        return 0;
+    if (k->nkeys == 0)
+        return 1;
+    for (size_t i = 0; i < k->nkeys; i++)
+        if (strcmp(k->keys[i], key) == 0)
+            return 1;
+    return 0;
+}
+
 int lex_keybind_is_wild(const lex_keybind_t *k)
 {
     for (size_t i = 0; i < k->npatterns; i++)
@@ -249,8 +301,12 @@ int lex_keybind_equal(const lex_keybind_t *a, const lex_keybind_t *b)
 {
     if (strcmp(a->public_z85, b->public_z85) || strcmp(a->label, b->label) ||
         a->role != b->role || strcmp(a->state, b->state) || a->national != b->national ||
-        a->broad != b->broad || a->npatterns != b->npatterns || a->nstates != b->nstates)
+        a->broad != b->broad || a->npatterns != b->npatterns || a->nstates != b->nstates ||
+        a->nkeys != b->nkeys)
         return 0;
+    for (size_t i = 0; i < a->nkeys; i++)
+        if (strcmp(a->keys[i], b->keys[i]))
+            return 0;
     for (size_t i = 0; i < a->npatterns; i++)
         if (strcmp(a->patterns[i], b->patterns[i]))
             return 0;
@@ -268,5 +324,7 @@ void lex_directory_write_key(FILE *f, const lex_keybind_t *k)
         fprintf(f, "%s%s", i ? " " : "", k->patterns[i]);
     for (size_t i = 0; i < k->nstates; i++)
         fprintf(f, "%s%s", i ? "," : " states=", k->states[i]);
+    for (size_t i = 0; i < k->nkeys; i++)
+        fprintf(f, "%s%s", i ? "," : " keys=", k->keys[i]);
     fputs(k->broad ? "|broad\n" : "\n", f);
 }

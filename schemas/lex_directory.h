@@ -31,8 +31,9 @@ typedef struct {
  * (directory lines `@key|<Z85 public key>|label|role|scope[|broad]`,
  * docs/PROTOCOL.md "Key bindings"):
  *  - agency: the ORIs it may claim as a requester;
- *  - responder: the ORIs that answer queries, and with `states=NV,IL` the
- *    states it may register as responder for;
+ *  - responder: the ORIs that answer queries, with `states=NV,IL` the
+ *    states it may register as responder for, with `keys=DQ,RQ` the only
+ *    query keys it may answer (without: any);
  *  - operator: exact ORIs of one state's review desk, or `national ORI...`
  *    for the switch's own operations desk;
  *  - switch: the destination patterns a joined switch may serve.
@@ -41,6 +42,7 @@ typedef struct {
 #define LEX_KEY_LABEL_MAX 31
 #define LEX_KEY_PATTERNS_MAX 4096   /* as many as one HELLO may register */
 #define LEX_KEY_STATES_MAX 64
+#define LEX_KEY_KEYS_MAX 32
 #define LEX_KEY_LINE_MAX 65536      /* an @key line, bytes (agency lines: 1023) */
 
 typedef enum {
@@ -61,6 +63,8 @@ typedef struct {
     size_t npatterns;
     char states[LEX_KEY_STATES_MAX][LEX_STATE_LEN + 1];  /* responder: states= */
     size_t nstates;
+    char keys[LEX_KEY_KEYS_MAX][LEX_KEY_MAX + 1];  /* responder: keys= (none: any query key) */
+    size_t nkeys;
     size_t line;                      /* line in the directory file, for messages */
 } lex_keybind_t;
 
@@ -74,6 +78,9 @@ void lex_keybind_free(lex_keybind_t *k);
 int lex_keybind_allows(const lex_keybind_t *k, const char *ori);
 /* 1 when the key is a responder key whose states= holds state. */
 int lex_keybind_serves_state(const lex_keybind_t *k, const char *state);
+/* 1 when the key may answer query key `key` (a responder whose keys= holds
+ * it, or has no keys=). */
+int lex_keybind_answers(const lex_keybind_t *k, const char *key);
 /* 1 when both bind the same key to the same role and scope (a reload that
  * changed nothing for this key); the line number is not compared. */
 int lex_keybind_equal(const lex_keybind_t *a, const lex_keybind_t *b);

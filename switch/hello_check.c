@@ -56,6 +56,12 @@ static int check_curve(const session_t *s, char *why, size_t whylen)
         snprintf(what, sizeof what, "may not answer %s queries (responder keys only)", s->keys[0]);
         return refuse_key(s, why, whylen, what);
     }
+    for (size_t i = 0; i < s->nkeys; i++)
+        if (!lex_keybind_answers(b, s->keys[i])) {
+            snprintf(what, sizeof what, "is not bound to answer %s (keys= of its binding)",
+                     s->keys[i]);
+            return refuse_key(s, why, whylen, what);
+        }
     /* the free-text role, where it names one, must be the key's too */
     int claimed = role_claimed(s->role);
     if (claimed >= 0 && claimed != (int)b->role) {

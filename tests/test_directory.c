@@ -116,6 +116,15 @@ Test(directory, key_lines_name_a_role_and_its_scope)
     cr_assert_eq(k->npatterns, 2);
     cr_assert(lex_keybind_serves_state(k, "NV") && lex_keybind_serves_state(k, "DC"));
     cr_assert_not(lex_keybind_serves_state(k, "CA"));
+    cr_assert(lex_keybind_answers(k, "DQ") && lex_keybind_answers(k, "LPQ"), "no keys=: any");
+    lex_directory_destroy(&dir);
+
+    cr_assert_eq(parse_key("nvdmv|responder|NVDMV0000 states=NV keys=DQ,RQ", &dir, err,
+                           sizeof err), 0, "%s", err);
+    k = only_key(dir);
+    cr_assert_eq(k->nkeys, 2);
+    cr_assert(lex_keybind_answers(k, "RQ"));
+    cr_assert_not(lex_keybind_answers(k, "IMQ"));
     lex_directory_destroy(&dir);
 
     cr_assert_eq(parse_key("il-desk|operator|ILOPS0000", &dir, err, sizeof err), 0, "%s", err);
@@ -178,6 +187,8 @@ Test(directory, scopes_outside_their_role_are_refused)
         {"reno|agency|NV0020000 states=NV", "responder"},
         {"x|responder|NVDMV0000 states=XX", "unknown state"},
         {"x|responder|NVDMV0000 states=", "no state"},
+        {"x|responder|NVDMV0000 keys=DR", "not a query key"},
+        {"x|agency|NV0020000 keys=DQ", "responder"},
         {"x|agency|national DCOPS9999", "operator"},
         {"x|operator|ILOPS0000 NVOPS0000", "one state"},
         {"x|operator|IL*|broad", "exact ORIs"},
@@ -224,7 +235,7 @@ Test(directory, a_written_key_line_parses_back_the_same)
 {
     lex_directory_t *dir = NULL, *again = NULL;
     char err[256] = "";
-    cr_assert_eq(parse_key("nvdmv|responder|NVDMV0000 NV*  states=NV|broad", &dir, err,
+    cr_assert_eq(parse_key("nvdmv|responder|NVDMV0000 NV*  states=NV keys=DQ|broad", &dir, err,
                            sizeof err), 0, "%s", err);
     char *text = NULL;
     size_t len = 0;

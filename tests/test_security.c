@@ -414,8 +414,13 @@ Test(security, a_responder_key_serves_only_the_states_of_its_binding)
 {
     char key[LEX_TEST_PATH];
     start_curve();
+    char kq_key[LEX_TEST_PATH];
     lex_test_make_key(&sw, "nvdmv", "responder", "NVDMV0000 states=NV", key);
+    lex_test_make_key(&sw, "nvkq", "responder", "NVDMV0000 states=NV keys=KQ", kq_key);
     finish_start(NULL, NULL);
+    lex_node_t *dq = node_as("state", "NVDMV0000", "NV", kq_key); /* answers DQ */
+    assert_refused(dq, "hello-refused", "answer DQ");
+    lex_node_destroy(&dq);
     lex_node_t *ca = node_as("state", "NVDMV0000", "CA", key);
     assert_refused(ca, "hello-refused", "state CA");
     lex_node_destroy(&ca);

@@ -13,14 +13,16 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: lexctl keys gen NAME [--role ROLE --bind 'ORI ...' [--states ST,ST] [--broad]]\n"
+        "usage: lexctl keys gen NAME [--role ROLE --bind 'ORI ...' [--states ST,ST]\n"
+        "                            [--keys DQ,RQ] [--broad]]\n"
         "       lexctl keys show FILE\n\n"
         "gen writes NAME.key (public and secret key, mode 0600) and NAME.pub (public key),\n"
         "never overwriting a file, and with --bind prints the agency-directory line that\n"
         "lets the key connect: '@key|PUBLIC|NAME|ROLE|SCOPE'. ROLE is what the key may be:\n"
         "  agency      a requester; --bind lists the ORIs it may claim (the default role)\n"
         "  responder   answers queries for the ORIs of --bind; --states NV makes it Nevada's\n"
-        "              responder (the states it may register for)\n"
+        "              responder (the states it may register for); --keys DQ,RQ limits\n"
+        "              the query keys it may answer (default: any)\n"
         "  operator    a review desk: --bind 'ILOPS0000' (exact ORIs of one state), or\n"
         "              --bind 'national ORI' for the switch's own operations desk\n"
         "  switch      a switch that joins this one; --bind lists the patterns it serves\n"
@@ -31,17 +33,23 @@ static void usage(FILE *f)
 }
 
 /* The scope field: the --bind list, then states= for a responder. */
+typedef struct {
+    const char *role, *bind, *states, *keys;
+    int broad;
+} binding_t;
+
 static int build_line(char *line, size_t len, const char *public_z85, const char *label,
-                      const char *role, const char *bind, const char *states, int broad)
+                      const binding_t *b)
 {
-    int n = snprintf(line, len, "@key|%s|%.31s|%s|%s%s%s%s\n", public_z85, label, role, bind,
-                     states ? " states=" : "", states ? states : "", broad ? "|broad" : "");
+    int n = snprintf(line, len, "@key|%s|%.31s|%s|%s%s%s%s%s%s\n", public_z85, label, b->role,
+                     b->bind, b->states ? " states=" : "", b->states ? b->states : "",
+                     b->keys ? " keys=" : "", b->keys ? b->keys : "", b->broad ? "|broad" : "");
     return n > 0 && (size_t)n < len ? 0 : -1;
 }
 
 static int keys_gen(int argc, char **argv)
 {
-    const char *name = NULL, *bind = NULL, *role = NULL, *states = NULL;
+    const char *name = NULL, *bind = NULL, *role = NULL, *states = NULL, *keys = NULL;
     int broad = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--bind") == 0 && i + 1 < argc)
@@ -50,6 +58,8 @@ static int keys_gen(int argc, char **argv)
             role = argv[++i];
         else if (strcmp(argv[i], "--states") == 0 && i + 1 < argc)
             states = argv[++i];
+        else if (strcmp(argv[i], "--keys") == 0 && i + 1 < argc)
+            keys = argv[++i];
         else if (strcmp(argv[i], "--operator") == 0)
             role = "operator";
         else if (strcmp(argv[i], "--broad") == 0)
@@ -69,8 +79,8 @@ static int keys_gen(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (!bind && (role || states || broad)) {
-        fprintf(stderr, "lexctl keys gen: --role, --states and --broad need --bind\n");
+    if (!bind && (role || states || keys || broad)) {
+        fprintf(stderr, "lexctl keys gen: --role, --states, --keys and --broad need --bind\n");
         return 2;
     }
     if (!role)
@@ -81,6 +91,7 @@ static int keys_gen(int argc, char **argv)
         return 2;
     }
     const char *label = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+    const binding_t b = {role, bind, states, keys, broad};
     char line[LEX_KEY_LINE_MAX];
     if (bind) {
         /* build the directory line first and parse it, so a bad binding is
@@ -89,7 +100,7 @@ static int keys_gen(int argc, char **argv)
         lex_keypair_generate(&probe);
         lex_directory_t *dir = NULL;
         char err[512];
-        if (build_line(line, sizeof line, probe.public_z85, label, role, bind, states, broad) != 0) {
+        if (build_line(line, sizeof line, probe.public_z85, label, &b) != 0) {
             fprintf(stderr, "lexctl keys gen: --bind is too long\n");
             return 2;
         }
@@ -114,7 +125,7 @@ static int keys_gen(int argc, char **argv)
     }
     printf("wrote %s.key (secret: keep it private) and %s.pub\n", name, name);
     if (bind) {
-        build_line(line, sizeof line, kp.public_z85, label, role, bind, states, broad);
+        build_line(line, sizeof line, kp.public_z85, label, &b);
         printf("add this line to the switch's agency directory:\n%s", line);
     } else {
         printf("public key: %s\n", kp.public_z85);
