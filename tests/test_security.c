@@ -14,6 +14,7 @@
 #include <zmq.h>
 #include "harness.h"
 #include "lex_auditlog.h"
+#include "lex_body.h"
 #include "lex_error.h"
 #include "lex_keys.h"
 #include "lex_population.h"
@@ -501,8 +502,14 @@ Test(security, a_flood_of_failed_handshakes_is_counted_but_recorded_a_few_times)
          usleep(20000)) {
         lex_test_metrics(&sw, text, sizeof text);
         /* the switch sees the mismatch, or the peer hangs up first */
-        failures = lex_test_metric(text, "lexswitch_handshake_failures_total{reason=\"no-curve\"}") +
-                   lex_test_metric(text, "lexswitch_handshake_failures_total{reason=\"hung-up\"}");
+        failures = 0;
+        for (size_t k = 0; k < 3; k++) {
+            static const char *const reasons[] = {"no-curve", "hung-up", "other"};
+            char name[96];
+            snprintf(name, sizeof name, "lexswitch_handshake_failures_total{reason=\"%s\"}",
+                     reasons[k]);
+            failures += lex_test_metric(text, name);
+        }
     }
     cr_assert_eq(failures, PEERS, "every failed handshake is counted: %g\n%s", failures,
                  strstr(text, "# HELP lexswitch_handshake_failures_total"));
@@ -584,4 +591,39 @@ Test(security, without_curve_an_agency_ori_cannot_register_a_state)
     lex_node_destroy(&dmv);
     lex_node_destroy(&sp);
     cr_assert_geq(wait_records(LEX_ST_HELLO_REFUSED, pd, 1), 1);
+}
+
+Test(security, a_reload_that_narrows_a_responders_states_ends_its_session)
+{
+    char key[LEX_TEST_PATH];
+    start_curve();
+    lex_test_make_key(&sw, "nvdmv", "responder", "NVDMV0000 states=NV", key);
+    finish_start(NULL, NULL);
+    lex_node_t *nv = node_as("state", "NVDMV0000", "NV", key);
+    cr_assert_eq(lex_node_wait_ready(nv, 10000), 0, "%s", lex_node_error(nv));
+    /* the directory now lets the key serve California only */
+    const char *pub = public_of(key);
+    FILE *f = fopen(sw.directory, "r");
+    cr_assert_not_null(f);
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    fclose(f);
+    out[n] = 0;
+    char *line = strstr(out, pub);
+    cr_assert_not_null(line);
+    *strstr(line, "states=NV") = 0;
+    f = fopen(sw.directory, "w");
+    fprintf(f, "%sstates=CA\n", out);
+    fclose(f);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s/lexctl directory reload --data %s 2>&1", LEX_BIN_DIR, sw.data);
+    cr_assert_eq(lex_test_run(cmd, out, sizeof out), 0, "%s", out);
+    int code = -1;
+    char text[256] = "";
+    lex_message_t m;
+    for (uint64_t end = lex_mono_us() + 10000000u; lex_mono_us() < end && code != LEX_ST_REVOKED;)
+        if (lex_node_recv(nv, &m, 50) == 0 && strcmp(m.env.key, "ST") == 0)
+            lex_status_parse(m.body, m.body_len, &code, text, sizeof text);
+    cr_assert_eq(code, LEX_ST_REVOKED, "the session outlived its binding");
+    cr_assert(strstr(text, "state NV"), "%s", text);
+    lex_node_destroy(&nv);
 }
