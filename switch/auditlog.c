@@ -101,7 +101,10 @@ static int open_db(lex_log_t *log, char *err, size_t errlen)
 {
     const rocksdb_options_t *cf_opts[CF_COUNT];
     for (int i = 0; i < CF_COUNT; i++)
-        cf_opts[i] = i == CF_META || i == CF_ROLLUP ? log->read_cf_opts : log->opts;
+        cf_opts[i] = i == CF_META || i == CF_ROLLUP                         ? log->read_cf_opts
+                     : i == CF_BY_ORI || i == CF_BY_STATE || i == CF_BY_ID ||
+                               i == CF_BY_TIME                            ? log->index_opts
+                                                                          : log->opts;
     char *rerr = NULL;
     if (log->reader)
         log->db = rocksdb_open_for_read_only_column_families(log->opts, log->path, CF_COUNT,
@@ -162,6 +165,7 @@ static int open_common(const char *dir, int reader, lex_durability_t mode, lex_l
         rocksdb_options_set_memtable_vector_rep(log->opts);
         rocksdb_options_set_allow_concurrent_memtable_write(log->opts, 0);
     }
+    lex_log_index_filter_setup(log); /* retention: index entries below the base go */
     log->wopts = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(log->wopts, mode == LEX_DURABILITY_SYNC);
     if (mode == LEX_DURABILITY_NONE)
@@ -177,6 +181,11 @@ static int open_common(const char *dir, int reader, lex_durability_t mode, lex_l
         rc = lex_log_keys_load(log, err, errlen);
     if (rc == 0 && !reader)
         rc = lex_log_checkpoints_load(log, err, errlen);
+    if (rc == 0 && !reader) {
+        lex_log_clock_load(log);
+        uint64_t base = lex_log_load_base(log);
+        log->index_base = log->base_written = log->base_syncing = base;
+    }
     if (rc != 0) {
         lex_log_close(&log);
         return rc;
@@ -225,6 +234,7 @@ void lex_log_close(lex_log_t **logp)
         rocksdb_options_destroy(log->opts);
     if (log->read_cf_opts)
         rocksdb_options_destroy(log->read_cf_opts);
+    lex_log_index_filter_free(log);
     lex_buf_free(&log->value);
     lex_log_rollup_free(log);
     free(log->path);
@@ -423,18 +433,23 @@ int lex_log_deferring(const lex_log_t *log)
 int lex_log_sync(lex_log_t *log)
 {
     char *rerr = NULL;
+    /* a prune written before this fsync starts is durable once it returns */
+    uint64_t base = __atomic_load_n(&log->base_written, __ATOMIC_ACQUIRE);
     rocksdb_flush_wal(log->db, 1, &rerr); /* with automatic WAL flushes: an fsync of the WAL */
     if (rerr) {
         fprintf(stderr, "lexswitch: audit log fsync failed: %s\n", rerr);
         rocksdb_free(rerr);
         return LEX_EROCKSDB;
     }
+    __atomic_store_n(&log->base_syncing, base, __ATOMIC_RELEASE);
     return 0;
 }
 
 void lex_log_note_sync(lex_log_t *log)
 {
     log->stats.fsyncs++;
+    __atomic_store_n(&log->index_base, __atomic_load_n(&log->base_syncing, __ATOMIC_ACQUIRE),
+                     __ATOMIC_RELEASE);
 }
 
 int lex_log_commit(lex_log_t *log)
@@ -586,6 +601,9 @@ int lex_log_scan(lex_log_t *log, uint64_t from_seq, size_t limit, lex_log_visit_
 int lex_log_scan_index(lex_log_t *log, int cf, const char *prefix, size_t n, uint64_t from_seq,
                        uint64_t to_seq, lex_log_visit_fn fn, void *arg)
 {
+    uint64_t base = lex_log_load_base(log); /* entries up to it wait for compaction */
+    if (from_seq <= base)
+        from_seq = base + 1;
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf(log->db, log->ropts, log->cf[cf]);
     int rc = 0, stop = 0;
     char start[24];

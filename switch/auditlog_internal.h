@@ -84,6 +84,16 @@ struct lex_log {
     int deferred_sync;             /* sync mode, fsync left to lex_log_sync */
     const lex_directory_t *directory; /* requester family/level, may be NULL */
     lex_rollup_acc_t rollup;          /* counts this batch adds (writer only) */
+
+    /* time and retention (auditlog_clock.c, auditlog_prune.c) */
+    uint64_t clock_us;             /* the caller's reckoned time, 0 = the wall clock */
+    uint64_t clock_mark_us;        /* the highest reckoned time stored */
+    rocksdb_options_t *index_opts;   /* index column families: with the filter below */
+    rocksdb_compactionfilter_t *index_filter;
+    /* index entries at or below index_base are dropped by compaction; it
+     * moves up to a prune's base once that write is durable (base_written,
+     * base_syncing: what lex_log_sync covers). Atomic: compaction threads. */
+    uint64_t index_base, base_written, base_syncing;
 };
 
 void lex_log_put_be64(uint8_t *p, uint64_t v);
@@ -123,6 +133,24 @@ int lex_log_load_head(lex_log_t *log, uint64_t *seq, uint8_t hash[32], char *err
 /* Reads the retention base: records up to base were removed on purpose; the
  * checkpoint at base holds the hash the first remaining record links to. */
 uint64_t lex_log_load_base(lex_log_t *log);
+
+/* Time (auditlog_clock.c). clock_now: the reckoned time (or the wall
+ * clock); checkpoint: puts the reckoned time of a checkpoint at seq, and
+ * the high-water mark, into the current batch; load: reads the mark at
+ * open; the index filter is set up on index_opts before the writer opens
+ * and freed after close; note_base: a prune wrote base (durable per mode). */
+uint64_t lex_log_clock_now(const lex_log_t *log);
+void lex_log_clock_checkpoint(lex_log_t *log, uint64_t seq);
+void lex_log_clock_load(lex_log_t *log);
+void lex_log_index_filter_setup(lex_log_t *log);
+void lex_log_index_filter_free(lex_log_t *log);
+void lex_log_note_base(lex_log_t *log, uint64_t base);
+#define LOG_RK_PREFIX "rk"        /* meta: "rk" + seq -> reckoned time of that checkpoint */
+#define LOG_CUT_PREFIX "cut"      /* meta: "cut" + last seq -> a retention cut (below) */
+#define LOG_CLOCK_KEY "clock"     /* meta: the highest reckoned time stored */
+/* A cut entry: version 1, first and last seq removed, the reckoned time,
+ * period and proved time of the last removed checkpoint, the wall clock. */
+#define LOG_CUT_LEN (1 + 6 * 8)
 
 /* Rollups (auditlog_rollup.c): note counts a just-appended record adds to
  * the batch's rollup rows; flush puts the updated rows into the batch

@@ -149,6 +149,7 @@ void lex_log_checkpoint_maybe(lex_log_t *log, int force)
     lex_log_put_be64(key, log->last_seq);
     rocksdb_writebatch_put_cf(log->batch, log->cf[CF_CHECKPOINTS], (const char *)key, 8,
                               (const char *)value, sizeof value);
+    lex_log_clock_checkpoint(log, log->last_seq); /* its reckoned time, for retention */
     log->cp_seq = log->last_seq;
     log->cp_time_us = now;
 }

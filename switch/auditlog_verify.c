@@ -248,6 +248,8 @@ int lex_log_verify_full(lex_log_t *log, const char *pubkey_path, lex_log_verify_
     rocksdb_iter_seek_to_first(w.cp);
     rc = walk(&w);
     rocksdb_iter_destroy(w.cp);
+    if (rc == 0)
+        rc = lex_log_verify_cuts(log, 0, res); /* retention removed only old records */
     return rc;
 }
 

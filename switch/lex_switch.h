@@ -31,6 +31,10 @@ typedef struct {
     int rate_burst;                /* queries one session may send at once above the rate */
     int node_inflight_max;         /* open queries at one responder before new ones get ST busy */
     int retention_days;            /* audit-log records older than this are removed; 0 = never */
+    int retention_check_s;         /* seconds between retention passes */
+    int retention_max_share;       /* percent of the log one pass may remove unconfirmed */
+    int clock_step_ms;             /* a wall-clock change against the monotonic clock this
+                                      large is a step: logged, counted, recorded */
     char upstream[LEX_PATH_MAX];   /* switch to join, e.g. "tcp://10.0.0.1:7400"; "" = none */
     char upstream_serves[LEX_PATH_MAX];  /* destination patterns claimed there ("NV*") */
     char upstream_key[LEX_PATH_MAX];     /* this switch's key for the link ("" = curve_key) */

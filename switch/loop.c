@@ -290,6 +290,7 @@ static void on_tick(uv_timer_t *h)
     lex_log_stats_t before, after;
     lex_log_get_stats(sw->log, &before);
     lex_log_tick(sw->log); /* a signed checkpoint when one is due on an idle log */
+    lex_clock_tick(sw, now);
     lex_retention_tick(sw, now);
     lex_log_get_stats(sw->log, &after);
     if (lex_log_deferring(sw->log) && after.commits != before.commits) {
@@ -517,6 +518,7 @@ int lex_switch_new(const lex_switch_config_t *cfg, lex_switch_t **out, char *err
     if ((rc = lex_log_open(cfg->data_dir, cfg->durability, &sw->log, err, errlen)) != 0)
         goto fail;
     lex_log_set_directory(sw->log, sw->directory); /* requester family and level per record */
+    lex_clock_start(sw); /* the reckoned time retention goes by */
     lex_log_defer_sync(sw->log); /* sync mode: the fsync on a worker thread (sync_start) */
     char held_path[LEX_PATH_MAX + 16];
     snprintf(held_path, sizeof held_path, "%s/held", cfg->data_dir);

@@ -16,6 +16,7 @@
 #include "lex_states.h"
 #include "lex_switch.h"
 #include "metrics.h"
+#include "retention.h"
 #include "review.h"
 #include "table.h"
 
@@ -147,8 +148,8 @@ struct lex_switch {
     uint64_t *bounced;            /* flights whose query could not be delivered this flush */
     size_t nbounced, bounced_cap;
     uint64_t last_sample_us;
-    uint64_t retention_next_us;   /* monotonic time of the next retention pass (0: first tick) */
-    uint64_t retention_removed;   /* records removed by retention since start */
+    lex_clock_state_t clock;      /* the switch's reckoned time (clock.c) */
+    lex_retention_state_t retention; /* retention passes (retention.c) */
     /* sync durability: the WAL's fsync runs on a worker thread while the
      * loop goes on; messages wait in wal_wait (written, not yet synced)
      * and wal_syncing (covered by the fsync under way) */
@@ -220,9 +221,19 @@ void lex_route_bye_all(lex_switch_t *sw);
 /* Fails every flight owed by s with ST node-lost (before removing s). */
 void lex_route_fail_flights_of(lex_switch_t *sw, session_t *s);
 
-/* retention.c: removes audit-log records older than retention_days, a
- * chunk per tick while some are due, checking again every hour. */
+/* retention.c: removes audit-log records older than retention_days by the
+ * reckoned time, a bounded slice per tick while a pass runs, a pass every
+ * retention_check_s; a pass over retention_max_share waits for
+ * `lexctl retention confirm`. */
 void lex_retention_tick(lex_switch_t *sw, uint64_t now_us);
+
+/* clock.c: start sets the reckoned time once the log is open; tick checks
+ * the wall clock against the monotonic one (a step is logged, counted and
+ * recorded with decision "clock") and gives the log the reckoned time;
+ * now is the reckoned time in microseconds since the epoch. */
+void lex_clock_start(lex_switch_t *sw);
+void lex_clock_tick(lex_switch_t *sw, uint64_t mono_us);
+uint64_t lex_clock_now(const lex_switch_t *sw);
 
 /* stats.c */
 int lex_stats_init(stats_t *st);
