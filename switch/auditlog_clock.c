@@ -124,6 +124,11 @@ static unsigned char index_filter(void *state, int level, const char *key, size_
     return seq <= __atomic_load_n(&log->index_base, __ATOMIC_ACQUIRE);
 }
 
+static void index_filter_state_free(void *state)
+{
+    (void)state; /* the log owns itself */
+}
+
 static const char *index_filter_name(void *state)
 {
     (void)state;
@@ -135,7 +140,8 @@ void lex_log_index_filter_setup(lex_log_t *log)
     log->index_opts = rocksdb_options_create_copy(log->opts);
     if (log->reader)
         return;
-    log->index_filter = rocksdb_compactionfilter_create(log, NULL, index_filter, index_filter_name);
+    log->index_filter = rocksdb_compactionfilter_create(log, index_filter_state_free, index_filter,
+                                                        index_filter_name);
     rocksdb_options_set_compaction_filter(log->index_opts, log->index_filter);
 }
 

@@ -39,6 +39,7 @@ int lex_log_verify_cuts(lex_log_t *log, uint64_t min_period_us, lex_log_verify_t
 {
     uint64_t base = lex_log_load_base(log), mark = lex_log_clock_mark(log);
     char what[256];
+    res->cuts = res->cut_reckoned_us = res->cut_period_us = res->cut_proved_us = 0;
     int explained = base == 0, rc = 0;
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf(log->db, log->ropts, log->cf[CF_META]);
     for (rocksdb_iter_seek(it, LOG_CUT_PREFIX, 3); rocksdb_iter_valid(it) && rc == 0;

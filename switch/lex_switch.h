@@ -32,6 +32,7 @@ typedef struct {
     int node_inflight_max;         /* open queries at one responder before new ones get ST busy */
     int retention_days;            /* audit-log records older than this are removed; 0 = never */
     int retention_check_s;         /* seconds between retention passes */
+    int retention_slice;           /* records one retention slice removes at most */
     int retention_max_share;       /* percent of the log one pass may remove unconfirmed */
     int clock_step_ms;             /* a wall-clock change against the monotonic clock this
                                       large is a step: logged, counted, recorded */

@@ -17,7 +17,6 @@
 #include "s2s.h"
 #include "switch_internal.h"
 
-#define SLICE_RECORDS 100000u /* records one slice removes at most (one range delete) */
 #define DAY_US (86400ull * 1000000ull)
 
 static void path_of(const lex_switch_t *sw, const char *name, char *out, size_t n)
@@ -106,7 +105,7 @@ static void slice(lex_switch_t *sw)
 {
     lex_retention_state_t *r = &sw->retention;
     uint64_t removed = 0;
-    int rc = lex_log_prune_slice(sw->log, r->upto, r->reckoned_us, r->period_us, SLICE_RECORDS,
+    int rc = lex_log_prune_slice(sw->log, r->upto, r->reckoned_us, r->period_us, (uint64_t)sw->cfg.retention_slice,
                                  &removed);
     r->removed += removed;
     r->removed_total += removed;
@@ -197,8 +196,13 @@ void lex_retention_tick(lex_switch_t *sw, uint64_t now_us)
                           lex_strerror(rc));
         return;
     }
-    if (upto == 0 || records == 0)
+    if (upto == 0 || records == 0) {
+        lex_logline_write(LEX_LOG_DEBUG,
+                          "audit log retention: nothing older than %d days by the switch's "
+                          "reckoning",
+                          sw->cfg.retention_days);
         return;
+    }
     if (sw->cfg.retention_max_share < 100 &&
         records * 100 > (uint64_t)sw->cfg.retention_max_share * stored) {
         wait_for_confirmation(sw, upto, records, stored, reckoned, period);
