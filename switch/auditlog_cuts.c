@@ -19,19 +19,21 @@ static int young(lex_log_verify_t *res, uint64_t seq, const char *what)
     return LEX_EPARSE;
 }
 
-/* Whether the log stores reckoned times at all (written by a switch that
- * knows them). */
-static int has_reckoning(lex_log_t *log)
+/* Whether the checkpoint at seq has a reckoned time: written by a switch
+ * that keeps cut entries (a base at an older checkpoint was set before
+ * them). */
+static int has_reckoning(lex_log_t *log, uint64_t seq)
 {
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(log->db, log->ropts, log->cf[CF_META]);
-    rocksdb_iter_seek(it, LOG_RK_PREFIX, 2);
-    int yes = 0;
-    if (rocksdb_iter_valid(it)) {
-        size_t klen;
-        const char *k = rocksdb_iter_key(it, &klen);
-        yes = klen == 10 && memcmp(k, LOG_RK_PREFIX, 2) == 0;
-    }
-    rocksdb_iter_destroy(it);
+    uint8_t key[2 + 8];
+    memcpy(key, LOG_RK_PREFIX, 2);
+    lex_log_put_be64(key + 2, seq);
+    char *rerr = NULL;
+    size_t len = 0;
+    char *v = rocksdb_get_cf(log->db, log->ropts, log->cf[CF_META], (const char *)key,
+                             sizeof key, &len, &rerr);
+    int yes = v && len == 8;
+    rocksdb_free(v);
+    rocksdb_free(rerr);
     return yes;
 }
 
@@ -99,7 +101,7 @@ int lex_log_verify_cuts(lex_log_t *log, uint64_t min_period_us, lex_log_verify_t
         }
     }
     rocksdb_iter_destroy(it);
-    if (rc == 0 && !explained && (res->cuts || has_reckoning(log))) {
+    if (rc == 0 && !explained && has_reckoning(log, base)) {
         snprintf(what, sizeof what,
                  "records up to %llu were removed without a record of the retention cut",
                  (unsigned long long)base);

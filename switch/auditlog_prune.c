@@ -141,8 +141,16 @@ int lex_log_prune_slice(lex_log_t *log, uint64_t upto, uint64_t reckoned_us, uin
         last = checkpoint_after(log, base);
     if (last == 0 || last > upto)
         return 0; /* nothing old enough ends on a checkpoint */
+    if (reckoned_us < period_us)
+        return LEX_EINVAL;
     uint64_t proved = lex_log_proved_time(log, last);
-    if (reckoned_us < period_us || proved == 0 || proved >= reckoned_us - period_us)
+    if ((proved == 0 || proved >= reckoned_us - period_us) && last < upto) {
+        /* a checkpoint of an older switch signed by a clock that was ahead:
+         * the slice goes to upto, which prune_due found old enough */
+        last = upto;
+        proved = lex_log_proved_time(log, last);
+    }
+    if (proved == 0 || proved >= reckoned_us - period_us)
         return LEX_EINVAL; /* never a record younger than the period */
 
     rocksdb_writebatch_t *b = rocksdb_writebatch_create();

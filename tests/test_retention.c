@@ -484,6 +484,30 @@ Test(retention, verify_flags_a_base_no_cut_explains)
     cr_assert(strstr(res.what, "without a record of the retention cut") != NULL, "%s", res.what);
 }
 
+Test(retention, a_base_set_before_reckoned_times_were_stored_is_taken_as_it_is)
+{
+    lex_log_t *log = open_writer(dir);
+    write_queries(log, 100, 0, "NV");
+    lex_log_close(&log);
+    /* as an older switch left it: checkpoints up to 50 without a reckoned
+     * time, records up to 50 removed, no cut entry */
+    raw_t r;
+    raw_open(&r, dir);
+    for (uint64_t seq = 10; seq <= 50; seq += 10) {
+        uint8_t key[10];
+        memcpy(key, "rk", 2);
+        be64(key + 2, seq);
+        char *err = NULL;
+        rocksdb_delete_cf(r.db, r.wo, raw_cf(&r, "meta"), (const char *)key, sizeof key, &err);
+        cr_assert_null(err, "%s", err);
+    }
+    raw_close(&r);
+    forge_cut(50, 0, 0);
+    lex_log_verify_t res = verify(dir, 0);
+    cr_assert_eq(res.base, 50);
+    cr_assert_eq(res.cuts, 0);
+}
+
 Test(retention, compaction_drops_the_index_entries_of_removed_records)
 {
     old_and_new(dir);

@@ -280,8 +280,9 @@ int lex_log_prune(lex_log_t *log, uint64_t cutoff_us, uint64_t max_records, uint
 /* Checks the log's retention cuts (lex_log_verify_full calls it): each cut
  * entry's last removed record must have a proved time older than the cut's
  * reckoned time minus its period, at least min_period_us (0: the period the
- * cut states), and no later than the log's high-water mark; a base that no
- * cut entry explains in a log that stores reckoned times is a fault too.
+ * cut states), and no later than the log's high-water mark; a base at a
+ * checkpoint with a reckoned time that no cut entry explains is a fault too
+ * (a base set before reckoned times were stored is taken as it is).
  * Returns 0 or LEX_EPARSE with res->fault = LEX_LOG_YOUNG_CUT. */
 int lex_log_verify_cuts(lex_log_t *log, uint64_t min_period_us, lex_log_verify_t *res);
 
