@@ -464,7 +464,7 @@ int lex_log_tick(lex_log_t *log)
 {
     if (log->reader || log->pending || !log->can_sign || log->cp_seq >= log->committed_seq)
         return 0;
-    if (lex_now_us() - log->cp_time_us < (uint64_t)log->cp_every_ms * 1000u)
+    if (lex_log_since_checkpoint_us(log) < (uint64_t)log->cp_every_ms * 1000u)
         return 0;
     lex_log_checkpoint_maybe(log, 1);
     return write_batch(log);

@@ -14,6 +14,14 @@ uint64_t lex_log_clock_now(const lex_log_t *log)
     return log->clock_us ? log->clock_us : lex_now_us();
 }
 
+uint64_t lex_log_since_checkpoint_us(const lex_log_t *log)
+{
+    if (log->cp_mono_us)
+        return lex_mono_us() - log->cp_mono_us;
+    uint64_t now = lex_now_us();
+    return now >= log->cp_time_us ? now - log->cp_time_us : UINT64_MAX;
+}
+
 void lex_log_set_clock(lex_log_t *log, uint64_t reckoned_us)
 {
     log->clock_us = reckoned_us;

@@ -88,6 +88,7 @@ struct lex_log {
     /* time and retention (auditlog_clock.c, auditlog_prune.c) */
     uint64_t clock_us;             /* the caller's reckoned time, 0 = the wall clock */
     uint64_t clock_mark_us;        /* the highest reckoned time stored */
+    uint64_t cp_mono_us;           /* monotonic clock at the newest checkpoint made here (0: none) */
     rocksdb_options_t *index_opts;   /* index column families: with the filter below */
     rocksdb_compactionfilter_t *index_filter;
     /* index entries at or below index_base are dropped by compaction; it
@@ -140,6 +141,10 @@ uint64_t lex_log_load_base(lex_log_t *log);
  * open; the index filter is set up on index_opts before the writer opens
  * and freed after close; note_base: a prune wrote base (durable per mode). */
 uint64_t lex_log_clock_now(const lex_log_t *log);
+/* Time since the newest checkpoint, for the interval: by the monotonic
+ * clock once one was made since open (a wall-clock step neither delays nor
+ * forces checkpoints), else by its signing time (a clock behind it: due). */
+uint64_t lex_log_since_checkpoint_us(const lex_log_t *log);
 void lex_log_clock_checkpoint(lex_log_t *log, uint64_t seq);
 void lex_log_clock_load(lex_log_t *log);
 void lex_log_index_filter_setup(lex_log_t *log);
