@@ -168,6 +168,20 @@ Test(retention, pruning_keeps_the_chain_verifiable_and_only_recent_records)
     lex_log_close(&r);
 }
 
+Test(retention, a_log_whose_every_record_was_removed_still_verifies)
+{
+    lex_log_t *log = open_writer(dir);
+    write_queries(log, 100, lex_now_us() - 500 * DAY_US, "NV");
+    uint64_t removed = 0;
+    cr_assert_eq(lex_log_prune(log, lex_now_us() - 400 * DAY_US, 0, &removed), 0);
+    cr_assert_eq(removed, 100);
+    lex_log_close(&log);
+    lex_log_verify_t res = verify(dir, 0);
+    cr_assert_eq(res.records, 0);
+    cr_assert_eq(res.base, 100);
+    cr_assert_eq(res.cuts, 1);
+}
+
 Test(retention, a_backlog_is_removed_a_chunk_at_a_time_on_checkpoints)
 {
     old_and_new(dir);
