@@ -33,3 +33,8 @@ int lex_log_options_apply(rocksdb_options_t **opts, int reader, char *err, size_
     rocksdb_options_set_max_log_file_size(fresh, 1u << 20);
     return 0;
 }
+
+int lex_log_options_harden(rocksdb_options_t **opts, char *err, size_t errlen)
+{
+    return lex_log_options_apply(opts, 0, err, errlen);
+}

@@ -17,7 +17,7 @@
 #include "switch_internal.h"
 
 #define CHECK_EVERY_US 250000u
-#define OPEN_SLACK_BYTES (1u << 20) /* beyond the WAL to replay: OPTIONS, MANIFEST, LOG */
+#define OPEN_SLACK_BYTES (2u << 20) /* beyond the WAL to replay: OPTIONS, MANIFEST, LOG */
 #define WAIT_LINE_EVERY_S 30
 
 static uint64_t reserve_bytes(const lex_switch_t *sw)
@@ -55,11 +55,10 @@ static int free_bytes(const char *dir, uint64_t *out)
     return 0;
 }
 
-/* What opening the log writes before it can take a record: the WAL files
- * it replays are flushed to tables, plus small files. */
-static uint64_t open_needs(const char *dir)
+/* Bytes of the WAL files (*.log) directly in dir. */
+static uint64_t wal_bytes(const char *dir)
 {
-    uint64_t need = OPEN_SLACK_BYTES;
+    uint64_t need = 0;
     DIR *d = opendir(dir);
     if (!d)
         return need;
@@ -76,6 +75,16 @@ static uint64_t open_needs(const char *dir)
     }
     closedir(d);
     return need;
+}
+
+/* What opening the log and the review holds writes before they take a
+ * record: the WAL they replay is flushed to tables while it is still on
+ * disk (twice its size, to be safe), plus OPTIONS, MANIFEST and LOG. */
+static uint64_t open_needs(const char *dir)
+{
+    char held[LEX_PATH_MAX + 8];
+    snprintf(held, sizeof held, "%s/held", dir);
+    return OPEN_SLACK_BYTES + 2 * (wal_bytes(dir) + wal_bytes(held));
 }
 
 static void raise_full(lex_switch_t *sw, uint64_t free, const char *when)
