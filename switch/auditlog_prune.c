@@ -127,6 +127,8 @@ int lex_log_prune(lex_log_t *log, uint64_t cutoff_us, uint64_t max_records, uint
     *removed = 0;
     if (log->reader)
         return LEX_EINVAL;
+    if (log->failed)
+        return LEX_EIO; /* never write again after a failed write (auditlog_options.c) */
     uint64_t base = lex_log_load_base(log);
     uint64_t first_new = lex_log_seq_at_time(log, cutoff_us); /* 0: every record is older */
     uint64_t due = first_new ? first_new - 1 : log->committed_seq;
@@ -156,8 +158,10 @@ int lex_log_prune(lex_log_t *log, uint64_t cutoff_us, uint64_t max_records, uint
                                   (const char *)value, 8);
         char *rerr = NULL;
         rocksdb_write(log->db, log->wopts, p.batch, &rerr);
-        if (rerr)
+        if (rerr) {
+            log->failed = 1;
             rc = lex_log_rocks_fail(rerr, NULL, 0, "removing old records");
+        }
     }
     rocksdb_writebatch_destroy(p.batch);
     free(p.oris.names);
