@@ -347,6 +347,13 @@ Test(diskfull, a_filled_disk_refuses_new_queries_answers_open_ones_and_resumes_b
     fill((uint64_t)RESERVE_MB << 19);
     ask_until(req, resp, &sent, LEX_ST_LOG_FULL, 1, "no ST log-full after the disk filled");
     cr_assert(log_has("AUDIT LOG DISK LOW"), "no alarm line on stderr");
+    char cmd[LEX_TEST_PATH * 2], out[8192];
+    snprintf(cmd, sizeof cmd, "%s/lexctl status --connect %s --json", LEX_BIN_DIR, sw.endpoint);
+    cr_assert_eq(lex_test_run(cmd, out, sizeof out), 0, "lexctl status: %s", out);
+    cr_assert(strstr(out, "\"log_full\": true"), "lexctl status does not say log-full: %s", out);
+    snprintf(cmd, sizeof cmd, "%s/lexctl status --connect %s --once", LEX_BIN_DIR, sw.endpoint);
+    cr_assert_eq(lex_test_run(cmd, out, sizeof out), 0, "lexctl status: %s", out);
+    cr_assert(strstr(out, "LOG-FULL"), "lexctl status does not show LOG-FULL: %s", out);
 
     /* the open queries are still answered, and logged */
     for (size_t i = 0; i < npending; i++)
