@@ -65,8 +65,10 @@ int lex_route_log_record(lex_switch_t *sw, lex_direction_t dir, const char *conn
     rec.body = body;
     rec.body_len = body_len;
     int rc = lex_log_append(sw->log, &rec);
+    static lex_logline_limit_t append_lim; /* once per record would flood stderr */
     if (rc != 0)
-        lex_logline_write(LEX_LOG_ERROR, "AUDIT LOG APPEND FAILED: %s", lex_strerror(rc));
+        lex_logline_limited(&append_lim, 5, LEX_LOG_ERROR, "AUDIT LOG APPEND FAILED: %s",
+                            lex_strerror(rc));
     return rc;
 }
 
