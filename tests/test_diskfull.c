@@ -55,8 +55,8 @@ static void teardown(void)
 {
     lex_test_switch_stop(&sw);
     if (mounted) {
-        char cmd[LEX_TEST_PATH + 32], out[256];
-        snprintf(cmd, sizeof cmd, "umount '%s' 2>&1", mnt);
+        char cmd[2 * LEX_TEST_PATH + 48], out[256];
+        snprintf(cmd, sizeof cmd, "umount '%s' 2>&1 || umount -l '%s' 2>&1", mnt, mnt);
         lex_test_run(cmd, out, sizeof out);
     }
     lex_test_switch_cleanup(&sw);
