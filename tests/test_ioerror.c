@@ -1,7 +1,7 @@
 /* test_ioerror.c: one failed write or fsync of the audit log's WAL, under
  * load, never leaves a half-alive switch. The switch runs with
  * tests/faults/faultfs.c preloaded; once the test creates the control file,
- * the next WAL fsync (or write) fails with EIO. The switch must answer
+ * the next WAL fsync (or write) fails with EIO (or ENOSPC). The switch must answer
  * every query it holds (ST 42 log-failed where it cannot log), stop with
  * exit status 74, write a bounded number of error lines, and count as sent
  * only what it sent; a restart continues the sequence and the chain, and
@@ -216,13 +216,15 @@ static size_t error_lines(const char *path)
 }
 
 /* The switch with the fault library: ops "sync" or "write" fail once. */
-static void start_faulty(const char *ops, const char *control, const char *stats)
+static void start_faulty(const char *ops, const char *errno_name, const char *control,
+                         const char *stats)
 {
     setenv("LD_PRELOAD", LEX_FAULT_LIB, 1);
     setenv("LEX_FAULT_DIR", sw.data, 1);
     setenv("LEX_FAULT_CONTROL", control, 1);
     setenv("LEX_FAULT_OPS", ops, 1);
     setenv("LEX_FAULT_COUNT", "1", 1);
+    setenv("LEX_FAULT_ERRNO", errno_name, 1);
     const char *asan = getenv("ASAN_OPTIONS");
     char asan_opts[1024];
     snprintf(asan_opts, sizeof asan_opts, "%s%sverify_asan_link_order=0", asan ? asan : "",
@@ -234,7 +236,7 @@ static void start_faulty(const char *ops, const char *control, const char *stats
     unsetenv("LEX_FAULT_DIR");
 }
 
-static void one_fault_under_load(const char *ops)
+static void one_fault_under_load(const char *ops, const char *errno_name)
 {
     char control[LEX_TEST_PATH + 16], stats[LEX_TEST_PATH + 16], hits[LEX_TEST_PATH + 32],
         log[LEX_TEST_PATH + 16];
@@ -242,7 +244,7 @@ static void one_fault_under_load(const char *ops)
     snprintf(hits, sizeof hits, "%s.hits", control);
     snprintf(stats, sizeof stats, "%s/stats.json", sw.dir);
     snprintf(log, sizeof log, "%s/switch.log", sw.dir);
-    start_faulty(ops, control, stats);
+    start_faulty(ops, errno_name, control, stats);
     lex_node_t *resp = responder_new();
     lex_node_t *req = lex_test_node(&sw, lex_test_ori_of(&sw, "PD", "CA"));
 
@@ -309,17 +311,23 @@ static void one_fault_under_load(const char *ops)
     cr_assert_eq(lex_test_switch_stop(&sw), 0);
     uint64_t last = check_log("after the restart");
     cr_assert_gt(last, at_fault);
-    fprintf(stderr, "test_ioerror (%s): %zu ST log-failed, %zu error lines, log at %llu then "
-                    "%llu\n", ops, log_failed, lines, (unsigned long long)at_fault,
+    fprintf(stderr, "test_ioerror (%s, %s): %zu ST log-failed, %zu error lines, log at %llu "
+                    "then %llu\n", ops, errno_name, log_failed, lines, (unsigned long long)at_fault,
             (unsigned long long)last);
 }
 
 Test(ioerror, one_failed_wal_fsync_answers_everyone_stops_and_a_restart_continues_the_chain)
 {
-    one_fault_under_load("sync");
+    one_fault_under_load("sync", "EIO");
 }
 
 Test(ioerror, one_failed_wal_write_answers_everyone_stops_and_a_restart_continues_the_chain)
 {
-    one_fault_under_load("write");
+    one_fault_under_load("write", "EIO");
+}
+
+/* the write RocksDB 7.8 turned into an abort: ENOSPC on the WAL */
+Test(ioerror, a_wal_write_refused_for_space_answers_everyone_and_stops_without_aborting)
+{
+    one_fault_under_load("write", "ENOSPC");
 }
