@@ -65,9 +65,10 @@ void lex_logfail_begin(lex_switch_t *sw, int rc)
                       "is intact up to seq %llu; exit status %d (restart to continue the chain)",
                       lex_strerror(rc), lex_flight_count(sw),
                       (unsigned long long)lex_log_last_seq(sw->log), LEX_EXIT_LOG_FAILED);
-    /* stop at the next tick: no drain, as nothing can be recorded */
+    /* no drain, as nothing can be recorded: a quarter second for what the
+     * nodes have already sent to arrive and be answered, then stop */
     sw->draining = 1;
-    sw->drain_deadline_us = lex_mono_us();
+    sw->drain_deadline_us = lex_mono_us() + 250000u;
 }
 
 void lex_logfail_answer(lex_switch_t *sw, outbox_t *held)

@@ -319,6 +319,7 @@ static void on_tick(uv_timer_t *h)
         sync_start(sw);
     }
     if (sw->draining && (lex_flight_count(sw) == 0 || now >= sw->drain_deadline_us) &&
+        (!sw->log_failed || now >= sw->drain_deadline_us) &&
         (!sync_pending(sw) || now >= sw->drain_deadline_us + 1000000u)) {
         if (lex_flight_count(sw) > 0) {
             lex_logline_write(LEX_LOG_WARN, "drain time over, %zu queries still open get a timeout",
