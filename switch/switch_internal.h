@@ -50,6 +50,7 @@ typedef struct session {
     int peer;                  /* lex_peer_kind_t: a node, a switch that joined, or our upstream */
     char (*serves)[LEX_ORI_LEN + 1];  /* a joined switch's destination patterns (peer.c) */
     size_t nserves;
+    int operator_conn;         /* an operator's connection: its ORIs are not in the ORI table */
 } session_t;
 
 typedef struct flight {
@@ -94,6 +95,10 @@ typedef struct {
     uint64_t spoofed;          /* ORI claims outside the session's key binding or session */
     uint64_t rate_limited;     /* queries refused over a session's rate */
     uint64_t busy;             /* queries refused because the destination was backed up */
+    uint64_t takeovers;        /* ORIs taken from a session that was gone (session_claim.c) */
+    uint64_t ori_in_use;       /* HELLOs refused: a live session of another connection holds an ORI */
+    uint64_t revoked;          /* sessions ended or narrowed by a directory reload */
+    uint64_t directory_reloads, directory_reload_failures;
     uint64_t by_decision[4];   /* lex_action_t: allow, deny, redact, review */
     lex_table_t *by_key;       /* key -> (uintptr_t) count of messages received */
     lex_table_t *by_key_decision;  /* "KEY/decision" -> (uintptr_t) count */
@@ -185,6 +190,23 @@ void lex_session_remove(lex_switch_t *sw, session_t *s);
 /* Next responder for a state (round robin), or NULL. */
 session_t *lex_session_for_state(lex_switch_t *sw, const char *state);
 void lex_session_remove_all(lex_switch_t *sw);
+
+/* session_claim.c */
+/* 1 for an operator's connection (role "operator"; with CURVE an operator
+ * key): it holds its desk ORIs per connection, never exclusively. */
+int lex_session_is_operator(const session_t *s);
+/* May the new session s (on rid, named conn) hold its ORIs? 0, taking over
+ * from sessions that are gone (logged, audited, counted), or
+ * LEX_ST_ORI_IN_USE with why filled when a live connection holds one. */
+int lex_session_claim(lex_switch_t *sw, const session_t *s, const uint8_t *rid, size_t rid_len,
+                      const char *conn, char *why, size_t whylen);
+
+/* directory_reload.c */
+/* Loads cfg.directory afresh and swaps it in: sessions are bound again to
+ * the new key bindings; a revoked key's sessions get ST key-revoked and
+ * BYE; ORIs a binding no longer allows are taken from their session. A bad
+ * file changes nothing. Fills msg with the outcome; 0 or a LEX_E code. */
+int lex_directory_reload(lex_switch_t *sw, char *msg, size_t msglen);
 
 /* flight.c */
 flight_t *lex_flight_open(lex_switch_t *sw);             /* linked at the tail, fid set */
