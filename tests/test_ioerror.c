@@ -258,6 +258,7 @@ static void one_fault_under_load(const char *ops, const char *errno_name)
     FILE *f = fopen(control, "w");
     cr_assert_not_null(f);
     fclose(f);
+    uint64_t fault_us = lex_mono_us();
     round_trip(req, resp, &sent, 40);
     cr_assert_eq(access(hits, F_OK), 0, "the fault was never hit");
     cr_assert_eq(unanswered(), 0, "%zu of %zu queries got neither an answer nor a status",
@@ -274,6 +275,7 @@ static void one_fault_under_load(const char *ops, const char *errno_name)
     while ((got = waitpid(sw.pid, &status, WNOHANG)) == 0 && lex_mono_us() < deadline)
         pump(req, resp, 20);
     cr_assert_eq(got, sw.pid, "the switch did not stop after the log failed");
+    uint64_t stop_ms = (lex_mono_us() - fault_us) / 1000u;
     sw.pid = 0;
     cr_assert(WIFEXITED(status), "the switch died of signal %d", WTERMSIG(status));
     cr_assert_eq(WEXITSTATUS(status), 74);
@@ -311,8 +313,9 @@ static void one_fault_under_load(const char *ops, const char *errno_name)
     cr_assert_eq(lex_test_switch_stop(&sw), 0);
     uint64_t last = check_log("after the restart");
     cr_assert_gt(last, at_fault);
-    fprintf(stderr, "test_ioerror (%s, %s): %zu ST log-failed, %zu error lines, log at %llu "
-                    "then %llu\n", ops, errno_name, log_failed, lines, (unsigned long long)at_fault,
+    fprintf(stderr, "test_ioerror (%s, %s): stopped %llu ms after the fault, %zu ST log-failed, "
+                    "%zu error lines, log at %llu then %llu\n", ops, errno_name,
+            (unsigned long long)stop_ms, log_failed, lines, (unsigned long long)at_fault,
             (unsigned long long)last);
 }
 
