@@ -641,6 +641,7 @@ int lex_switch_run(lex_switch_t *sw)
     uv_signal_start(&sw->sigint, on_signal, SIGINT);
     uv_signal_start(&sw->sigterm, on_signal, SIGTERM);
     uv_signal_start(&sw->sighup, on_sighup, SIGHUP);
+    lex_logfail_arm(sw);
     sw->last_heartbeat_us = sw->last_sample_us = lex_mono_us();
     lex_stats_sample(sw, sw->last_sample_us);
     if (write_pid_file(sw) != 0)

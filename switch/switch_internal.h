@@ -267,6 +267,9 @@ int lex_diskwatch_refuses(lex_switch_t *sw);
  * LEX_EXIT_LOG_FAILED. Answers boxes' messages; may be called again. */
 void lex_logfail_begin(lex_switch_t *sw, int rc);
 void lex_logfail_answer(lex_switch_t *sw, outbox_t *held);
+/* Turns a SIGABRT after the log failed into exit status 74 (RocksDB's
+ * assertion on a failed WAL, reached from the fsync thread). */
+void lex_logfail_arm(lex_switch_t *sw);
 
 /* retention.c: removes audit-log records older than retention_days, a
  * chunk per tick while some are due, checking again every hour. */
