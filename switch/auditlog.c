@@ -147,6 +147,10 @@ static int open_common(const char *dir, int reader, lex_durability_t mode, lex_l
     log->mode = mode;
     lex_buf_init(&log->value);
     log->opts = rocksdb_options_create();
+    if (lex_log_options_apply(&log->opts, reader, err, errlen) != 0) {
+        lex_log_close(&log);
+        return LEX_EROCKSDB;
+    }
     rocksdb_options_set_create_if_missing(log->opts, !reader);
     rocksdb_options_set_create_missing_column_families(log->opts, !reader);
     /* lz4 while records are fresh, zstd once compacted to the last level
@@ -214,14 +218,15 @@ void lex_log_close(lex_log_t **logp)
     if (!logp || !*logp)
         return;
     lex_log_t *log = *logp;
-    if (!log->reader && log->db && (log->pending || log->cp_seq < log->committed_seq)) {
+    if (!log->reader && log->db && !log->failed &&
+        (log->pending || log->cp_seq < log->committed_seq)) {
         /* the last records get a checkpoint of their own on a clean stop */
         lex_log_checkpoint_maybe(log, 1);
         int rc = write_batch(log);
         if (rc != 0)
             fprintf(stderr, "lexswitch: audit log: final commit failed: %s\n", lex_strerror(rc));
     }
-    if (log->deferred_sync && log->db)
+    if (log->deferred_sync && log->db && !log->failed)
         lex_log_sync(log);
     close_db(log);
     if (log->batch)
@@ -386,22 +391,29 @@ static int write_batch(lex_log_t *log)
     if (rocksdb_writebatch_count(log->batch) == 0)
         return 0;
     char *rerr = NULL;
-    if (!rollup_failed)
+    int dead = log->failed; /* after one failed write, never another (no retry) */
+    if (!rollup_failed && !dead)
         rocksdb_write(log->db, log->wopts, log->batch, &rerr);
     rocksdb_writebatch_clear(log->batch);
     lex_log_rollup_reset(log);
     size_t records = log->pending;
     log->pending = 0;
-    if (rerr || rollup_failed) {
+    if (rerr || rollup_failed || dead) {
         log->last_seq = log->committed_seq;
         memcpy(log->last_hash, log->committed_hash, 32);
         log->cp_seq = log->cp_committed_seq;
         log->cp_time_us = log->cp_committed_time_us;
         log->stats.failures++;
-        fprintf(stderr, "lexswitch: audit log write of %zu records failed: %s\n", records,
-                rerr ? rerr : "reading a rollup row failed");
+        if (rerr) {
+            log->failed = 1;
+            fprintf(stderr, "lexswitch: audit log write of %zu records failed: %s\n", records,
+                    rerr);
+        } else if (!dead) {
+            fprintf(stderr, "lexswitch: audit log write of %zu records failed: reading a "
+                            "rollup row failed\n", records);
+        }
         rocksdb_free(rerr);
-        return LEX_EROCKSDB;
+        return dead || rerr ? LEX_EIO : LEX_EROCKSDB;
     }
     log->committed_seq = log->last_seq;
     memcpy(log->committed_hash, log->last_hash, 32);
@@ -432,17 +444,25 @@ int lex_log_deferring(const lex_log_t *log)
 
 int lex_log_sync(lex_log_t *log)
 {
+    if (log->failed)
+        return LEX_EIO;
     char *rerr = NULL;
     /* a prune written before this fsync starts is durable once it returns */
     uint64_t base = __atomic_load_n(&log->base_written, __ATOMIC_ACQUIRE);
     rocksdb_flush_wal(log->db, 1, &rerr); /* with automatic WAL flushes: an fsync of the WAL */
     if (rerr) {
+        log->failed = 1;
         fprintf(stderr, "lexswitch: audit log fsync failed: %s\n", rerr);
         rocksdb_free(rerr);
         return LEX_EROCKSDB;
     }
     __atomic_store_n(&log->base_syncing, base, __ATOMIC_RELEASE);
     return 0;
+}
+
+int lex_log_failed(const lex_log_t *log)
+{
+    return log->failed;
 }
 
 void lex_log_note_sync(lex_log_t *log)

@@ -67,14 +67,18 @@ int lex_log_save_clock(lex_log_t *log)
 {
     if (log->reader)
         return LEX_EINVAL;
+    if (log->failed)
+        return LEX_EIO; /* never write again after a failed write (auditlog_options.c) */
     uint64_t t = rising_now(log);
     rocksdb_writebatch_t *b = rocksdb_writebatch_create();
     put_mark(log, b, t);
     char *rerr = NULL;
     rocksdb_write(log->db, log->wopts, b, &rerr);
     rocksdb_writebatch_destroy(b);
-    if (rerr)
+    if (rerr) {
+        log->failed = 1;
         return lex_log_rocks_fail(rerr, NULL, 0, "storing the clock mark");
+    }
     log->clock_mark_us = t;
     return 0;
 }

@@ -82,6 +82,8 @@ struct lex_log {
 
     lex_log_stats_t stats;
     int deferred_sync;             /* sync mode, fsync left to lex_log_sync */
+    _Atomic int failed;            /* a write or fsync failed: RocksDB's WAL is never
+                                      touched again (auditlog_options.c says why) */
     const lex_directory_t *directory; /* requester family/level, may be NULL */
     lex_rollup_acc_t rollup;          /* counts this batch adds (writer only) */
 
@@ -96,6 +98,10 @@ struct lex_log {
      * base_syncing: what lex_log_sync covers). Atomic: compaction threads. */
     uint64_t index_base, base_written, base_syncing;
 };
+
+/* Sets the options that keep a full or failing disk from reaching one of
+ * RocksDB's assertions; may replace *opts (auditlog_options.c). */
+int lex_log_options_apply(rocksdb_options_t **opts, int reader, char *err, size_t errlen);
 
 void lex_log_put_be64(uint8_t *p, uint64_t v);
 uint64_t lex_log_get_be64(const uint8_t *p);

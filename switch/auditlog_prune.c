@@ -130,6 +130,8 @@ int lex_log_prune_slice(lex_log_t *log, uint64_t upto, uint64_t reckoned_us, uin
     *removed = 0;
     if (log->reader)
         return LEX_EINVAL;
+    if (log->failed)
+        return LEX_EIO;
     uint64_t base = lex_log_load_base(log);
     if (upto > log->committed_seq)
         upto = log->committed_seq;
@@ -182,8 +184,10 @@ int lex_log_prune_slice(lex_log_t *log, uint64_t upto, uint64_t reckoned_us, uin
     char *rerr = NULL;
     rocksdb_write(log->db, log->wopts, b, &rerr);
     rocksdb_writebatch_destroy(b);
-    if (rerr)
+    if (rerr) {
+        log->failed = 1; /* never write again after a failed write (auditlog_options.c) */
         return lex_log_rocks_fail(rerr, NULL, 0, "removing old records");
+    }
     if (reckoned_us > log->clock_mark_us)
         log->clock_mark_us = reckoned_us;
     lex_log_note_base(log, last);
@@ -196,6 +200,8 @@ int lex_log_prune(lex_log_t *log, uint64_t cutoff_us, uint64_t max_records, uint
     *removed = 0;
     if (log->reader)
         return LEX_EINVAL;
+    if (log->failed)
+        return LEX_EIO; /* never write again after a failed write (auditlog_options.c) */
     uint64_t upto, records, stored, now = lex_log_clock_now(log);
     int rc = lex_log_prune_due(log, cutoff_us, &upto, &records, &stored);
     if (rc != 0 || upto == 0)

@@ -31,6 +31,7 @@ void lex_switch_config_defaults(lex_switch_config_t *cfg)
     cfg->retention_max_share = 10;
     cfg->retention_slice = 100000;
     cfg->clock_step_ms = 2000;
+    cfg->log_reserve_mb = 256;
     cfg->log_level = LEX_LOG_INFO;
 }
 
@@ -57,6 +58,7 @@ static const option_t options[] = {
     INT_OPT(node_inflight_max, 1, 10000000), INT_OPT(retention_days, 0, 36500),
     INT_OPT(retention_check_s, 1, 86400),     INT_OPT(retention_max_share, 1, 100),
     INT_OPT(retention_slice, 10, 100000000),  INT_OPT(clock_step_ms, 10, 86400000),
+    INT_OPT(log_reserve_mb, 0, 100000000),
     STR_OPT(upstream),   STR_OPT(upstream_serves), STR_OPT(upstream_key),
     STR_OPT(upstream_switch_key),
 };

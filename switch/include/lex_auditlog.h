@@ -197,6 +197,19 @@ int lex_log_deferring(const lex_log_t *log);
 int lex_log_sync(lex_log_t *log);
 void lex_log_note_sync(lex_log_t *log);
 
+/* 1 once a write or an fsync of the log has failed: from then on every
+ * commit and sync fails at once without touching RocksDB (a second write
+ * to a file RocksDB saw fail can abort the process), and nothing more
+ * becomes durable. Writers stop and restart (docs/LOG.md "Disk space and
+ * I/O errors"). Thread-safe. */
+int lex_log_failed(const lex_log_t *log);
+
+/* The options that keep a full or failing disk from aborting RocksDB
+ * (auditlog_options.c), for another RocksDB kept beside the log (the
+ * review holds). opts: a rocksdb_options_t **, which may be replaced. */
+struct rocksdb_options_t;
+int lex_log_options_harden(struct rocksdb_options_t **opts, char *err, size_t errlen);
+
 /* Walks the whole log: every record in order and linked to the one before,
  * the head entry, and every checkpoint's signature against the public key
  * in pubkey_path (NULL: <dir>/audit-sign.pub) and against the record it
