@@ -93,8 +93,10 @@ int lex_operator_scope(const session_t *s, char state[LEX_STATE_LEN + 1])
         return 1; /* without CURVE there is no key to scope by (dev_plain) */
     if (s->bind->role != LEX_KEY_OPERATOR)
         return 0; /* not an operator: no state, so no share */
+    if (s->bind->national)
+        return 1; /* scope `national` (lex_directory.h) */
     if (!s->bind->state[0])
-        return 1; /* the national marker (lex_directory.h) */
+        return 0;
     snprintf(state, LEX_STATE_LEN + 1, "%s", s->bind->state);
     return 0;
 }
