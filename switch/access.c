@@ -126,7 +126,7 @@ void lex_operator_access(lex_switch_t *sw, const session_t *s, const lex_envelop
 
 void lex_access_tick(lex_switch_t *sw, uint64_t now_us, int force)
 {
-    if (!force && now_us - sw->access_scan_us < ACCESS_SCAN_US)
+    if (sw->log_failed || (!force && now_us - sw->access_scan_us < ACCESS_SCAN_US))
         return;
     sw->access_scan_us = now_us;
     size_t n = 0;
@@ -138,6 +138,15 @@ void lex_access_tick(lex_switch_t *sw, uint64_t now_us, int force)
         if (rc == 0 && n)
             lex_logline_write(LEX_LOG_DEBUG, "access journal: %zu reads of the log recorded", n);
     } while (rc == 0 && n == ACCESS_BATCH);
+    if (rc != 0 && lex_log_failed(sw->log)) {
+        /* the log died under the journal's commit: as for any commit
+         * (logfail.c), answer what waits and stop; the entries stay */
+        lex_logfail_begin(sw, rc);
+        lex_logfail_answer(sw, &sw->outbox);
+        lex_logfail_answer(sw, &sw->wal_wait);
+        sw->wal_dirty = 0;
+        return;
+    }
     if (rc != 0 && !sw->access_failing)
         lex_logline_write(LEX_LOG_ERROR,
                           "access journal in %s/%s could not be recorded (%s; an entry written "
