@@ -27,6 +27,7 @@ void lex_switch_config_defaults(lex_switch_config_t *cfg)
     cfg->rate_burst = 40000;
     cfg->node_inflight_max = 50000;
     cfg->retention_days = 400;
+    cfg->no_record_delay_max_ms = 2000;
     cfg->log_level = LEX_LOG_INFO;
 }
 
@@ -53,6 +54,7 @@ static const option_t options[] = {
     INT_OPT(node_inflight_max, 1, 10000000), INT_OPT(retention_days, 0, 36500),
     STR_OPT(upstream),   STR_OPT(upstream_serves), STR_OPT(upstream_key),
     STR_OPT(upstream_switch_key),
+    INT_OPT(no_record_delay_max_ms, 0, 60000),
 };
 
 int lex_switch_config_set(lex_switch_config_t *cfg, const char *name, const char *value, char *err,

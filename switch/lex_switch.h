@@ -31,6 +31,7 @@ typedef struct {
     int rate_burst;                /* queries one session may send at once above the rate */
     int node_inflight_max;         /* open queries at one responder before new ones get ST busy */
     int retention_days;            /* audit-log records older than this are removed; 0 = never */
+    int no_record_delay_max_ms;    /* a rule's no-record waits like a real miss, at most this; 0 = never */
     char upstream[LEX_PATH_MAX];   /* switch to join, e.g. "tcp://10.0.0.1:7400"; "" = none */
     char upstream_serves[LEX_PATH_MAX];  /* destination patterns claimed there ("NV*") */
     char upstream_key[LEX_PATH_MAX];     /* this switch's key for the link ("" = curve_key) */

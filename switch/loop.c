@@ -118,6 +118,7 @@ static void commit_and_flush(lex_switch_t *sw)
         return;
     uint64_t t0 = lex_mono_us();
     int rc = lex_log_commit(sw->log);
+    lex_mimic_committed(sw, rc == 0); /* held statuses may go once their records are in */
     if (records)
         lex_stats_commit(sw, records, lex_mono_us() - t0, rc == 0);
     if (rc != 0) {
@@ -236,6 +237,12 @@ static void after_upstream(lex_switch_t *sw)
     look_again(sw);
 }
 
+static void after_mimic(lex_switch_t *sw)
+{
+    commit_and_flush(sw);
+    look_again(sw);
+}
+
 static void on_zmq(uv_poll_t *h, int status, int events)
 {
     (void)status;
@@ -264,6 +271,7 @@ static void close_all(lex_switch_t *sw)
     uv_close((uv_handle_t *)&sw->sigterm, NULL);
     uv_close((uv_handle_t *)&sw->sighup, NULL);
     uv_close((uv_handle_t *)&sw->stop_async, NULL);
+    lex_mimic_close(sw);
     lex_upstream_close(sw);
 }
 
@@ -303,6 +311,7 @@ static void on_tick(uv_timer_t *h)
                     lex_flight_count(sw));
             lex_route_expire(sw, UINT64_MAX);
         }
+        lex_mimic_release(sw, UINT64_MAX); /* held no-records go before BYE */
         lex_route_bye_all(sw);
         commit_and_flush(sw);
         close_all(sw);
@@ -576,6 +585,10 @@ int lex_switch_new(const lex_switch_config_t *cfg, lex_switch_t **out, char *err
     sw->zpoll.data = sw->tick.data = sw->more.data = sw->sigint.data = sw->sigterm.data =
         sw->sighup.data = sw->stop_async.data = sw;
     sw->loop_ready = 1;
+    if ((rc = lex_mimic_open(sw, after_mimic)) != 0) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     if ((rc = lex_upstream_open(sw, after_upstream, err, errlen)) != 0)
         goto fail;
     if (cfg->metrics_bind[0]) {
@@ -671,6 +684,7 @@ void lex_switch_destroy(lex_switch_t **swp)
         zmq_close(sw->router);
     lex_zap_close(sw);
     lex_upstream_destroy(sw);
+    lex_mimic_destroy(sw);
     free(sw->peers);
     free(sw->bounced);
     if (sw->zctx)

@@ -160,6 +160,7 @@ struct lex_switch {
     session_t **peers;            /* switches that joined this one (peer.c) */
     size_t npeers;
     struct lex_upstream *upstream;  /* link to the switch this one joined (upstream.c), or NULL */
+    struct lex_mimic *mimic;      /* rule no-records held back like real misses (mimic.c) */
 };
 
 /* session.c */
@@ -219,6 +220,32 @@ void lex_route_expire_holds(lex_switch_t *sw);               /* review time-outs
 void lex_route_bye_all(lex_switch_t *sw);
 /* Fails every flight owed by s with ST node-lost (before removing s). */
 void lex_route_fail_flights_of(lex_switch_t *sw, session_t *s);
+
+/* mimic.c: a rule's no-record sent with the timing and envelope of a real
+ * miss. after is called (commit and send) when held statuses are due. */
+typedef struct lex_mimic lex_mimic_t;
+int lex_mimic_open(lex_switch_t *sw, void (*after)(lex_switch_t *sw));
+void lex_mimic_close(lex_switch_t *sw);      /* closes the timer (with the loop's handles) */
+void lex_mimic_destroy(lex_switch_t *sw);    /* frees what still waits */
+/* An answer from a responder of state reached the switch latency_us after
+ * its query left, with this hop and src. */
+void lex_mimic_observe(lex_switch_t *sw, const char *state, uint64_t latency_us, uint32_t hops,
+                       const char *src);
+/* For a rule's no-record about state: how long to hold it (0: at once),
+ * the hop and the src a real answer through this switch would carry. */
+void lex_mimic_plan(lex_switch_t *sw, const char *state, const session_t *responder,
+                    uint64_t *delay_us, uint32_t *hops, char src[LEX_ORI_LEN + 1]);
+/* Holds a message whose audit record was appended in this pass; it may go
+ * (lex_mimic_release) at due_us once lex_mimic_committed(sw, 1) saw the
+ * record committed. Copies env and body. */
+int lex_mimic_hold(lex_switch_t *sw, uint64_t due_us, const uint8_t *rid, size_t rid_len,
+                   const void *env, size_t env_len, const void *body, size_t body_len);
+/* After each log commit: ok = the records of held messages are in the log;
+ * else those messages are dropped with their records. */
+void lex_mimic_committed(lex_switch_t *sw, int ok);
+/* Moves held messages due by now_us into the outbox; returns how many. */
+size_t lex_mimic_release(lex_switch_t *sw, uint64_t now_us);
+size_t lex_mimic_waiting(const lex_switch_t *sw);
 
 /* retention.c: removes audit-log records older than retention_days, a
  * chunk per tick while some are due, checking again every hour. */
