@@ -698,6 +698,7 @@ static void send_review_answer(lex_switch_t *sw, const uint8_t *rid, size_t rid_
     lex_envelope_add_dst(&r, q->src);
     r.ref = q->id;
     copy_str(r.ctl, sizeof r.ctl, q->ctl);
+    copy_str(r.purpose, sizeof r.purpose, q->purpose);
     r.ts_us = lex_now_us();
     emit(sw, rid, rid_len, conn, &r, sw->scratch_body.data, sw->scratch_body.len, SWITCH_ORI,
          q->src, "operator", "", 0);
