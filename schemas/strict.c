@@ -16,6 +16,8 @@ int lex_utf8_valid(const char *s, size_t n)
         unsigned char c = p[i];
         if (c < 0x80) {
             i++;
+            while (i < n && p[i] < 0x80) /* runs of ASCII, the usual case */
+                i++;
             continue;
         }
         size_t len;
@@ -98,6 +100,18 @@ static uint64_t hash_object(const msgpack_object *o)
     }
 }
 
+/* Keys are nearly always short strings: compared directly, the general
+ * msgpack comparison only for anything else. */
+static int key_equal(const msgpack_object *a, const msgpack_object *b)
+{
+    if (a->type != b->type)
+        return 0;
+    if (a->type == MSGPACK_OBJECT_STR)
+        return a->via.str.size == b->via.str.size &&
+               memcmp(a->via.str.ptr, b->via.str.ptr, a->via.str.size) == 0;
+    return msgpack_object_equal(*a, *b);
+}
+
 typedef struct {
     uint64_t hash;
     uint32_t index;
@@ -119,7 +133,7 @@ static int unique_keys(const msgpack_object *map, uint32_t *at)
     if (n <= 16) {
         for (uint32_t i = 1; i < n; i++)
             for (uint32_t j = 0; j < i; j++)
-                if (msgpack_object_equal(kv[i].key, kv[j].key)) {
+                if (key_equal(&kv[i].key, &kv[j].key)) {
                     *at = i;
                     return LEX_EDUPLICATE;
                 }
@@ -136,13 +150,23 @@ static int unique_keys(const msgpack_object *map, uint32_t *at)
     int rc = 0;
     for (uint32_t i = 1; i < n && rc == 0; i++)
         for (uint32_t j = i; j > 0 && h[j - 1].hash == h[i].hash; j--)
-            if (msgpack_object_equal(kv[h[i].index].key, kv[h[j - 1].index].key)) {
+            if (key_equal(&kv[h[i].index].key, &kv[h[j - 1].index].key)) {
                 *at = h[i].index > h[j - 1].index ? h[i].index : h[j - 1].index;
                 rc = LEX_EDUPLICATE;
                 break;
             }
     free(h);
     return rc;
+}
+
+/* A str is checked here rather than by a call per string. */
+static inline int check_one(const msgpack_object *o)
+{
+    if (o->type == MSGPACK_OBJECT_STR)
+        return lex_utf8_valid(o->via.str.ptr, o->via.str.size) ? 0 : LEX_EUTF8;
+    if (o->type == MSGPACK_OBJECT_ARRAY || o->type == MSGPACK_OBJECT_MAP)
+        return lex_mp_check(o);
+    return 0;
 }
 
 int lex_mp_check(const msgpack_object *o)
@@ -152,7 +176,7 @@ int lex_mp_check(const msgpack_object *o)
         return lex_utf8_valid(o->via.str.ptr, o->via.str.size) ? 0 : LEX_EUTF8;
     case MSGPACK_OBJECT_ARRAY:
         for (uint32_t i = 0; i < o->via.array.size; i++) {
-            int rc = lex_mp_check(&o->via.array.ptr[i]);
+            int rc = check_one(&o->via.array.ptr[i]);
             if (rc != 0)
                 return rc;
         }
@@ -163,8 +187,8 @@ int lex_mp_check(const msgpack_object *o)
         if (rc != 0)
             return rc;
         for (uint32_t i = 0; i < o->via.map.size; i++) {
-            if ((rc = lex_mp_check(&o->via.map.ptr[i].key)) != 0 ||
-                (rc = lex_mp_check(&o->via.map.ptr[i].val)) != 0)
+            if ((rc = check_one(&o->via.map.ptr[i].key)) != 0 ||
+                (rc = check_one(&o->via.map.ptr[i].val)) != 0)
                 return rc;
         }
         return 0;
