@@ -16,12 +16,17 @@ int lexctl_sample(int argc, char **argv);
 int lexctl_keys(int argc, char **argv);       /* lexctl_keys.c */
 int lexctl_review(int argc, char **argv);  /* lexctl_review.c */
 int lexctl_status(int argc, char **argv);  /* lexctl_status.c */
+int lexctl_retention(int argc, char **argv); /* lexctl_retention.c */
 
 /* Registers with the switch at endpoint as the operator desk ORI and waits
  * for WELCOME (lexctl_operator.c); on failure prints why, as "lexctl CMD:
  * ...", and returns NULL. */
 struct lex_node;
 struct lex_node *lexctl_operator_connect(const char *cmd, const char *endpoint, const char *ori);
+
+/* `lexctl CMD reload`: SIGHUP to the switch of --data DIR, then waits for
+ * <DIR>/<status_name> to report the outcome (lexctl_reload.c). */
+int lexctl_reload(const char *cmd, const char *status_name, int argc, char **argv);
 
 /* Default data directory of the switch, shared by the log subcommands. */
 #define LEXCTL_DEFAULT_DATA "lexswitch-data"
