@@ -45,6 +45,7 @@ static void flush_durable(lex_switch_t *sw, outbox_t *ob)
         commit_and_flush(sw);
     }
     lex_stats_sent(sw, lex_mono_us());
+    lex_mimic_sent(sw, lex_mono_us());
 }
 
 static void sync_work(uv_work_t *req)
@@ -67,6 +68,7 @@ static void sync_done(uv_work_t *req, int status)
         /* not durable: what the fsync covered, and what waits for the
          * next, is never sent as it stands */
         lex_stats_unsent(sw);
+        lex_mimic_unsent(sw);
         lex_logline_limited(&sw_fail_lim, 5, LEX_LOG_ERROR,
                             "AUDIT LOG FSYNC FAILED: %zu messages held back",
                             sw->wal_syncing.count + sw->wal_wait.count);
@@ -133,6 +135,7 @@ static void commit_and_flush(lex_switch_t *sw)
         lex_stats_commit(sw, records, lex_mono_us() - t0, rc == 0);
     if (rc != 0) {
         lex_stats_unsent(sw);
+        lex_mimic_unsent(sw);
         lex_logline_limited(&sw_fail_lim, 5, LEX_LOG_ERROR,
                             "AUDIT LOG COMMIT FAILED (%s): %zu messages held back",
                             lex_strerror(rc), sw->outbox.count);
@@ -170,6 +173,7 @@ static void commit_and_flush(lex_switch_t *sw)
         sw->nbounced = 0;
     }
     lex_stats_sent(sw, lex_mono_us());
+    lex_mimic_sent(sw, lex_mono_us());
 }
 
 /* Receives one message; 0 when one was handled, LEX_EAGAIN when none. */

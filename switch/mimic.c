@@ -39,6 +39,8 @@ struct lex_mimic {
     int timer_ready;
     void (*after)(lex_switch_t *sw);     /* commits and sends what was released */
     state_seen_t seen[64];               /* per lex_state_index */
+    struct { int state; uint64_t opened_us; } *answered;  /* answers not yet sent on */
+    size_t nanswered, answered_cap;
     delayed_t *fresh, *fresh_tail;       /* made this pass: records not committed yet */
     delayed_t *ready;                    /* records committed; sorted by due time */
     size_t waiting;
@@ -107,23 +109,54 @@ void lex_mimic_destroy(lex_switch_t *sw)
         return;
     free_list(m->fresh);
     free_list(m->ready);
+    free(m->answered);
     free(m);
     sw->mimic = NULL;
 }
 
-void lex_mimic_observe(lex_switch_t *sw, const char *state, uint64_t latency_us, uint32_t hops,
+void lex_mimic_observe(lex_switch_t *sw, const char *state, uint64_t opened_us, uint32_t hops,
                        const char *src)
 {
-    int idx = sw->mimic ? lex_state_index(state) : -1;
+    lex_mimic_t *m = sw->mimic;
+    int idx = m ? lex_state_index(state) : -1;
     if (idx < 0)
         return;
-    state_seen_t *s = &sw->mimic->seen[idx];
-    s->latency_us[s->pos] = latency_us;
-    s->pos = (s->pos + 1) % MIMIC_SAMPLES;
-    if (s->n < MIMIC_SAMPLES)
-        s->n++;
+    state_seen_t *s = &m->seen[idx];
     s->hops = hops;
     snprintf(s->src, sizeof s->src, "%s", src);
+    /* its latency is taken when the answer leaves (lex_mimic_sent): what
+     * the requester waits includes the answer's own commit */
+    if (m->nanswered == m->answered_cap) {
+        size_t cap = m->answered_cap ? 2 * m->answered_cap : 64;
+        void *grown = realloc(m->answered, cap * sizeof *m->answered);
+        if (!grown)
+            return;
+        m->answered = grown;
+        m->answered_cap = cap;
+    }
+    m->answered[m->nanswered].state = idx;
+    m->answered[m->nanswered++].opened_us = opened_us;
+}
+
+void lex_mimic_sent(lex_switch_t *sw, uint64_t now_us)
+{
+    lex_mimic_t *m = sw->mimic;
+    for (size_t i = 0; m && i < m->nanswered; i++) {
+        state_seen_t *s = &m->seen[m->answered[i].state];
+        uint64_t opened = m->answered[i].opened_us;
+        s->latency_us[s->pos] = now_us > opened ? now_us - opened : 0;
+        s->pos = (s->pos + 1) % MIMIC_SAMPLES;
+        if (s->n < MIMIC_SAMPLES)
+            s->n++;
+    }
+    if (m)
+        m->nanswered = 0;
+}
+
+void lex_mimic_unsent(lex_switch_t *sw)
+{
+    if (sw->mimic)
+        sw->mimic->nanswered = 0;
 }
 
 void lex_mimic_plan(lex_switch_t *sw, const char *state, const session_t *responder,

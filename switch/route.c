@@ -538,7 +538,7 @@ static void handle_response(lex_switch_t *sw, const uint8_t *rid, size_t rid_len
         return;
     }
     if (f->rules_state[0]) /* how this state's answers look and take: mimic.c */
-        lex_mimic_observe(sw, f->rules_state, lex_mono_us() - f->opened_us, e->hops, e->src);
+        lex_mimic_observe(sw, f->rules_state, f->opened_us, e->hops, e->src);
     lex_policy_subject_t subject = {
         .ori = f->req_ori,
         .agency = sw->directory ? lex_directory_find(sw->directory, f->req_ori) : NULL,

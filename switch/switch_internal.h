@@ -260,10 +260,14 @@ typedef struct lex_mimic lex_mimic_t;
 int lex_mimic_open(lex_switch_t *sw, void (*after)(lex_switch_t *sw));
 void lex_mimic_close(lex_switch_t *sw);      /* closes the timer (with the loop's handles) */
 void lex_mimic_destroy(lex_switch_t *sw);    /* frees what still waits */
-/* An answer from a responder of state reached the switch latency_us after
- * its query left, with this hop and src. */
-void lex_mimic_observe(lex_switch_t *sw, const char *state, uint64_t latency_us, uint32_t hops,
+/* An answer from a responder of state came, with this hop and src, to a
+ * query forwarded at opened_us (monotonic). Its latency counts once it is
+ * sent on (lex_mimic_sent, beside lex_stats_sent), or not at all
+ * (lex_mimic_unsent). */
+void lex_mimic_observe(lex_switch_t *sw, const char *state, uint64_t opened_us, uint32_t hops,
                        const char *src);
+void lex_mimic_sent(lex_switch_t *sw, uint64_t now_us);
+void lex_mimic_unsent(lex_switch_t *sw);
 /* For a rule's no-record about state: how long to hold it (0: at once),
  * the hop and the src a real answer through this switch would carry. */
 void lex_mimic_plan(lex_switch_t *sw, const char *state, const session_t *responder,
