@@ -41,6 +41,8 @@ struct lex_mimic {
     state_seen_t seen[64];               /* per lex_state_index */
     struct { int state; uint64_t opened_us; } *answered;  /* answers not yet sent on */
     size_t nanswered, answered_cap;
+    uint64_t released_due_us;            /* latest due time released and not yet sent */
+    uint64_t late_us;                    /* how late released statuses leave (moving average) */
     delayed_t *fresh, *fresh_tail;       /* made this pass: records not committed yet */
     delayed_t *ready;                    /* records committed; sorted by due time */
     size_t waiting;
@@ -65,7 +67,8 @@ static void arm(lex_mimic_t *m)
         return;
     }
     uint64_t now = lex_mono_us();
-    uint64_t wait_ms = m->ready->due_us > now ? (m->ready->due_us - now + 999) / 1000 : 0;
+    /* to the nearest ms: libuv counts whole ones from the loop's cached time */
+    uint64_t wait_ms = m->ready->due_us > now ? (m->ready->due_us - now + 500) / 1000 : 0;
     uv_timer_start(&m->timer, on_timer, wait_ms, 0);
 }
 
@@ -151,12 +154,21 @@ void lex_mimic_sent(lex_switch_t *sw, uint64_t now_us)
     }
     if (m)
         m->nanswered = 0;
+    if (m && m->released_due_us) {
+        /* what a held status takes from its due time to the wire (the timer,
+         * the commit, an fsync under way): taken off the next delays */
+        uint64_t late = now_us > m->released_due_us ? now_us - m->released_due_us : 0;
+        m->late_us = (7 * m->late_us + late) / 8;
+        m->released_due_us = 0;
+    }
 }
 
 void lex_mimic_unsent(lex_switch_t *sw)
 {
-    if (sw->mimic)
+    if (sw->mimic) {
         sw->mimic->nanswered = 0;
+        sw->mimic->released_due_us = 0;
+    }
 }
 
 void lex_mimic_plan(lex_switch_t *sw, const char *state, const session_t *responder,
@@ -177,6 +189,7 @@ void lex_mimic_plan(lex_switch_t *sw, const char *state, const session_t *respon
     /* one of the recent latencies, chosen at random: the delays follow the
      * responders' own spread rather than one average */
     uint64_t d = s->latency_us[randombytes_uniform(s->n)];
+    d = d > sw->mimic->late_us ? d - sw->mimic->late_us : 0;
     uint64_t cap = (uint64_t)sw->cfg.no_record_delay_max_ms * 1000u;
     *delay_us = d < cap ? d : cap;
 }
@@ -242,6 +255,8 @@ size_t lex_mimic_release(lex_switch_t *sw, uint64_t now_us)
         delayed_t *d = m->ready;
         m->ready = d->next;
         m->waiting--;
+        if (d->due_us > m->released_due_us && now_us != UINT64_MAX)
+            m->released_due_us = d->due_us;
         if (lex_outbox_add(sw, d->rid, d->rid_len, 0, d->data, d->env_len, d->data + d->env_len,
                            d->body_len) != 0)
             lex_logline_write(LEX_LOG_ERROR, "out of memory queueing a status");
