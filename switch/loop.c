@@ -284,9 +284,19 @@ static void on_zap(uv_poll_t *h, int status, int events)
     commit_and_flush(sw);
 }
 
+static void on_handshake(uv_poll_t *h, int status, int events)
+{
+    (void)status;
+    (void)events;
+    lex_switch_t *sw = h->data;
+    lex_handshake_watch_pump(sw);
+    commit_and_flush(sw);
+}
+
 static void close_all(lex_switch_t *sw)
 {
     lex_metrics_http_close(sw);
+    lex_handshake_watch_stop(sw);
     uv_close((uv_handle_t *)&sw->zpoll, NULL);
     if (sw->zap)
         uv_close((uv_handle_t *)&sw->zap_poll, NULL);
@@ -307,6 +317,7 @@ static void on_tick(uv_timer_t *h)
     pump(sw);
     if (sw->zap)
         lex_zap_pump(sw); /* edge-triggered: never leave a request waiting */
+    lex_handshake_watch_pump(sw);
     lex_route_expire(sw, now);
     lex_upstream_tick(sw, now);
     lex_diskwatch_tick(sw, now);
@@ -523,7 +534,8 @@ static int setup_security(lex_switch_t *sw, char *err, size_t errlen)
         return LEX_EZMQ;
     }
     memset(&kp, 0, sizeof kp);
-    return 0;
+    /* peers that fail before ZAP (no CURVE, wrong switch key) */
+    return lex_handshake_watch_open(sw, err, errlen);
 }
 
 int lex_switch_new(const lex_switch_config_t *cfg, lex_switch_t **out, char *err, size_t errlen)
@@ -651,10 +663,14 @@ int lex_switch_run(lex_switch_t *sw)
         lex_logline_write(LEX_LOG_INFO, "CURVE on: %zu keys bound in the directory may connect",
                           lex_directory_key_count(sw->directory));
         uv_poll_start(&sw->zap_poll, UV_READABLE, on_zap);
+        if (lex_handshake_watch_start(sw, on_handshake) != 0)
+            lex_logline_write(LEX_LOG_WARN, "cannot watch failed handshakes: they leave no "
+                                            "record");
     } else {
         lex_logline_write(LEX_LOG_WARN, "running WITHOUT CURVE encryption or authentication "
                                         "(dev_plain)");
     }
+    lex_hello_check_warn_broad(sw);
     uv_poll_start(&sw->zpoll, UV_READABLE, on_zmq);
     uv_timer_start(&sw->tick, on_tick, TICK_MS, TICK_MS);
     uv_signal_start(&sw->sigint, on_signal, SIGINT);
@@ -726,6 +742,7 @@ void lex_switch_destroy(lex_switch_t **swp)
     lex_table_destroy(&sw->sessions_by_rid);
     lex_table_destroy(&sw->sessions_by_ori);
     lex_stats_free(&sw->stats);
+    lex_handshake_watch_close(sw); /* stops the ROUTER's monitor first */
     if (sw->router)
         zmq_close(sw->router);
     lex_zap_close(sw);

@@ -285,6 +285,22 @@ int lex_metrics_render(lex_switch_t *sw, lex_buf_t *out)
            "Rules reloads attempted (SIGHUP).", sw->rules_generation);
     single(out, "lexswitch_draining", "gauge",
            "1 while the switch drains open queries before stopping.", (uint64_t)(sw->draining ? 1 : 0));
+    single(out, "lexswitch_hello_refused_total", "counter",
+           "HELLOs refused (outside the key's binding, unknown ORI, malformed ...).",
+           st->hello_refused);
+    single(out, "lexswitch_broad_key_bindings", "gauge",
+           "Directory key bindings marked broad (a wildcard binds more than one agency).",
+           lex_directory_broad_count(sw->directory));
+    static const char *const kinds[] = {"no-curve", "bad-key", "unknown-key", "hung-up",
+                                        "other"};
+    family(out, "lexswitch_handshake_failures_total", "counter",
+           "Connections whose CURVE handshake failed, by reason.");
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        put(out, "lexswitch_handshake_failures_total{reason=\"%s\"} %llu\n", kinds[i],
+            (unsigned long long)st->handshake_failures[i]);
+    single(out, "lexswitch_handshake_records_suppressed_total", "counter",
+           "Failed handshakes over the per-peer record rate: counted, not logged.",
+           st->handshake_suppressed);
     single(out, "lexswitch_start_time_seconds", "gauge",
            "When the switch started, in seconds since the epoch.",
            st->started_wall_us / 1000000u);

@@ -274,7 +274,7 @@ static void handle_hello(lex_switch_t *sw, const uint8_t *rid, size_t rid_len,
                          const char *peer_key, const char *conn, const lex_envelope_t *e,
                          const void *env, size_t env_len, const void *body, size_t body_len)
 {
-    char why[200];
+    char why[256];
     session_t *s = NULL;
     if (!hello_names_src(body, body_len, e->src)) {
         lex_logline_write(LEX_LOG_WARN, "HELLO from %s refused: src %s is not among its oris",
@@ -285,12 +285,13 @@ static void handle_hello(lex_switch_t *sw, const uint8_t *rid, size_t rid_len,
     }
     int st = lex_session_register(sw, rid, rid_len, peer_key, body, body_len, &s, why, sizeof why);
     if (st != 0) {
-        if (st == LEX_ST_SPOOFED_ORI || st == LEX_ST_ORI_IN_USE || st == LEX_ST_REVOKED) {
-            sw->stats.spoofed += st == LEX_ST_SPOOFED_ORI;
-            sw->stats.ori_in_use += st == LEX_ST_ORI_IN_USE;
+        sw->stats.spoofed += st == LEX_ST_SPOOFED_ORI;
+        sw->stats.ori_in_use += st == LEX_ST_ORI_IN_USE;
+        /* the record of each is below; the log line thins out under a flood */
+        if (++sw->stats.hello_refused <= 100 || sw->stats.hello_refused % 1000 == 0 ||
+            sw->cfg.verbose)
             lex_logline_write(LEX_LOG_WARN, "HELLO from %s refused (%s): %s", conn,
                               lex_status_name(st), why);
-        }
         refuse(sw, rid, rid_len, conn, e, env, env_len, body, body_len, st, "%s", why);
         return;
     }

@@ -93,6 +93,9 @@ typedef struct {
 typedef struct {
     uint64_t received, forwarded, statuses, refused, bad_frames, timeouts, send_failures;
     uint64_t unknown_keys;     /* connections refused by the CURVE authenticator */
+    uint64_t hello_refused;    /* HELLOs refused (any reason) */
+    uint64_t handshake_failures[6];  /* lex_handshake_kind_t (handshake_watch.c) */
+    uint64_t handshake_suppressed;   /* failures over the record rate, counted only */
     uint64_t spoofed;          /* ORI claims outside the session's key binding or session */
     uint64_t rate_limited;     /* queries refused over a session's rate */
     uint64_t busy;             /* queries refused because the destination was backed up */
@@ -170,6 +173,7 @@ struct lex_switch {
     size_t npeers;
     struct lex_upstream *upstream;  /* link to the switch this one joined (upstream.c), or NULL */
     struct lex_mimic *mimic;      /* rule no-records held back like real misses (mimic.c) */
+    struct lex_handshake_watch *handshakes;  /* failed-handshake monitor (CURVE only), or NULL */
     /* disk space (diskwatch.c) and a dead log (logfail.c) */
     int log_full;                 /* free space below log_reserve_mb: no new queries */
     uint64_t disk_free_bytes;     /* free to the switch at the last look */
@@ -192,6 +196,15 @@ void lex_session_remove(lex_switch_t *sw, session_t *s);
 /* Next responder for a state (round robin), or NULL. */
 session_t *lex_session_for_state(lex_switch_t *sw, const char *state);
 void lex_session_remove_all(lex_switch_t *sw);
+
+/* hello_check.c */
+/* May s (read from a HELLO, not yet stored) register what it claims, by
+ * its key's binding (CURVE) or the directory (dev_plain)? 0, or an ST code
+ * with why naming the key. */
+int lex_hello_check(const lex_switch_t *sw, const session_t *s, char *why, size_t whylen);
+
+/* Logs a warning for each key binding marked broad (start, reload). */
+void lex_hello_check_warn_broad(const lex_switch_t *sw);
 
 /* session_claim.c */
 /* 1 for an operator's connection (role "operator"; with CURVE an operator
@@ -224,6 +237,27 @@ void lex_outbox_flush(lex_switch_t *sw);
 void lex_outbox_flush_box(lex_switch_t *sw, outbox_t *ob);
 int lex_outbox_take(outbox_t *dst, outbox_t *src);
 void lex_outbox_free(outbox_t *ob);
+
+/* handshake_watch.c: handshakes that fail before ZAP (no CURVE, wrong
+ * switch key), from the ROUTER's socket monitor; CURVE only. */
+typedef enum {
+    LEX_HANDSHAKE_NO_CURVE,    /* the peer offered no CURVE */
+    LEX_HANDSHAKE_BAD_KEY,     /* its handshake does not open with our key */
+    LEX_HANDSHAKE_AUTH,        /* the authenticator refused its key (zap.c logs it) */
+    LEX_HANDSHAKE_CLOSED,      /* it hung up mid-handshake (often: it offers no CURVE) */
+    LEX_HANDSHAKE_OTHER,
+    LEX_HANDSHAKE_KINDS
+} lex_handshake_kind_t;
+int lex_handshake_watch_open(lex_switch_t *sw, char *err, size_t errlen); /* before bind */
+/* Polls the monitor on the loop; on_readable pumps (and commits). */
+int lex_handshake_watch_start(lex_switch_t *sw, uv_poll_cb on_readable);
+void lex_handshake_watch_pump(lex_switch_t *sw);  /* drains waiting events */
+void lex_handshake_watch_stop(lex_switch_t *sw);  /* closes the loop handle */
+void lex_handshake_watch_close(lex_switch_t *sw); /* before the ROUTER closes */
+/* 1 when a record of a refused handshake from rate_key (a peer's IP, or an
+ * endpoint) may be written now, else 0 (counted as suppressed);
+ * *suppressed: how many were left out since its last record. */
+int lex_handshake_may_record(lex_switch_t *sw, const char *rate_key, uint64_t *suppressed);
 
 /* zap.c */
 int lex_zap_open(lex_switch_t *sw, char *err, size_t errlen);   /* before the ROUTER binds */

@@ -156,7 +156,7 @@ TestSuite(conformance_curve, .init = setup, .fini = teardown, .timeout = 60);
 Test(conformance_curve, bound_key_is_welcomed_unknown_key_hears_nothing)
 {
     char nv_key[LEX_TEST_PATH];
-    lex_test_make_key(&sw, "nvbridge", "node", "NVDMV0000", nv_key);
+    lex_test_make_key(&sw, "nvbridge", "responder", "NVDMV0000 states=NV", nv_key);
     lex_test_switch_start(&sw, NULL);
 
     void *bound = curve_dealer(nv_key);
@@ -237,16 +237,17 @@ static int next_status(void *s)
     return -1;
 }
 
-static char police[LEX_ORI_LEN + 1];
+static char police[LEX_ORI_LEN + 1], sheriff[LEX_ORI_LEN + 1];
 
-/* A switch with a key bound to a Nevada police ORI and to Nevada's DMV;
- * returns a dealer registered as the police ORI. */
+/* A switch with an agency key bound to a Nevada police ORI and a Nevada
+ * sheriff's; returns a dealer registered as the police ORI. */
 static void *welcomed_police(char key_path[LEX_TEST_PATH])
 {
     snprintf(police, sizeof police, "%s", lex_test_ori_of(&sw, "PD", "NV"));
+    snprintf(sheriff, sizeof sheriff, "%s", lex_test_ori_of(&sw, "SO", "NV"));
     char patterns[64];
-    snprintf(patterns, sizeof patterns, "%s NVDMV0000", police);
-    lex_test_make_key(&sw, "nvpolice", "node", patterns, key_path);
+    snprintf(patterns, sizeof patterns, "%s %s", police, sheriff);
+    lex_test_make_key(&sw, "nvpolice", "agency", patterns, key_path);
     lex_test_switch_start(&sw, NULL);
     void *s = curve_dealer(key_path);
     send_hello(s, police);
@@ -271,7 +272,7 @@ Test(conformance_curve, hello_whose_src_is_not_among_its_oris_is_refused)
     msgpack_pack_map(&pk, 1);
     pack_str(&pk, "oris");
     msgpack_pack_array(&pk, 1);
-    pack_str(&pk, "NVDMV0000");
+    pack_str(&pk, sheriff);
     msgpack_packer_init(&pk, &env, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 4);
     pack_str(&pk, "v");
