@@ -23,6 +23,8 @@ typedef struct {
     const char *ready_file;      /* written once every node is welcomed; may be NULL */
     int heartbeat_ms;
     volatile sig_atomic_t *stop;
+    const char *witness_dir;     /* keep the switch's signed checkpoints here; NULL: don't */
+    const char *log_key;         /* the switch's log public key file; NULL: pin the first */
 } lex_state_host_config_t;
 
 /* Runs until *stop. Returns 0, or a LEX_E* code when it could not start. */

@@ -259,8 +259,7 @@ int lex_log_integrity_precheck(const char *dir, char *err, size_t errlen)
     return 0;
 }
 
-/* Names the write-ahead logs of dir that are damaged, into out. */
-static int damaged_wals(const char *dir, char *out, size_t n)
+int lex_log_wal_damage(const char *dir, char *out, size_t n)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -315,9 +314,9 @@ int lex_log_integrity_fail(const char *dir, const char *const *cf_names, int ncf
                  "%s empty; restore the data directory from a backup (RocksDB: %s)", dir,
                  strchr(files, ',') ? "ies" : "y", files[0] ? files : "(unknown)",
                  strchr(files, ',') ? "them" : "it", said);
-    } else if (strstr(said, "orruption") && damaged_wals(dir, files, sizeof files) > 0) {
+    } else if (strstr(said, "orruption") && lex_log_wal_damage(dir, files, sizeof files) > 0) {
         snprintf(err, errlen, "the audit log's write-ahead log is damaged: %s. Refusing to "
-                 "start: replaying it up to the damage would silently drop the acknowledged "
+                 "open it: replaying it up to the damage would silently drop the acknowledged "
                  "records after it. Run `lexctl repair --data %s` to keep what is readable "
                  "and write a signed gap record for the loss (RocksDB: %s)", files, dir, said);
     } else if (strstr(said, "orruption")) {

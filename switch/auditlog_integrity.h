@@ -50,6 +50,10 @@ int lex_log_integrity_check_head(lex_log_t *log, char *err, size_t errlen);
  * why when not, a negative code when the file cannot be read. */
 int lex_log_file_check(const char *path, uint64_t *bad_at, char *why, size_t whylen);
 
+/* Names the write-ahead logs of dir that are damaged (file, what, byte)
+ * into out; returns how many are. */
+int lex_log_wal_damage(const char *dir, char *out, size_t n);
+
 /* The highest record seq the write-ahead logs in dir still show, read from
  * their bytes (damaged parts included), for salvage. 0 when none. */
 uint64_t lex_log_wal_max_seq(const char *dir);

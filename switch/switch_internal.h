@@ -50,6 +50,7 @@ typedef struct session {
     int peer;                  /* lex_peer_kind_t: a node, a switch that joined, or our upstream */
     char (*serves)[LEX_ORI_LEN + 1];  /* a joined switch's destination patterns (peer.c) */
     size_t nserves;
+    int witness;               /* asked for signed checkpoints (CP; witness.c) */
 } session_t;
 
 typedef struct flight {
@@ -160,6 +161,12 @@ struct lex_switch {
     session_t **peers;            /* switches that joined this one (peer.c) */
     size_t npeers;
     struct lex_upstream *upstream;  /* link to the switch this one joined (upstream.c), or NULL */
+    uint64_t witness_published;   /* checkpoints (log stats) already sent to witnesses */
+    int witness_any;              /* some session asked for checkpoints */
+    lex_log_t *scrub_log;         /* reader the start-up check reads through (log_scrub.c) */
+    uint64_t scrub_cursor;        /* next record it reads */
+    int scrub_done;
+    uint64_t log_damaged;         /* records it found it cannot read */
 };
 
 /* session.c */
@@ -223,6 +230,19 @@ void lex_route_fail_flights_of(lex_switch_t *sw, session_t *s);
 /* retention.c: removes audit-log records older than retention_days, a
  * chunk per tick while some are due, checking again every hour. */
 void lex_retention_tick(lex_switch_t *sw, uint64_t now_us);
+
+/* witness.c: signed checkpoints to the sessions that asked (CP). subscribe
+ * answers a CP request with the newest checkpoint; publish queues a new
+ * checkpoint for every witness in the outbox, so it leaves with (after the
+ * fsync of) the commit that wrote it; returns how many it queued. */
+void lex_witness_subscribe(lex_switch_t *sw, session_t *s, const lex_envelope_t *e,
+                           const void *env, size_t env_len, const void *body, size_t body_len);
+size_t lex_witness_publish(lex_switch_t *sw);
+
+/* log_scrub.c: reads the whole log once after the start, a slice a tick,
+ * and reports records in damaged table blocks; close frees its reader. */
+void lex_scrub_tick(lex_switch_t *sw);
+void lex_scrub_close(lex_switch_t *sw);
 
 /* stats.c */
 int lex_stats_init(stats_t *st);

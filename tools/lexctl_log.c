@@ -474,6 +474,8 @@ static const char *fault_name(lex_log_fault_t f)
     case LEX_LOG_UNREADABLE: return "UNREADABLE";
     case LEX_LOG_ADDED: return "ADDED";
     case LEX_LOG_BAD_CHECKPOINT: return "BAD CHECKPOINT";
+    case LEX_LOG_DAMAGED: return "DAMAGED";
+    case LEX_LOG_GAP: return "GAP";
     }
     return "?";
 }
@@ -482,22 +484,28 @@ int lexctl_verify(int argc, char **argv)
 {
     static const struct option opts[] = {{"data", required_argument, 0, 'd'},
                                          {"key", required_argument, 0, 'k'},
+                                         {"witness", required_argument, 0, 'w'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    const char *data = LEXCTL_DEFAULT_DATA, *pubkey = NULL;
+    const char *data = LEXCTL_DEFAULT_DATA, *pubkey = NULL, *witness = NULL;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "d:k:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:k:w:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': data = optarg; break;
         case 'k': pubkey = optarg; break;
+        case 'w': witness = optarg; break;
         case 'h':
-            printf("usage: lexctl verify [--data DIR] [--key PUBLIC-KEY-FILE]\n"
+            printf("usage: lexctl verify [--data DIR] [--key PUBLIC-KEY-FILE] [--witness DIR]\n"
                    "Walks the whole audit log: every record in order and linked to the one\n"
                    "before, the head entry, and every signed checkpoint (public key from\n"
                    "--key, default DIR/audit-sign.pub; keep a copy away from the switch).\n"
                    "Exits 0 when intact, 1 naming the first changed, removed or reordered\n"
-                   "record otherwise.\n");
+                   "record otherwise. Table blocks that fail their checksum are reported as\n"
+                   "DAMAGED with their record range, and the walk goes on past them (exit 1);\n"
+                   "records given up by `lexctl repair` are reported as a GAP (exit 3).\n"
+                   "--witness DIR also checks every checkpoint a witness kept (lexctl witness)\n"
+                   "against the log: a log truncated, rolled back or rewritten exits 1.\n");
             return 0;
         default: return 2;
         }
@@ -529,12 +537,19 @@ int lexctl_verify(int argc, char **argv)
                    "(up to the checkpoint signed %s)\n", (unsigned long long)(res.base + 1),
                    (unsigned long long)res.base, when);
         }
+    } else if (res.fault == LEX_LOG_GAP || res.fault == LEX_LOG_DAMAGED) {
+        printf("chain NOT intact: %llu records verified (%llu to %llu), and records lost:\n",
+               (unsigned long long)res.records, (unsigned long long)res.first_seq,
+               (unsigned long long)res.last_seq);
     } else if (res.bad_seq) {
         printf("chain BROKEN at record %llu: %s: %s\n", (unsigned long long)res.bad_seq,
                fault_name(res.fault), res.what);
     } else {
         printf("cannot verify: %s%s%s\n", lex_strerror(rc), res.what[0] ? ": " : "", res.what);
     }
+    int code = res.bad_seq || rc == 0 ? lexctl_verify_report_loss(&res) : 1;
+    if (witness && lexctl_verify_witness(log, witness, pubkey, data) != 0)
+        code = 1;
     lex_log_close(&log);
-    return rc == 0 ? 0 : 1;
+    return code;
 }

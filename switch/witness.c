@@ -1,0 +1,92 @@
+/* witness.c: the switch hands its signed checkpoints to witnesses. A
+ * session that sends CP gets the newest checkpoint at once and each new one
+ * as the log makes it, queued in the outbox so it leaves only once the
+ * commit that wrote it is durable (a witness must never hold a checkpoint
+ * of records a crash could still take back). CP carries nothing the log
+ * does not hold; only a session's first request is logged. Format:
+ * docs/PROTOCOL.md (CP), docs/LOG.md "Witnesses". */
+#include <stdio.h>
+#include <string.h>
+#include "lex_auditlog_repair.h"
+#include "lex_body.h"
+#include "logline.h"
+#include "s2s.h"
+
+/* Queues one CP with the log's newest checkpoint for s. */
+static int send_checkpoint(lex_switch_t *sw, const session_t *s, const uint8_t *cp,
+                           const uint8_t pk[32])
+{
+    lex_envelope_t env;
+    lex_envelope_init(&env);
+    env.id = ++sw->next_status_id;
+    strcpy(env.key, "CP");
+    strcpy(env.src, LEX_SWITCH_ORI);
+    if (s->noris)
+        lex_envelope_add_dst(&env, s->oris[0]);
+    env.ts_us = lex_now_us();
+    lex_buf_reset(&sw->scratch_env);
+    lex_buf_reset(&sw->scratch_body);
+    msgpack_packer pk_;
+    msgpack_packer_init(&pk_, &sw->scratch_body, lex_buf_write);
+    msgpack_pack_map(&pk_, 2);
+    lex_mp_pack_str(&pk_, "cp");
+    msgpack_pack_bin(&pk_, LEX_LOG_CHECKPOINT_BYTES);
+    msgpack_pack_bin_body(&pk_, cp, LEX_LOG_CHECKPOINT_BYTES);
+    lex_mp_pack_str(&pk_, "key");
+    msgpack_pack_bin(&pk_, 32);
+    msgpack_pack_bin_body(&pk_, pk, 32);
+    if (lex_envelope_encode(&env, &sw->scratch_env) != 0 || sw->scratch_body.failed)
+        return -1;
+    return lex_outbox_add(sw, s->rid, s->rid_len, 0, sw->scratch_env.data, sw->scratch_env.len,
+                          sw->scratch_body.data, sw->scratch_body.len);
+}
+
+void lex_witness_subscribe(lex_switch_t *sw, session_t *s, const lex_envelope_t *e,
+                           const void *env, size_t env_len, const void *body, size_t body_len)
+{
+    if (!s->witness) {
+        if (lex_route_log_record(sw, LEX_DIR_IN, s->conn, e->key, e->src, "", e->id, 0, "session",
+                                 "", 0, env, env_len, body, body_len) != 0)
+            return;
+        s->witness = 1;
+        sw->witness_any = 1;
+        lex_logline_write(LEX_LOG_INFO, "node %s (ORI %s) witnesses the audit log's checkpoints",
+                          s->conn, e->src);
+    }
+    uint8_t cp[LEX_LOG_CHECKPOINT_BYTES], pk[32];
+    if (lex_log_newest_checkpoint(sw->log, cp) == 0 && lex_log_public_key(sw->log, pk) == 0 &&
+        send_checkpoint(sw, s, cp, pk) != 0)
+        lex_logline_write(LEX_LOG_ERROR, "out of memory queueing a checkpoint for %s", s->conn);
+}
+
+typedef struct {
+    lex_switch_t *sw;
+    const uint8_t *cp, *pk;
+    size_t queued;
+} publish_t;
+
+static void publish_each(const void *key, size_t len, void *value, void *arg)
+{
+    (void)key;
+    (void)len;
+    publish_t *p = arg;
+    const session_t *s = value;
+    if (s->witness && send_checkpoint(p->sw, s, p->cp, p->pk) == 0)
+        p->queued++;
+}
+
+size_t lex_witness_publish(lex_switch_t *sw)
+{
+    lex_log_stats_t st;
+    lex_log_get_stats(sw->log, &st);
+    if (st.checkpoints == sw->witness_published)
+        return 0;
+    sw->witness_published = st.checkpoints;
+    uint8_t cp[LEX_LOG_CHECKPOINT_BYTES], pk[32];
+    if (!sw->witness_any || lex_log_newest_checkpoint(sw->log, cp) != 0 ||
+        lex_log_public_key(sw->log, pk) != 0)
+        return 0;
+    publish_t p = {sw, cp, pk, 0};
+    lex_table_each(sw->sessions_by_rid, publish_each, &p);
+    return p.queued;
+}
