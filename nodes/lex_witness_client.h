@@ -14,6 +14,7 @@ typedef struct {
     const char *dir;          /* witness directory (created if missing) */
     const char *key_path;     /* the log's public key file; NULL: pin the first CP's */
     uint64_t asked_us;        /* monotonic time of the last CP request */
+    uint64_t asked_seq;       /* the newest seq it held then */
     uint64_t kept;            /* checkpoints kept */
     uint64_t newest;          /* newest seq kept */
     uint64_t alarms;          /* checkpoints that went back (rollback or rewrite) */
@@ -26,7 +27,8 @@ void lex_witness_client_tick(lex_witness_client_t *w, lex_node_t *node, int ever
 
 /* Handles a received message: 1 when it was a CP (kept, a repeat, or
  * refused: err says why, and a rollback counts an alarm), 0 when it was
- * something else. */
+ * something else. A CP that says the log now holds another record (or
+ * none) where this witness holds a checkpoint is a rollback too. */
 int lex_witness_client_handle(lex_witness_client_t *w, const lex_message_t *m, char *err,
                               size_t errlen);
 

@@ -34,6 +34,11 @@ int lex_checkpoint_open(const void *cp, size_t len, const uint8_t *pk, lex_check
 int lex_witness_keep(const char *dir, const void *cp, size_t len, const uint8_t pk[32],
                      char *err, size_t errlen);
 
+/* Keeps cp (what the switch sends now) in conflicts.log as evidence that
+ * the switch went back, and says so in err. Returns LEX_EEXIST, or LEX_EIO. */
+int lex_witness_conflict(const char *dir, const void *cp, size_t len, const char *what,
+                         char *err, size_t errlen);
+
 /* The newest checkpoint kept in dir; 0 or LEX_ENOTFOUND. */
 int lex_witness_newest(const char *dir, lex_checkpoint_t *out);
 

@@ -138,6 +138,19 @@ int lex_witness_keep(const char *dir, const void *cp, size_t len, const uint8_t 
     return append_line(dir, LEX_WITNESS_FILE, c.seq, cp, err, errlen);
 }
 
+int lex_witness_conflict(const char *dir, const void *cp, size_t len, const char *what,
+                         char *err, size_t errlen)
+{
+    lex_checkpoint_t c;
+    if (lex_checkpoint_open(cp, len, NULL, &c) != 0)
+        c.seq = 0;
+    int rc = append_line(dir, LEX_WITNESS_CONFLICTS, c.seq, cp, err, errlen);
+    if (rc != 0)
+        return rc;
+    snprintf(err, errlen, "%s (kept in %.200s/%s)", what, dir, LEX_WITNESS_CONFLICTS);
+    return LEX_EEXIST;
+}
+
 int lex_witness_each(const char *dir, const uint8_t pk[32], lex_witness_visit_fn fn, void *arg,
                      unsigned long *bad_line)
 {

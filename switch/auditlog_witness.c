@@ -26,6 +26,23 @@ int lex_log_public_key(lex_log_t *log, uint8_t pk[32])
     return 0;
 }
 
+int lex_log_record_hash(lex_log_t *log, uint64_t seq, uint8_t hash[32])
+{
+    uint8_t key[8];
+    lex_log_put_be64(key, seq);
+    char *rerr = NULL;
+    size_t len = 0;
+    char *v = rocksdb_get_cf(log->db, log->ropts, log->cf[CF_DEFAULT], (const char *)key, 8, &len,
+                             &rerr);
+    if (rerr)
+        return lex_log_rocks_fail(rerr, NULL, 0, "reading a record");
+    if (!v)
+        return LEX_ENOTFOUND;
+    crypto_generichash(hash, 32, (const unsigned char *)v, len, NULL, 0);
+    rocksdb_free(v);
+    return 0;
+}
+
 int lex_log_newest_checkpoint(lex_log_t *log, uint8_t cp[LEX_LOG_CHECKPOINT_BYTES])
 {
     rocksdb_iterator_t *it =

@@ -12,9 +12,16 @@
 #include "logline.h"
 #include "s2s.h"
 
+/* What the log says now of the record a witness holds a checkpoint of. */
+typedef struct {
+    uint64_t seq;        /* 0: not asked */
+    int found;
+    uint8_t hash[32];
+} at_t;
+
 /* Queues one CP with the log's newest checkpoint for s. */
 static int send_checkpoint(lex_switch_t *sw, const session_t *s, const uint8_t *cp,
-                           const uint8_t pk[32])
+                           const uint8_t pk[32], const at_t *at)
 {
     lex_envelope_t env;
     lex_envelope_init(&env);
@@ -28,13 +35,20 @@ static int send_checkpoint(lex_switch_t *sw, const session_t *s, const uint8_t *
     lex_buf_reset(&sw->scratch_body);
     msgpack_packer pk_;
     msgpack_packer_init(&pk_, &sw->scratch_body, lex_buf_write);
-    msgpack_pack_map(&pk_, 2);
+    msgpack_pack_map(&pk_, 2 + (at && at->seq) + (at && at->found));
     lex_mp_pack_str(&pk_, "cp");
     msgpack_pack_bin(&pk_, LEX_LOG_CHECKPOINT_BYTES);
     msgpack_pack_bin_body(&pk_, cp, LEX_LOG_CHECKPOINT_BYTES);
     lex_mp_pack_str(&pk_, "key");
     msgpack_pack_bin(&pk_, 32);
     msgpack_pack_bin_body(&pk_, pk, 32);
+    if (at && at->seq)
+        lex_mp_pack_kv_uint(&pk_, "at_seq", at->seq);
+    if (at && at->found) {
+        lex_mp_pack_str(&pk_, "at_hash");
+        msgpack_pack_bin(&pk_, 32);
+        msgpack_pack_bin_body(&pk_, at->hash, 32);
+    }
     if (lex_envelope_encode(&env, &sw->scratch_env) != 0 || sw->scratch_body.failed)
         return -1;
     return lex_outbox_add(sw, s->rid, s->rid_len, 0, sw->scratch_env.data, sw->scratch_env.len,
@@ -44,7 +58,16 @@ static int send_checkpoint(lex_switch_t *sw, const session_t *s, const uint8_t *
 void lex_witness_subscribe(lex_switch_t *sw, session_t *s, const lex_envelope_t *e,
                            const void *env, size_t env_len, const void *body, size_t body_len)
 {
+    at_t at = {0};
     if (!s->witness) {
+        /* the first request: say what the log holds at the witness's newest
+         * checkpoint (a point read, so once a session, not every request) */
+        msgpack_unpacked up;
+        if (lex_body_parse(body, body_len, &up) == 0) {
+            lex_mp_uint(lex_mp_get(&up.data, "seq"), &at.seq);
+            msgpack_unpacked_destroy(&up);
+        }
+        at.found = at.seq && lex_log_record_hash(sw->log, at.seq, at.hash) == 0;
         if (lex_route_log_record(sw, LEX_DIR_IN, s->conn, e->key, e->src, "", e->id, 0, "session",
                                  "", 0, env, env_len, body, body_len) != 0)
             return;
@@ -55,7 +78,7 @@ void lex_witness_subscribe(lex_switch_t *sw, session_t *s, const lex_envelope_t 
     }
     uint8_t cp[LEX_LOG_CHECKPOINT_BYTES], pk[32];
     if (lex_log_newest_checkpoint(sw->log, cp) == 0 && lex_log_public_key(sw->log, pk) == 0 &&
-        send_checkpoint(sw, s, cp, pk) != 0)
+        send_checkpoint(sw, s, cp, pk, &at) != 0)
         lex_logline_write(LEX_LOG_ERROR, "out of memory queueing a checkpoint for %s", s->conn);
 }
 
@@ -71,7 +94,7 @@ static void publish_each(const void *key, size_t len, void *value, void *arg)
     (void)len;
     publish_t *p = arg;
     const session_t *s = value;
-    if (s->witness && send_checkpoint(p->sw, s, p->cp, p->pk) == 0)
+    if (s->witness && send_checkpoint(p->sw, s, p->cp, p->pk, NULL) == 0)
         p->queued++;
 }
 

@@ -71,7 +71,7 @@ static int start_refused(char *out, size_t outlen)
 
 static int lexctl(char *out, size_t outlen, const char *fmt, const char *arg)
 {
-    char cmd[1024], part[512];
+    char cmd[1536], part[1024];
     snprintf(part, sizeof part, fmt, arg);
     snprintf(cmd, sizeof cmd, "%s/lexctl %s 2>&1", LEX_BIN_DIR, part);
     return lex_test_run(cmd, out, outlen);

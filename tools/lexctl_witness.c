@@ -61,7 +61,7 @@ int lexctl_witness(int argc, char **argv)
     }
     const char *oris[] = {ori};
     lex_node_config_t cfg = {.endpoint = endpoint, .role = "witness", .oris = oris, .noris = 1,
-                             .heartbeat_ms = 1000};
+                             .heartbeat_ms = 0 /* the WELCOME's */};
     lex_node_t *node = NULL;
     char err[512];
     if (lex_node_new_err(&cfg, &node, err, sizeof err) != 0) {
