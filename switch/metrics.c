@@ -225,6 +225,20 @@ int lex_metrics_render(lex_switch_t *sw, lex_buf_t *out)
     single(out, "lexswitch_send_failures_total", "counter",
            "Messages that could not be handed to ZeroMQ (peer gone or queue full).",
            st->send_failures);
+    single(out, "lexswitch_session_takeovers_total", "counter",
+           "ORIs taken over from a session that was gone (logged and audited each).",
+           st->takeovers);
+    single(out, "lexswitch_hello_ori_in_use_total", "counter",
+           "HELLOs refused because a live session of another connection holds an ORI.",
+           st->ori_in_use);
+    single(out, "lexswitch_sessions_revoked_total", "counter",
+           "Sessions ended, or ORIs withdrawn from one, by a directory reload.", st->revoked);
+    single(out, "lexswitch_directory_reloads_total", "counter",
+           "Directory reloads attempted (SIGHUP, lexctl directory reload).",
+           st->directory_reloads);
+    single(out, "lexswitch_directory_reload_failures_total", "counter",
+           "Directory reloads refused (bad file); the old directory stayed in force.",
+           st->directory_reload_failures);
     single(out, "lexswitch_queries_in_flight", "gauge",
            "Queries forwarded and not yet answered.", lex_flight_count(sw));
     lex_promhist_render(&st->query_seconds, "lexswitch_query_duration_seconds",
@@ -245,10 +259,51 @@ int lex_metrics_render(lex_switch_t *sw, lex_buf_t *out)
     single(out, "lexswitch_log_damaged_records", "gauge",
            "Audit-log records in table blocks that fail their checksum (found since start).",
            sw->log_damaged);
+    single(out, "lexswitch_clock_steps_total", "counter",
+           "Wall-clock steps against the monotonic clock (each is in the audit log).",
+           sw->clock.steps);
+    single(out, "lexswitch_retention_removed_total", "counter",
+           "Audit-log records removed by retention since start.", sw->retention.removed_total);
+    single(out, "lexswitch_retention_waiting_records", "gauge",
+           "Records a retention pass would remove but waits to be confirmed (over "
+           "retention_max_share).",
+           sw->retention.waiting_upto ? sw->retention.waiting_records : 0);
+    single(out, "lexswitch_retention_failures_total", "counter",
+           "Retention passes that failed.", sw->retention.failures_total);
+    single(out, "lexswitch_log_full", "gauge",
+           "1 while free space on the audit log's filesystem is below log_reserve_mb: new "
+           "queries get ST log-full.", (uint64_t)(sw->log_full ? 1 : 0));
+    single(out, "lexswitch_disk_free_bytes", "gauge",
+           "Free space on the audit log's filesystem at the last look (4 a second).",
+           sw->disk_free_bytes);
+    single(out, "lexswitch_log_full_refused_total", "counter",
+           "Queries refused with ST log-full.", st->log_full_refused);
+    single(out, "lexswitch_log_failed", "gauge",
+           "1 once an audit-log write or fsync failed: the switch is stopping.",
+           (uint64_t)(sw->log_failed ? 1 : 0));
+    single(out, "lexswitch_log_failed_statuses_total", "counter",
+           "ST log-failed statuses sent without a record because the log could not write.",
+           st->log_failed_statuses);
     single(out, "lexswitch_rules_reloads_total", "counter",
            "Rules reloads attempted (SIGHUP).", sw->rules_generation);
     single(out, "lexswitch_draining", "gauge",
            "1 while the switch drains open queries before stopping.", (uint64_t)(sw->draining ? 1 : 0));
+    single(out, "lexswitch_hello_refused_total", "counter",
+           "HELLOs refused (outside the key's binding, unknown ORI, malformed ...).",
+           st->hello_refused);
+    single(out, "lexswitch_broad_key_bindings", "gauge",
+           "Directory key bindings marked broad (a wildcard binds more than one agency).",
+           lex_directory_broad_count(sw->directory));
+    static const char *const kinds[] = {"no-curve", "bad-key", "unknown-key", "hung-up",
+                                        "other"};
+    family(out, "lexswitch_handshake_failures_total", "counter",
+           "Connections whose CURVE handshake failed, by reason.");
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        put(out, "lexswitch_handshake_failures_total{reason=\"%s\"} %llu\n", kinds[i],
+            (unsigned long long)st->handshake_failures[i]);
+    single(out, "lexswitch_handshake_records_suppressed_total", "counter",
+           "Failed handshakes over the per-peer record rate: counted, not logged.",
+           st->handshake_suppressed);
     single(out, "lexswitch_start_time_seconds", "gauge",
            "When the switch started, in seconds since the epoch.",
            st->started_wall_us / 1000000u);

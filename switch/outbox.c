@@ -29,6 +29,7 @@ int lex_outbox_add(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, uint64_
     memcpy(m->rid, rid, rid_len);
     m->rid_len = rid_len;
     m->fid = fid;
+    m->counts = 0;
     m->env_off = ob->data.len;
     m->env_len = env_len;
     if (lex_buf_append(&ob->data, env, env_len) != 0)
@@ -111,7 +112,12 @@ void lex_outbox_flush_box(lex_switch_t *sw, outbox_t *ob)
             : zmq_send(sw->router, m->rid, m->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
               zmq_send(sw->router, d + m->env_off, m->env_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
               zmq_send(sw->router, d + m->body_off, m->body_len, ZMQ_DONTWAIT) < 0;
-        if (failed) {
+        if (!failed) {
+            if (m->counts == 1)
+                sw->stats.forwarded++;
+            else if (m->counts == 2)
+                sw->stats.statuses++;
+        } else {
             int why = zmq_errno();
             if (m->fid && why == EAGAIN && remember_bounce(sw, m->fid) == 0)
                 continue; /* the requester gets ST busy (lex_route_fail_bounced) */

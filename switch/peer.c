@@ -42,10 +42,11 @@ int lex_peer_hello(lex_switch_t *sw, session_t *s, const msgpack_object *hello, 
     const msgpack_object *serves = lex_mp_get(hello, "serves");
     if (!serves)
         return 0;
-    if (s->bind && s->bind->role != LEX_KEY_NODE) {
-        snprintf(why, whylen, "key '%s' is an operator key: only a node key may serve patterns",
-                 s->bind->label);
-        return LEX_ST_SPOOFED_ORI;
+    if (s->bind && s->bind->role != LEX_KEY_SWITCH) {
+        snprintf(why, whylen, "key '%s' (%s, %s) may not serve destination patterns (switch "
+                 "keys only)", s->bind->label, lex_key_role_name(s->bind->role),
+                 s->bind->public_z85);
+        return LEX_ST_HELLO_REFUSED;
     }
     if (serves->type != MSGPACK_OBJECT_ARRAY || serves->via.array.size == 0 ||
         serves->via.array.size > LEX_KEY_PATTERNS_MAX) {
@@ -74,6 +75,18 @@ int lex_peer_hello(lex_switch_t *sw, session_t *s, const msgpack_object *hello, 
     }
     s->peer = LEX_PEER_SWITCH;
     return 0;
+}
+
+int lex_peer_still_bound(const session_t *s)
+{
+    if (!s->bind)
+        return 1;
+    if (s->bind->role == LEX_KEY_OPERATOR)
+        return 0;
+    for (size_t i = 0; i < s->nserves; i++)
+        if (!bound_to_key(s->bind, s->serves[i]))
+            return 0;
+    return 1;
 }
 
 int lex_peer_add(lex_switch_t *sw, session_t *s)

@@ -21,10 +21,11 @@ static const subcommand_t subcommands[] = {
     {"verify", lexctl_verify, "walk the audit log's hash chain and report the first broken link"},
     {"repair", lexctl_repair, "salvage a log with a damaged WAL and record the loss (signed gap)"},
     {"witness", lexctl_witness, "keep a switch's signed audit-log checkpoints outside its data dir"},
+    {"retention", lexctl_retention, "show or confirm a retention cut that waits (over the share)"},
     {"rules", lexctl_rules, "check rules files, or test what a state's rules decide"},
     {"status", lexctl_status, "show a running switch: rates, queues, connected nodes"},
     {"review", lexctl_review, "a state operator lists, shows, approves or denies held queries"},
-    {"directory", lexctl_directory, "print the simulation's agency directory"},
+    {"directory", lexctl_directory, "print the simulation's agency directory, or reload a switch's"},
     {"sample", lexctl_sample, "print real subjects of a state's synthetic population"},
     {"keys", lexctl_keys, "make CURVE key pairs and the directory line that binds them"},
 };

@@ -27,12 +27,17 @@ int lexctl_witness(int argc, char **argv); /* lexctl_witness.c */
  * checkpoints with the log, printing the verdict, 0 or 1 (lexctl_witness.c). */
 int lexctl_verify_report_loss(const lex_log_verify_t *res);
 int lexctl_verify_witness(lex_log_t *log, const char *dir, const char *pubkey, const char *data);
+int lexctl_retention(int argc, char **argv); /* lexctl_retention.c */
 
 /* Registers with the switch at endpoint as the operator desk ORI and waits
  * for WELCOME (lexctl_operator.c); on failure prints why, as "lexctl CMD:
  * ...", and returns NULL. */
 struct lex_node;
 struct lex_node *lexctl_operator_connect(const char *cmd, const char *endpoint, const char *ori);
+
+/* `lexctl CMD reload`: SIGHUP to the switch of --data DIR, then waits for
+ * <DIR>/<status_name> to report the outcome (lexctl_reload.c). */
+int lexctl_reload(const char *cmd, const char *status_name, int argc, char **argv);
 
 /* Default data directory of the switch, shared by the log subcommands. */
 #define LEXCTL_DEFAULT_DATA "lexswitch-data"
