@@ -3,7 +3,8 @@
  * (auditlog_integrity.c): the open options, a look at the MANIFEST and the
  * write-ahead logs in RocksDB's own record format, an error that names the
  * damaged file, and the head checked against the records and the newest
- * signed checkpoint. Internal to the log library (docs/LOG.md "Damage"). */
+ * signed checkpoint (auditlog_integrity.c; the files are read by
+ * auditlog_logfile.c). Internal to the log library (docs/LOG.md "Damage"). */
 #ifndef LEX_AUDITLOG_INTEGRITY_H
 #define LEX_AUDITLOG_INTEGRITY_H
 
@@ -45,7 +46,7 @@ int lex_log_integrity_fail(const char *dir, const char *const *cf_names, int ncf
  * before the head and matches the record at its seq. 0 or LEX_EPARSE. */
 int lex_log_integrity_check_head(lex_log_t *log, char *err, size_t errlen);
 
-/* Walks a file in RocksDB's log format (WAL and MANIFEST): 0 when every
+/* auditlog_logfile.c. Walks a file in RocksDB's log format (WAL and MANIFEST): 0 when every
  * record is whole and its checksum holds, 1 with *bad_at (byte offset) and
  * why when not, a negative code when the file cannot be read. */
 int lex_log_file_check(const char *path, uint64_t *bad_at, char *why, size_t whylen);
