@@ -178,7 +178,7 @@ int lex_log_wal_damage(const char *dir, char *out, size_t n)
             continue;
         found++;
         if (used < n)
-            used += (size_t)snprintf(out + used, n - used, "%s%s %s at byte %llu",
+            used += (size_t)snprintf(out + used, n - used, "%s%s: %s at byte %llu",
                                      found > 1 ? "; " : "", path, why, (unsigned long long)at);
     }
     if (d)

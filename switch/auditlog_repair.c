@@ -5,8 +5,14 @@
  * numbers were lost and why, numbered past the highest one that was ever
  * used (from the damaged WAL's own bytes, the head, the newest checkpoint,
  * the witnesses, or the operator). Nothing is dropped without that record. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 #include <sodium.h>
 #include "auditlog_integrity.h"
 #include "auditlog_internal.h"
@@ -63,6 +69,53 @@ static int last_kept(lex_log_t *log, uint64_t *seq, uint8_t hash[32], char *err,
     return rc;
 }
 
+static int copy_file(const char *from, const char *to)
+{
+    int in = open(from, O_RDONLY), out = in < 0 ? -1 : open(to, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    char buf[65536];
+    ssize_t n = 0;
+    int ok = in >= 0 && out >= 0;
+    while (ok && (n = read(in, buf, sizeof buf)) > 0)
+        ok = write(out, buf, (size_t)n) == n;
+    ok = ok && n == 0 && fsync(out) == 0;
+    if (in >= 0)
+        close(in);
+    if (out >= 0 && close(out) != 0)
+        ok = 0;
+    return ok ? 0 : LEX_EIO;
+}
+
+/* Keeps a copy of every damaged write-ahead log in dir/damaged-wal-<time>
+ * (RocksDB drops them once the salvage is written): the bytes after the
+ * damage may hold records a specialist can still read. */
+static int keep_damaged_wals(const char *dir, char *kept, size_t n, char *err, size_t errlen)
+{
+    snprintf(kept, n, "%s/damaged-wal-%lld", dir, (long long)time(NULL));
+    if (mkdir(kept, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create %s: %s", kept, strerror(errno));
+        return LEX_EIO;
+    }
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int rc = 0;
+    while (rc == 0 && d && (e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len < 5 || strcmp(e->d_name + len - 4, ".log") != 0)
+            continue;
+        char from[4096], to[4096], why[128];
+        uint64_t at;
+        snprintf(from, sizeof from, "%s/%s", dir, e->d_name);
+        if (lex_log_file_check(from, &at, why, sizeof why) != 1)
+            continue;
+        snprintf(to, sizeof to, "%s/%s", kept, e->d_name);
+        if ((rc = copy_file(from, to)) != 0)
+            snprintf(err, errlen, "cannot keep a copy of %s in %s", from, kept);
+    }
+    if (d)
+        closedir(d);
+    return rc;
+}
+
 int lex_log_repair(const char *dir, const lex_log_repair_opts_t *o, lex_log_repair_t *res,
                    char *err, size_t errlen)
 {
@@ -91,6 +144,9 @@ int lex_log_repair(const char *dir, const lex_log_repair_opts_t *o, lex_log_repa
     char wal[512];
     int wal_damaged = lex_log_wal_damage(dir, wal, sizeof wal);
     uint64_t wal_max = lex_log_wal_max_seq(dir);
+    char kept_wals[4096] = "";
+    if (wal_damaged && (rc = keep_damaged_wals(dir, kept_wals, sizeof kept_wals, err, errlen)) != 0)
+        return rc;
     if ((rc = lex_log_open_salvage(dir, &log, err, errlen)) != 0)
         return rc;
     uint8_t kept_hash[32];
@@ -121,15 +177,18 @@ int lex_log_repair(const char *dir, const lex_log_repair_opts_t *o, lex_log_repa
                      wal_damaged ? "write-ahead log damaged: " : "", what);
     if (n > 0 && (size_t)n < sizeof res->found) {
         if (res->lost_to >= res->lost_from)
-            snprintf(res->found + n, sizeof res->found - (size_t)n,
-                     "; records %llu to %llu were lost (kept up to %llu)",
-                     (unsigned long long)res->lost_from, (unsigned long long)res->lost_to,
-                     (unsigned long long)kept);
+            n += snprintf(res->found + n, sizeof res->found - (size_t)n,
+                          "; records %llu to %llu were lost (kept up to %llu)",
+                          (unsigned long long)res->lost_from, (unsigned long long)res->lost_to,
+                          (unsigned long long)kept);
         else
-            snprintf(res->found + n, sizeof res->found - (size_t)n,
-                     "; no record number after %llu survives in the damaged part, so how many "
-                     "records were lost is not known", (unsigned long long)kept);
+            n += snprintf(res->found + n, sizeof res->found - (size_t)n,
+                          "; no record number after %llu survives in the damaged part, so how "
+                          "many records were lost is not known", (unsigned long long)kept);
     }
+    if (kept_wals[0] && n > 0 && (size_t)n < sizeof res->found)
+        snprintf(res->found + n, sizeof res->found - (size_t)n,
+                 "; the damaged WAL is kept in %s", kept_wals);
     char reason[1024];
     snprintf(reason, sizeof reason, "%s%s%s", o->reason ? o->reason : "",
              o->reason ? ": " : "", res->found);
