@@ -26,21 +26,36 @@ int lex_log_public_key(lex_log_t *log, uint8_t pk[32])
     return 0;
 }
 
-int lex_log_record_hash(lex_log_t *log, uint64_t seq, uint8_t hash[32])
+int lex_log_record_hashes(lex_log_t *log, const uint64_t *seqs, size_t n, int *found,
+                          uint8_t (*hashes)[32])
 {
-    uint8_t key[8];
-    lex_log_put_be64(key, seq);
-    char *rerr = NULL;
-    size_t len = 0;
-    char *v = rocksdb_get_cf(log->db, log->ropts, log->cf[CF_DEFAULT], (const char *)key, 8, &len,
-                             &rerr);
-    if (rerr)
-        return lex_log_rocks_fail(rerr, NULL, 0, "reading a record");
-    if (!v)
-        return LEX_ENOTFOUND;
-    crypto_generichash(hash, 32, (const unsigned char *)v, len, NULL, 0);
-    rocksdb_free(v);
-    return 0;
+    /* one iterator: a writer's unsorted memtable is sorted once for all */
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(log->db, log->ropts, log->cf[CF_DEFAULT]);
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t key[8];
+        lex_log_put_be64(key, seqs[i]);
+        rocksdb_iter_seek(it, (const char *)key, 8);
+        found[i] = 0;
+        size_t klen, vlen;
+        if (rocksdb_iter_valid(it)) {
+            const char *k = rocksdb_iter_key(it, &klen);
+            if (klen == 8 && lex_log_get_be64((const uint8_t *)k) == seqs[i]) {
+                const char *v = rocksdb_iter_value(it, &vlen);
+                crypto_generichash(hashes[i], 32, (const unsigned char *)v, vlen, NULL, 0);
+                found[i] = 1;
+            }
+        } else {
+            char *rerr = NULL;
+            rocksdb_iter_get_error(it, &rerr);
+            if (rerr) {
+                rc = lex_log_rocks_fail(rerr, NULL, 0, "reading records");
+                break;
+            }
+        }
+    }
+    rocksdb_iter_destroy(it);
+    return rc;
 }
 
 int lex_log_newest_checkpoint(lex_log_t *log, uint8_t cp[LEX_LOG_CHECKPOINT_BYTES])

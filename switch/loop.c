@@ -332,7 +332,7 @@ static void on_tick(uv_timer_t *h)
         sw->wal_dirty = 1;
         sync_start(sw);
     }
-    if (lex_witness_publish(sw)) /* behind the fsync just started */
+    if (lex_witness_publish(sw) + lex_witness_answer_due(sw)) /* behind the fsync just started */
         commit_and_flush(sw);
     if (sw->draining && (lex_flight_count(sw) == 0 || now >= sw->drain_deadline_us) &&
         (!sw->log_failed || now >= sw->drain_deadline_us) &&

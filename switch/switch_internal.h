@@ -52,6 +52,7 @@ typedef struct session {
     char (*serves)[LEX_ORI_LEN + 1];  /* a joined switch's destination patterns (peer.c) */
     size_t nserves;
     int witness;               /* asked for signed checkpoints (CP; witness.c) */
+    uint64_t witness_at;       /* its first request named this record: answer due (0: none) */
     int operator_conn;         /* an operator's connection: its ORIs are not in the ORI table */
 } session_t;
 
@@ -175,6 +176,7 @@ struct lex_switch {
     struct lex_upstream *upstream;  /* link to the switch this one joined (upstream.c), or NULL */
     uint64_t witness_published;   /* checkpoints (log stats) already sent to witnesses */
     int witness_any;              /* some session asked for checkpoints */
+    size_t witness_at_due;        /* first requests waiting for their answer (witness.c) */
     lex_log_t *scrub_log;         /* reader the start-up check reads through (log_scrub.c) */
     uint64_t scrub_cursor;        /* next record it reads */
     int scrub_done;
@@ -326,6 +328,11 @@ void lex_retention_tick(lex_switch_t *sw, uint64_t now_us);
 void lex_witness_subscribe(lex_switch_t *sw, session_t *s, const lex_envelope_t *e,
                            const void *env, size_t env_len, const void *body, size_t body_len);
 size_t lex_witness_publish(lex_switch_t *sw);
+/* Answers the first requests of the last tick, which name a record the
+ * witness holds a checkpoint of, with what the log holds there: one pass
+ * over the log for all of them (a point read of the writer's unsorted
+ * memtable costs a sort of it). Returns how many it queued. */
+size_t lex_witness_answer_due(lex_switch_t *sw);
 
 /* log_scrub.c: reads the whole log once after the start, a slice a tick,
  * and reports records in damaged table blocks; close frees its reader. */

@@ -6,6 +6,7 @@
  * does not hold; only a session's first request is logged. Format:
  * docs/PROTOCOL.md (CP), docs/LOG.md "Witnesses". */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "lex_auditlog_repair.h"
 #include "lex_body.h"
@@ -67,7 +68,6 @@ void lex_witness_subscribe(lex_switch_t *sw, session_t *s, const lex_envelope_t 
             lex_mp_uint(lex_mp_get(&up.data, "seq"), &at.seq);
             msgpack_unpacked_destroy(&up);
         }
-        at.found = at.seq && lex_log_record_hash(sw->log, at.seq, at.hash) == 0;
         if (lex_route_log_record(sw, LEX_DIR_IN, s->conn, e->key, e->src, "", e->id, 0, "session",
                                  "", 0, env, env_len, body, body_len) != 0)
             return;
@@ -75,6 +75,11 @@ void lex_witness_subscribe(lex_switch_t *sw, session_t *s, const lex_envelope_t 
         sw->witness_any = 1;
         lex_logline_write(LEX_LOG_INFO, "node %s (ORI %s) witnesses the audit log's checkpoints",
                           s->conn, e->src);
+        if (at.seq) { /* answered at the next tick, with the others */
+            s->witness_at = at.seq;
+            sw->witness_at_due++;
+            return;
+        }
     }
     uint8_t cp[LEX_LOG_CHECKPOINT_BYTES], pk[32];
     if (lex_log_newest_checkpoint(sw->log, cp) == 0 && lex_log_public_key(sw->log, pk) == 0 &&
@@ -112,4 +117,56 @@ size_t lex_witness_publish(lex_switch_t *sw)
     publish_t p = {sw, cp, pk, 0};
     lex_table_each(sw->sessions_by_rid, publish_each, &p);
     return p.queued;
+}
+
+#define DUE_MAX 1024
+
+typedef struct {
+    session_t *s[DUE_MAX];
+    uint64_t seq[DUE_MAX];
+    size_t n;
+} due_t;
+
+static void due_each(const void *key, size_t len, void *value, void *arg)
+{
+    (void)key;
+    (void)len;
+    due_t *d = arg;
+    session_t *s = value;
+    if (s->witness_at && d->n < DUE_MAX) {
+        d->s[d->n] = s;
+        d->seq[d->n++] = s->witness_at;
+    }
+}
+
+size_t lex_witness_answer_due(lex_switch_t *sw)
+{
+    if (!sw->witness_at_due)
+        return 0;
+    sw->witness_at_due = 0;
+    due_t *d = calloc(1, sizeof *d);
+    int *found = calloc(DUE_MAX, sizeof *found);
+    uint8_t(*hashes)[32] = calloc(DUE_MAX, 32);
+    uint8_t cp[LEX_LOG_CHECKPOINT_BYTES], pk[32];
+    size_t queued = 0;
+    if (!d || !found || !hashes) {
+        lex_logline_write(LEX_LOG_ERROR, "out of memory answering witnesses");
+        goto done;
+    }
+    lex_table_each(sw->sessions_by_rid, due_each, d);
+    if (d->n && lex_log_record_hashes(sw->log, d->seq, d->n, found, hashes) == 0 &&
+        lex_log_newest_checkpoint(sw->log, cp) == 0 && lex_log_public_key(sw->log, pk) == 0)
+        for (size_t i = 0; i < d->n; i++) {
+            at_t at = {.seq = d->seq[i], .found = found[i]};
+            memcpy(at.hash, hashes[i], 32);
+            queued += send_checkpoint(sw, d->s[i], cp, pk, &at) == 0;
+        }
+    for (size_t i = 0; i < d->n; i++)
+        d->s[i]->witness_at = 0;
+    sw->witness_at_due += d->n == DUE_MAX; /* more than one pass holds: the rest next tick */
+done:
+    free(d);
+    free(found);
+    free(hashes);
+    return queued;
 }

@@ -62,9 +62,10 @@ int lex_log_scrub_step(lex_log_t *log, uint64_t *cursor, size_t max, uint64_t *f
  * 0, or LEX_ENOTFOUND when it has none. */
 int lex_log_newest_checkpoint(lex_log_t *log, uint8_t cp[LEX_LOG_CHECKPOINT_BYTES]);
 
-/* The hash of record seq as the log holds it now; LEX_ENOTFOUND when it
- * has no such record. */
-int lex_log_record_hash(lex_log_t *log, uint64_t seq, uint8_t hash[32]);
+/* The hashes of records seqs[0..n) as the log holds them now, in one pass
+ * (found[i] = 0 when it has no such record). 0 or an error. */
+int lex_log_record_hashes(lex_log_t *log, const uint64_t *seqs, size_t n, int *found,
+                          uint8_t (*hashes)[32]);
 
 /* The log's public key (32 bytes) of the log open as log. */
 int lex_log_public_key(lex_log_t *log, uint8_t pk[32]);
