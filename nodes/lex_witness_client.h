@@ -15,14 +15,16 @@ typedef struct {
     const char *key_path;     /* the log's public key file; NULL: pin the first CP's */
     uint64_t asked_us;        /* monotonic time of the last CP request */
     uint64_t asked_seq;       /* the newest seq it held then */
+    int was_ready;            /* the node was registered at the last tick */
     uint64_t kept;            /* checkpoints kept */
     uint64_t newest;          /* newest seq kept */
     uint64_t alarms;          /* checkpoints that went back (rollback or rewrite) */
 } lex_witness_client_t;
 
-/* Asks the switch for checkpoints when the node is registered and the last
- * request is older than every_ms (the switch forgets a request when it
- * restarts; asking again costs one checkpoint). Call from the node's loop. */
+/* Asks the switch for checkpoints when the node (re)registers, and again
+ * when the last request is older than every_ms (the switch forgets a
+ * request when it restarts; asking again costs one checkpoint). Call from
+ * the node's loop. */
 void lex_witness_client_tick(lex_witness_client_t *w, lex_node_t *node, int every_ms);
 
 /* Handles a received message: 1 when it was a CP (kept, a repeat, or

@@ -12,7 +12,10 @@
 void lex_witness_client_tick(lex_witness_client_t *w, lex_node_t *node, int every_ms)
 {
     uint64_t now = lex_mono_us();
-    if (!lex_node_ready(node) || (w->asked_us && now - w->asked_us < (uint64_t)every_ms * 1000u))
+    int ready = lex_node_ready(node), again = ready && !w->was_ready;
+    w->was_ready = ready;
+    if (!ready ||
+        (!again && w->asked_us && now - w->asked_us < (uint64_t)every_ms * 1000u))
         return;
     lex_checkpoint_t newest;
     uint64_t seq = lex_witness_newest(w->dir, &newest) == 0 ? newest.seq : 0;
