@@ -9,7 +9,7 @@
 #include "logline.h"
 #include "s2s.h"
 
-#define SCRUB_SLICE 5000   /* records read per tick */
+#define SCRUB_SLICE 2000   /* records read per tick (25 ms): about 1 ms of the loop */
 
 void lex_scrub_tick(lex_switch_t *sw)
 {
