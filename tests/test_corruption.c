@@ -4,8 +4,9 @@
  * and writes a signed gap record, after which the switch numbers on past
  * the lost records and verify reports the gap for good. A flipped byte in a
  * table is reported as damaged with its range, and the walk goes on; the
- * switch starts on it and says so. A cut MANIFEST, a dropped column family
- * and a head behind the newest signed checkpoint each refuse the start. */
+ * switch starts on it and says so. A cut MANIFEST, a dropped column family,
+ * a head behind the newest signed checkpoint and records missing under the
+ * head each refuse the start. */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -426,4 +427,23 @@ Test(corruption, a_head_behind_the_newest_checkpoint_refuses_start)
     cr_assert_eq(lex_test_switch_stop(&sw), 0);
     cr_assert_eq(lexctl(out, sizeof out, "verify --data %s", sw.data), 3, "%s", out);
     cr_assert(strstr(out, "GAP: records 1201 to 1500 were lost"), "%s", out);
+}
+
+Test(corruption, records_missing_under_the_head_refuse_start)
+{
+    write_and_compact(sw.data, 300);
+    /* the last records go, the head and checkpoints stay */
+    rocksdb_column_family_handle_t *cf[NCF];
+    rocksdb_t *db = raw_open(sw.data, cf);
+    rocksdb_writeoptions_t *wo = rocksdb_writeoptions_create();
+    char *err = NULL;
+    uint8_t from[8] = {0, 0, 0, 0, 0, 0, 291 >> 8, 291 & 0xff}, to[8] = {0, 0, 0, 0, 0, 0, 0x10, 0};
+    rocksdb_delete_range_cf(db, wo, cf[0], (const char *)from, 8, (const char *)to, 8, &err);
+    cr_assert_null(err);
+    rocksdb_writeoptions_destroy(wo);
+    raw_close(db, cf);
+    char out[8192];
+    cr_assert_neq(start_refused(out, sizeof out), 0);
+    cr_assert(strstr(out, "head says it ends at record 300, but that record is missing"), "%s",
+              out);
 }
