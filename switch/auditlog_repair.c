@@ -188,7 +188,7 @@ int lex_log_repair(const char *dir, const lex_log_repair_opts_t *o, lex_log_repa
     }
     if (kept_wals[0] && n > 0 && (size_t)n < sizeof res->found)
         snprintf(res->found + n, sizeof res->found - (size_t)n,
-                 "; the damaged WAL is kept in %s", kept_wals);
+                 "; the damaged WAL is kept in %.300s", kept_wals);
     char reason[1024];
     snprintf(reason, sizeof reason, "%s%s%s", o->reason ? o->reason : "",
              o->reason ? ": " : "", res->found);
