@@ -155,6 +155,7 @@ static void commit_and_flush(lex_switch_t *sw)
         lex_buf_reset(&sw->outbox.data);
         return;
     }
+    lex_witness_publish(sw); /* a new checkpoint leaves with this commit's messages */
     if (lex_log_deferring(sw->log)) {
         /* written, not yet synced: the messages wait for an fsync */
         sw->wal_dirty |= records > 0;
@@ -337,11 +338,14 @@ static void on_tick(uv_timer_t *h)
     lex_log_tick(sw->log); /* a signed checkpoint when one is due on an idle log */
     lex_clock_tick(sw, now);
     lex_retention_tick(sw, now);
+    lex_scrub_tick(sw);
     lex_log_get_stats(sw->log, &after);
     if (lex_log_deferring(sw->log) && after.commits != before.commits) {
         sw->wal_dirty = 1;
         sync_start(sw);
     }
+    if (lex_witness_publish(sw) + lex_witness_answer_due(sw)) /* behind the fsync just started */
+        commit_and_flush(sw);
     if (sw->draining && (lex_flight_count(sw) == 0 || now >= sw->drain_deadline_us) &&
         (!sw->log_failed || now >= sw->drain_deadline_us) &&
         (!sync_pending(sw) || now >= sw->drain_deadline_us + 1000000u)) {
@@ -752,6 +756,7 @@ void lex_switch_destroy(lex_switch_t **swp)
     free(sw->bounced);
     if (sw->zctx)
         zmq_ctx_term(sw->zctx);
+    lex_scrub_close(sw);
     lex_log_close(&sw->log);
     lex_holds_close(&sw->holds);
     lex_policy_destroy(&sw->policy);

@@ -1023,6 +1023,10 @@ void lex_route_message(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, con
     case LEX_CLASS_SESSION:
         if (strcmp(e.key, "HB") == 0)
             return; /* liveness only; not logged */
+        if (strcmp(e.key, "CP") == 0) {
+            lex_witness_subscribe(sw, s, &e, env, env_len, body, body_len);
+            return;
+        }
         if (strcmp(e.key, "BYE") == 0) {
             lex_route_log_record(sw, LEX_DIR_IN, s->conn, e.key, e.src, "", e.id, 0, "session", "", 0, env,
                        env_len, body, body_len);

@@ -51,6 +51,8 @@ typedef struct session {
     int peer;                  /* lex_peer_kind_t: a node, a switch that joined, or our upstream */
     char (*serves)[LEX_ORI_LEN + 1];  /* a joined switch's destination patterns (peer.c) */
     size_t nserves;
+    int witness;               /* asked for signed checkpoints (CP; witness.c) */
+    uint64_t witness_at;       /* its first request named this record: answer due (0: none) */
     int operator_conn;         /* an operator's connection: its ORIs are not in the ORI table */
 } session_t;
 
@@ -173,6 +175,13 @@ struct lex_switch {
     size_t npeers;
     struct lex_upstream *upstream;  /* link to the switch this one joined (upstream.c), or NULL */
     struct lex_mimic *mimic;      /* rule no-records held back like real misses (mimic.c) */
+    uint64_t witness_published;   /* checkpoints (log stats) already sent to witnesses */
+    int witness_any;              /* some session asked for checkpoints */
+    size_t witness_at_due;        /* first requests waiting for their answer (witness.c) */
+    lex_log_t *scrub_log;         /* reader the start-up check reads through (log_scrub.c) */
+    uint64_t scrub_cursor;        /* next record it reads */
+    int scrub_done;
+    uint64_t log_damaged;         /* records it found it cannot read */
     struct lex_handshake_watch *handshakes;  /* failed-handshake monitor (CURVE only), or NULL */
     /* disk space (diskwatch.c) and a dead log (logfail.c) */
     int log_full;                 /* free space below log_reserve_mb: no new queries */
@@ -343,6 +352,23 @@ void lex_logfail_arm(lex_switch_t *sw);
  * `lexctl retention confirm`. */
 void lex_retention_tick(lex_switch_t *sw, uint64_t now_us);
 
+/* witness.c: signed checkpoints to the sessions that asked (CP). subscribe
+ * answers a CP request with the newest checkpoint; publish queues a new
+ * checkpoint for every witness in the outbox, so it leaves with (after the
+ * fsync of) the commit that wrote it; returns how many it queued. */
+void lex_witness_subscribe(lex_switch_t *sw, session_t *s, const lex_envelope_t *e,
+                           const void *env, size_t env_len, const void *body, size_t body_len);
+size_t lex_witness_publish(lex_switch_t *sw);
+/* Answers the first requests of the last tick, which name a record the
+ * witness holds a checkpoint of, with what the log holds there: one pass
+ * over the log for all of them (a point read of the writer's unsorted
+ * memtable costs a sort of it). Returns how many it queued. */
+size_t lex_witness_answer_due(lex_switch_t *sw);
+
+/* log_scrub.c: reads the whole log once after the start, a slice a tick,
+ * and reports records in damaged table blocks; close frees its reader. */
+void lex_scrub_tick(lex_switch_t *sw);
+void lex_scrub_close(lex_switch_t *sw);
 /* clock.c: start sets the reckoned time once the log is open; tick checks
  * the wall clock against the monotonic one (a step is logged, counted and
  * recorded with decision "clock") and gives the log the reckoned time;
