@@ -27,6 +27,9 @@ void lex_switch_config_defaults(lex_switch_config_t *cfg)
     cfg->rate_burst = 40000;
     cfg->node_inflight_max = 50000;
     cfg->retention_days = 400;
+    cfg->hello_timeout_ms = 10000;
+    cfg->conn_queue_bytes = 4 << 20;
+    cfg->conn_stuck_ms = 10000;
     cfg->log_level = LEX_LOG_INFO;
 }
 
@@ -51,6 +54,8 @@ static const option_t options[] = {
     STR_OPT(curve_key),  INT_OPT(dev_plain, 0, 1),
     INT_OPT(rate_limit, 0, 100000000),        INT_OPT(rate_burst, 1, 100000000),
     INT_OPT(node_inflight_max, 1, 10000000), INT_OPT(retention_days, 0, 36500),
+    INT_OPT(max_connections, 0, 10000000),    INT_OPT(hello_timeout_ms, 100, 600000),
+    INT_OPT(conn_queue_bytes, 65536, 1 << 30), INT_OPT(conn_stuck_ms, 100, 3600000),
     STR_OPT(upstream),   STR_OPT(upstream_serves), STR_OPT(upstream_key),
     STR_OPT(upstream_switch_key),
 };

@@ -31,6 +31,10 @@ typedef struct {
     int rate_burst;                /* queries one session may send at once above the rate */
     int node_inflight_max;         /* open queries at one responder before new ones get ST busy */
     int retention_days;            /* audit-log records older than this are removed; 0 = never */
+    int max_connections;           /* connections accepted at once; 0 = from the descriptor limit */
+    int hello_timeout_ms;          /* a connection without a session this long is closed */
+    int conn_queue_bytes;          /* bytes waiting for one connection before it counts as full */
+    int conn_stuck_ms;             /* a connection full this long loses its session */
     char upstream[LEX_PATH_MAX];   /* switch to join, e.g. "tcp://10.0.0.1:7400"; "" = none */
     char upstream_serves[LEX_PATH_MAX];  /* destination patterns claimed there ("NV*") */
     char upstream_key[LEX_PATH_MAX];     /* this switch's key for the link ("" = curve_key) */
