@@ -602,8 +602,8 @@ int lex_switch_new(const lex_switch_config_t *cfg, lex_switch_t **out, char *err
         uv_poll_init(&sw->loop, &sw->zap_poll, zfd);
         sw->zap_poll.data = sw;
     }
-    sw->zpoll.data = sw->mon_poll.data = sw->tick.data = sw->more.data = sw->sigint.data = sw->sigterm.data =
-        sw->sighup.data = sw->stop_async.data = sw;
+    sw->zpoll.data = sw->mon_poll.data = sw->tick.data = sw->more.data = sw->sigint.data =
+        sw->sigterm.data = sw->sighup.data = sw->stop_async.data = sw;
     sw->loop_ready = 1;
     if ((rc = lex_upstream_open(sw, after_upstream, err, errlen)) != 0)
         goto fail;

@@ -29,7 +29,6 @@ static lex_test_switch_t sw;
 
 static void teardown(void)
 {
-    if (getenv("LEX_TEST_KEEP")) { lex_test_switch_stop(&sw); fprintf(stderr, "kept %s\n", sw.dir); return; }
     lex_test_switch_cleanup(&sw);
 }
 
