@@ -21,8 +21,8 @@
 
 #define NOFILE_CEILING 1048576   /* Linux's default fs.nr_open */
 #define RESERVE_BASE 64          /* descriptors the switch keeps for itself ... */
-#define RESERVE_SHARE 8          /* ... plus one in this many of the limit ... */
-#define RESERVE_SHARE_MAX 4096   /* ... up to this many */
+#define RESERVE_SHARE 16         /* ... plus one in this many of the limit ... */
+#define RESERVE_SHARE_MAX 1024   /* ... up to this many (max_connections may use them) */
 #define SCAN_US 100000u          /* HELLO deadlines are looked at this often */
 #define REFUSAL_LOG_US 10000000u /* refusals are summed up in one line this often */
 
@@ -85,18 +85,22 @@ int lex_conns_open(lex_switch_t *sw, char *err, size_t errlen)
         snprintf(err, errlen, "cannot read the descriptor limit: %s", strerror(errno));
         return LEX_EIO;
     }
-    long reserve = reserve_for(c->nofile);
-    long fit = c->nofile - reserve;
-    if (fit < 1) {
-        fit = c->nofile / 4 > 0 ? c->nofile / 4 : 1;
+    /* by default the whole reserve; an operator who knows the log's needs
+     * may set max_connections into its share, never into its base */
+    long fit = c->nofile - reserve_for(c->nofile);
+    long most = c->nofile - RESERVE_BASE;
+    if (most < 1) {
+        most = c->nofile / 4 > 0 ? c->nofile / 4 : 1;
         lex_logline_write(LEX_LOG_WARN, "descriptor limit %ld leaves almost nothing for "
                           "connections: raise it (ulimit -n, LimitNOFILE=)", c->nofile);
     }
+    if (fit < 1 || fit > most)
+        fit = most;
     c->cap = sw->cfg.max_connections > 0 ? sw->cfg.max_connections : fit;
-    if (c->cap > fit) {
+    if (c->cap > most) {
         lex_logline_write(LEX_LOG_WARN, "max_connections %d does not fit the descriptor limit "
-                          "%ld: at most %ld connections", sw->cfg.max_connections, c->nofile, fit);
-        c->cap = fit;
+                          "%ld: at most %ld connections", sw->cfg.max_connections, c->nofile, most);
+        c->cap = most;
     }
     lex_logline_write(LEX_LOG_INFO, "descriptors: limit %ld%s; up to %ld connections, %ld kept "
                       "for the audit log, metrics and the switch", c->nofile,
