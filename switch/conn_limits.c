@@ -3,7 +3,8 @@
  * reserve stays for the audit log, the metrics endpoint and the switch's
  * own sockets); conn_gate.c holds libzmq to that cap at accept. The
  * ROUTER's monitor says when a connection opens and closes: a closed
- * connection ends its session at once, and one that has no session
+ * connection ends its session as soon as what it sent has been read, and
+ * one that has no session
  * (never sent HELLO, or lost it) is closed after hello_timeout_ms.
  * docs/OPERATIONS.md, "Limits", says what an operator sees. */
 #include <errno.h>
@@ -31,6 +32,7 @@ typedef struct {
     uint32_t gen;              /* which accept this is (descriptors are reused) */
     uint8_t open;              /* accepted, not yet seen closed */
     uint8_t closing;           /* shut down by us; libzmq will notice */
+    uint8_t early;             /* opened by lex_conns_bind before its ACCEPTED was read */
     session_t *s;              /* the session registered on it, or NULL */
 } conn_t;
 
@@ -166,6 +168,10 @@ static void accepted(lex_switch_t *sw, int fd)
     conn_t *k = slot(c, fd);
     if (!k)
         return;
+    if (k->open && k->early) { /* the event for the entry bind made: keep its session */
+        k->early = 0;
+        return;
+    }
     memset(k, 0, sizeof *k);
     k->open = 1;
     k->gen = ++c->next_gen;
@@ -182,10 +188,10 @@ static void disconnected(lex_switch_t *sw, int fd)
     lex_gate_closed(1);
     session_t *s = k->s;
     k->s = NULL;
-    if (s && s->conn_fd == fd && s->conn_gen == k->gen && !k->closing) {
-        sw->stats.sessions_lost++;
-        lex_route_end_session(sw, s, "its connection closed", 0);
-    }
+    /* ended once the ROUTER is drained: what it sent before it closed
+     * (answers, a BYE) is still waiting to be read */
+    if (s && s->conn_fd == fd && s->conn_gen == k->gen && !k->closing)
+        lex_outbox_note_gone(sw, s->rid, s->rid_len);
 }
 
 void lex_conns_pump(lex_switch_t *sw)
@@ -243,9 +249,10 @@ void lex_conns_bind(lex_switch_t *sw, session_t *s, int fd)
     conn_t *k = slot(c, fd);
     if (!k)
         return;
-    if (!k->open) { /* not seen yet: count it from now */
+    if (!k->open) { /* not seen yet (libzmq reports it first; this is a fallback) */
         accepted(sw, fd);
         c->accepted_seen--;
+        k->early = 1;
     }
     k->s = s;
     s->conn_fd = fd;

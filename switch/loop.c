@@ -36,7 +36,7 @@ static int sync_pending(const lex_switch_t *sw)
 static void flush_durable(lex_switch_t *sw, outbox_t *ob)
 {
     lex_outbox_flush_box(sw, ob);
-    if (sw->nbounced || sw->ngone) {
+    if (sw->nbounced) {
         lex_route_fail_bounced(sw);
         sw->nbounced = 0;
         commit_and_flush(sw);
@@ -139,7 +139,7 @@ static void commit_and_flush(lex_switch_t *sw)
         return;
     }
     lex_outbox_flush(sw);
-    if (sw->nbounced || sw->ngone) {
+    if (sw->nbounced) {
         /* queries a full responder queue refused: their ST busy needs its
          * own log record before it goes out */
         lex_route_fail_bounced(sw);
@@ -211,16 +211,15 @@ static void pump(lex_switch_t *sw)
 {
     /* connections that closed first: a descriptor seen again is a new one */
     lex_conns_pump(sw);
-    if (sw->nbacklogged) { /* a pipe that drained wakes the ROUTER's descriptor */
+    if (sw->nbacklogged) /* a pipe that drained wakes the ROUTER's descriptor */
         lex_outq_retry(sw);
-        if (sw->ngone) {
-            lex_route_end_gone(sw);
-            commit_and_flush(sw);
-        }
-    }
     for (int pass = 0; pass < PASSES_PER_WAKE; pass++) {
         if (!readable(sw)) {
             uv_idle_stop(&sw->more);
+            if (sw->ngone) { /* what they sent is read: now their sessions end */
+                lex_route_end_gone(sw);
+                commit_and_flush(sw);
+            }
             return;
         }
         sw->pass_us = lex_mono_us();
@@ -309,7 +308,6 @@ static void on_tick(uv_timer_t *h)
     if (now - sw->last_heartbeat_us >= (uint64_t)sw->cfg.heartbeat_ms * 1000u) {
         sw->last_heartbeat_us = now;
         lex_route_heartbeat(sw);
-        lex_route_end_gone(sw);
         lex_route_reap(sw, now);
         lex_route_expire_holds(sw);
     }

@@ -775,7 +775,6 @@ void lex_route_fail_bounced(lex_switch_t *sw)
         lex_flight_close(sw, f);
     }
     sw->nbounced = 0;
-    lex_route_end_gone(sw);
 }
 
 void lex_route_end_session(lex_switch_t *sw, session_t *s, const char *why, int close_conn)
@@ -795,7 +794,7 @@ void lex_route_end_gone(lex_switch_t *sw)
         session_t *s = lex_session_find(sw, sw->gone[i].rid, sw->gone[i].len);
         if (s) {
             sw->stats.sessions_lost++;
-            lex_route_end_session(sw, s, "its connection is gone (a send found no peer)", 0);
+            lex_route_end_session(sw, s, "its connection closed", 0);
         }
     }
     sw->ngone = 0;

@@ -207,7 +207,8 @@ void lex_outbox_flush(lex_switch_t *sw);
 void lex_outbox_flush_box(lex_switch_t *sw, outbox_t *ob);
 int lex_outbox_take(outbox_t *dst, outbox_t *src);
 void lex_outbox_free(outbox_t *ob);
-/* A send found rid's connection gone: its session ends after the flush. */
+/* rid's connection closed, or a send found it gone: its session ends once
+ * the ROUTER is drained (lex_route_end_gone). */
 int lex_outbox_note_gone(lex_switch_t *sw, const uint8_t *rid, size_t rid_len);
 
 /* zap.c */
@@ -241,7 +242,9 @@ void lex_route_fail_flights_of(lex_switch_t *sw, session_t *s);
 /* Ends s at once: logs why, its open queries get ST node-lost, its
  * connection is closed when close_conn, the session removed. */
 void lex_route_end_session(lex_switch_t *sw, session_t *s, const char *why, int close_conn);
-/* Ends the sessions whose connection a send found gone (sw->gone). */
+/* Ends the sessions whose connection closed or a send found gone
+ * (sw->gone); loop.c calls it once the ROUTER is drained, so what they
+ * sent before they went has been handled. */
 void lex_route_end_gone(lex_switch_t *sw);
 /* Records a message its connection's full queue could not take (ST busy
  * in the record), logs it now and then, counts it. */

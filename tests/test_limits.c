@@ -276,6 +276,109 @@ static void raw_query(void *sock, const char *ori, uint64_t id, const char *key,
     lex_buf_free(&body);
 }
 
+/* Receives one two-frame message into env (0), or -1 on timeout. */
+static int raw_recv(void *raw, lex_envelope_t *env)
+{
+    char frame[4096];
+    int n = zmq_recv(raw, frame, sizeof frame, 0);
+    if (n < 0)
+        return -1;
+    const char *field;
+    int rc = lex_envelope_decode(frame, (size_t)n < sizeof frame ? (size_t)n : sizeof frame,
+                                 env, &field);
+    int more = 0;
+    size_t size = sizeof more;
+    zmq_getsockopt(raw, ZMQ_RCVMORE, &more, &size);
+    if (more)
+        zmq_recv(raw, frame, sizeof frame, 0);
+    return rc == 0 ? 0 : 1;
+}
+
+/* A responder on a raw DEALER registered for NV (after its WELCOME). */
+static void *raw_responder(void *ctx)
+{
+    void *raw = zmq_socket(ctx, ZMQ_DEALER);
+    int linger = 2000, timeout = 10000;
+    zmq_setsockopt(raw, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(raw, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    cr_assert_eq(zmq_connect(raw, sw.endpoint), 0);
+    lex_envelope_t env;
+    lex_envelope_init(&env);
+    env.id = 1;
+    strcpy(env.key, "HELLO");
+    strcpy(env.src, "NVDMV0000");
+    lex_buf_t body;
+    lex_buf_init(&body);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &body, lex_buf_write);
+    msgpack_pack_map(&pk, 3);
+    const char *lists[3][2] = {{"oris", "NVDMV0000"}, {"states", "NV"}, {"keys", "DQ"}};
+    for (int i = 0; i < 3; i++) {
+        lex_mp_pack_str(&pk, lists[i][0]);
+        msgpack_pack_array(&pk, 1);
+        lex_mp_pack_str(&pk, lists[i][1]);
+    }
+    raw_send(raw, &env, body.data, body.len);
+    lex_buf_free(&body);
+    lex_envelope_t w;
+    do
+        cr_assert_geq(raw_recv(raw, &w), 0, "no WELCOME for the raw responder");
+    while (strcmp(w.key, "WELCOME") != 0);
+    return raw;
+}
+
+/* Answers the next DQ with ST no-record and closes at once. */
+static void answer_and_close(void *raw)
+{
+    lex_envelope_t q;
+    do
+        cr_assert_geq(raw_recv(raw, &q), 0, "the raw responder got no query");
+    while (strcmp(q.key, "DQ") != 0);
+    lex_envelope_t a;
+    lex_envelope_init(&a);
+    a.id = 2;
+    strcpy(a.key, "ST");
+    strcpy(a.src, "NVDMV0000");
+    lex_envelope_add_dst(&a, q.src);
+    a.ref = q.id;
+    lex_buf_t body;
+    lex_buf_init(&body);
+    lex_status_body(&body, LEX_ST_NO_RECORD, LEX_NO_RECORD_TEXT);
+    raw_send(raw, &a, body.data, body.len);
+    lex_buf_free(&body);
+    zmq_close(raw); /* gone right behind its answer */
+}
+
+Test(limits, an_answer_sent_just_before_the_responder_exits_still_arrives)
+{
+    lex_test_switch_prepare(&sw);
+    lex_test_switch_start(&sw, NULL);
+    lex_node_t *n = lex_test_node(&sw, lex_test_ori_of(&sw, "PD", "CA"));
+    char lic[40];
+    licence_word(2, lic);
+    void *ctx = zmq_ctx_new();
+    for (int round = 0; round < 10; round++) {
+        void *raw = raw_responder(ctx);
+        uint64_t id = send_query(n, "DQ", lic);
+        answer_and_close(raw);
+        lex_message_t m;
+        cr_assert_eq(lex_test_recv_answer(n, id, &m, 10000), 0, "round %d: no answer", round);
+        cr_assert_eq(lex_test_status_code(&m), LEX_ST_NO_RECORD,
+                     "round %d: the answer was lost with its responder (got %d)", round,
+                     lex_test_status_code(&m));
+        /* and the session ends with the connection: no route until the next */
+        int code = -1;
+        for (int waited = 0; waited < 10000 && code != LEX_ST_NO_ROUTE; waited += 20) {
+            uint64_t probe = send_query(n, "DQ", lic);
+            cr_assert_eq(lex_test_recv_answer(n, probe, &m, 10000), 0);
+            code = lex_test_status_code(&m);
+        }
+        cr_assert_eq(code, LEX_ST_NO_ROUTE, "round %d: the closed responder still routed", round);
+    }
+    zmq_ctx_term(ctx);
+    lex_node_destroy(&n);
+}
+
 Test(limits, out_of_descriptors_new_connections_are_refused_and_existing_sessions_served)
 {
     lex_test_switch_prepare(&sw);
