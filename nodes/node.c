@@ -14,6 +14,9 @@
 #include "lex_status.h"
 
 #define STASH_MAX 16
+/* ori-in-use: HELLO again every 250 ms for the first 3 s (the switch sees
+ * a crashed predecessor go within that), then backing off */
+#define IN_USE_QUICK_TRIES 12
 
 typedef struct {
     lex_envelope_t env;
@@ -32,6 +35,10 @@ struct lex_node {
     int ready;                 /* WELCOME received */
     int curve;                 /* connected with CURVE */
     int refused;               /* HELLO refused */
+    uint64_t in_use_retry_us;  /* ori-in-use: when to send HELLO again (0: not waiting) */
+    uint64_t in_use_backoff_us;
+    int in_use;                /* the last HELLO got ori-in-use */
+    unsigned in_use_tries;     /* HELLOs refused ori-in-use since the last WELCOME */
     int heartbeat_ms;
     int heartbeat_set;         /* set by the application: the WELCOME's is not taken */
     uint64_t last_sent_us;     /* monotonic */
@@ -259,6 +266,14 @@ void lex_node_tick(lex_node_t *n)
     uint64_t interval = (uint64_t)n->heartbeat_ms * 1000u;
     if (n->refused)
         return;
+    if (n->in_use_retry_us && now >= n->in_use_retry_us) {
+        /* another connection holds one of our ORIs: the switch lets us in
+         * once it has seen that connection go (docs/PROTOCOL.md "Session") */
+        n->in_use_retry_us = 0;
+        n->last_heard_us = now;
+        send_hello(n);
+        return;
+    }
     if (now - n->last_heard_us > 3 * interval) {
         /* The switch went quiet: it may have restarted and forgotten us. */
         n->last_heard_us = now;
@@ -332,12 +347,27 @@ static void adopt_heartbeat(lex_node_t *n)
     msgpack_unpacked_destroy(&up);
 }
 
+/* 1 when the BYE in body_frame says {reason: "key-revoked"}. */
+static int bye_revoked(lex_node_t *n)
+{
+    msgpack_unpacked up;
+    if (lex_body_parse(zmq_msg_data(&n->body_frame), zmq_msg_size(&n->body_frame), &up) != 0)
+        return 0;
+    char reason[32] = "";
+    lex_mp_str(lex_mp_get(&up.data, "reason"), reason, sizeof reason);
+    msgpack_unpacked_destroy(&up);
+    return strcmp(reason, "key-revoked") == 0;
+}
+
 /* Handles session traffic. Returns 1 when the message was consumed. */
 static int handle_session(lex_node_t *n, const lex_envelope_t *env)
 {
     if (strcmp(env->key, "WELCOME") == 0) {
         n->ready = 1;
         n->refused = 0;
+        n->in_use_retry_us = n->in_use_backoff_us = 0;
+        n->in_use = 0;
+        n->in_use_tries = 0;
         if (!n->heartbeat_set)
             adopt_heartbeat(n);
         return 1;
@@ -346,6 +376,12 @@ static int handle_session(lex_node_t *n, const lex_envelope_t *env)
         return 1;
     if (strcmp(env->key, "BYE") == 0) {
         n->ready = 0;
+        if (bye_revoked(n)) {
+            /* the directory no longer binds our key: registering again
+             * would be refused, so stop (the ST before it said why) */
+            n->refused = 1;
+            set_error(n, "%s", "session ended by the switch: this key was revoked (key-revoked)");
+        }
         return 1;
     }
     if (strcmp(env->key, "ST") == 0) {
@@ -354,6 +390,18 @@ static int handle_session(lex_node_t *n, const lex_envelope_t *env)
         if (lex_status_parse(zmq_msg_data(&n->body_frame), zmq_msg_size(&n->body_frame), &code,
                              text, sizeof text) != 0)
             return 0;
+        if (env->ref == n->hello_id && !n->ready && code == LEX_ST_ORI_IN_USE) {
+            /* held by a connection the switch still sees live, perhaps
+             * our own previous one: ask again, less often each time */
+            n->in_use_tries++;
+            uint64_t backoff = n->in_use_backoff_us ? n->in_use_backoff_us : 250000u;
+            n->in_use_retry_us = lex_mono_us() + backoff;
+            if (n->in_use_tries >= IN_USE_QUICK_TRIES) /* then less often, up to every 5 s */
+                n->in_use_backoff_us = backoff * 2 > 5000000u ? 5000000u : backoff * 2;
+            n->in_use = 1;
+            snprintf(n->error, sizeof n->error, "registration refused: %.150s (ori-in-use)", text);
+            return 1;
+        }
         if (env->ref == n->hello_id && !n->ready && code != LEX_ST_OK) {
             /* hello-refused, spoofed-ori (an ORI outside this key's
              * binding), bad-body ...: all say the HELLO failed */
@@ -426,6 +474,8 @@ int lex_node_wait_ready(lex_node_t *n, int timeout_ms)
         if (n->refused)
             return LEX_ECLOSED;
         uint64_t now = lex_mono_us();
+        if (now >= deadline && n->in_use)
+            return LEX_ECLOSED; /* still ori-in-use: the error says so */
         if (now >= deadline) {
             set_error(n, "%s", n->curve ? "no WELCOME from the switch in time (is this node's "
                                           "key bound in the switch's directory, and the "
@@ -434,8 +484,17 @@ int lex_node_wait_ready(lex_node_t *n, int timeout_ms)
                                           "CURVE needs --key and --switch-key)");
             return LEX_ETIMEOUT;
         }
+        if (n->in_use_retry_us && now >= n->in_use_retry_us) {
+            n->in_use_retry_us = 0;
+            send_hello(n);
+        }
+        int wait = (int)((deadline - now + 999) / 1000);
+        if (n->in_use_retry_us) {
+            int until_retry = (int)((n->in_use_retry_us - now + 999) / 1000);
+            wait = until_retry < wait ? until_retry : wait;
+        }
         lex_envelope_t env;
-        int rc = recv_raw(n, &env, (int)((deadline - now + 999) / 1000));
+        int rc = recv_raw(n, &env, wait);
         if (rc != 0)
             continue;
         if (handle_session(n, &env))

@@ -226,6 +226,7 @@ static int open_conns(engine_t *e)
          * would otherwise fall silent and be dropped by the switch */
         uint64_t deadline = lex_mono_us() + 120000000u, last_sweep = 0, last_count = 0;
         unsigned ready = 0;
+        int told_in_use = 0;
         while (ready < e->nconns) {
             uint64_t now = lex_mono_us();
             if (now >= deadline || *cfg->stop) {
@@ -245,8 +246,17 @@ static int open_conns(engine_t *e)
                 continue; /* counting every wake-up is quadratic in connections */
             last_count = now;
             ready = 0;
-            for (unsigned i = 0; i < e->nconns; i++)
+            for (unsigned i = 0; i < e->nconns; i++) {
                 ready += lex_node_ready(e->conns[i].node) != 0;
+                if (!told_in_use && !lex_node_ready(e->conns[i].node) &&
+                    strstr(lex_node_error(e->conns[i].node), "ori-in-use")) {
+                    /* another live session holds these ORIs (another run,
+                     * a real agency): say so instead of waiting in silence */
+                    fprintf(stderr, "lexload: connection %u (%s) waits: %s\n", i,
+                            e->conns[i].oris[0], lex_node_error(e->conns[i].node));
+                    told_in_use = 1;
+                }
+            }
         }
     }
     e->res->conns = e->nconns;

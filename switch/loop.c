@@ -6,7 +6,7 @@
  * and a pass's messages leave once an fsync covering them returns. Timers
  * drive timeouts,
  * heartbeats and dead-node detection; SIGINT/SIGTERM drain and stop; SIGHUP
- * reloads the rules. */
+ * reloads the rules and the agency directory. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -406,6 +406,12 @@ static void on_sighup(uv_signal_t *h, int signum)
         lex_logline_write(LEX_LOG_INFO, "SIGHUP: %s", msg);
         write_rules_status(sw, 1, msg);
     }
+    /* and the directory with its keys (directory_reload.c logs the outcome);
+     * what it sends revoked sessions leaves after the log commit */
+    char dmsg[LEX_PATH_MAX + 700];
+    lex_directory_reload(sw, dmsg, sizeof dmsg);
+    commit_and_flush(sw);
+    look_again(sw);
 }
 
 static int write_pid_file(lex_switch_t *sw)

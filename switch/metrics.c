@@ -225,6 +225,20 @@ int lex_metrics_render(lex_switch_t *sw, lex_buf_t *out)
     single(out, "lexswitch_send_failures_total", "counter",
            "Messages that could not be handed to ZeroMQ (peer gone or queue full).",
            st->send_failures);
+    single(out, "lexswitch_session_takeovers_total", "counter",
+           "ORIs taken over from a session that was gone (logged and audited each).",
+           st->takeovers);
+    single(out, "lexswitch_hello_ori_in_use_total", "counter",
+           "HELLOs refused because a live session of another connection holds an ORI.",
+           st->ori_in_use);
+    single(out, "lexswitch_sessions_revoked_total", "counter",
+           "Sessions ended, or ORIs withdrawn from one, by a directory reload.", st->revoked);
+    single(out, "lexswitch_directory_reloads_total", "counter",
+           "Directory reloads attempted (SIGHUP, lexctl directory reload).",
+           st->directory_reloads);
+    single(out, "lexswitch_directory_reload_failures_total", "counter",
+           "Directory reloads refused (bad file); the old directory stayed in force.",
+           st->directory_reload_failures);
     single(out, "lexswitch_queries_in_flight", "gauge",
            "Queries forwarded and not yet answered.", lex_flight_count(sw));
     uint64_t conns[6];

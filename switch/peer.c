@@ -76,6 +76,18 @@ int lex_peer_hello(lex_switch_t *sw, session_t *s, const msgpack_object *hello, 
     return 0;
 }
 
+int lex_peer_still_bound(const session_t *s)
+{
+    if (!s->bind)
+        return 1;
+    if (s->bind->role == LEX_KEY_OPERATOR)
+        return 0;
+    for (size_t i = 0; i < s->nserves; i++)
+        if (!bound_to_key(s->bind, s->serves[i]))
+            return 0;
+    return 1;
+}
+
 int lex_peer_add(lex_switch_t *sw, session_t *s)
 {
     session_t **grown = realloc(sw->peers, (sw->npeers + 1) * sizeof *grown);

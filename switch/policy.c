@@ -261,6 +261,12 @@ void lex_policy_decide(lex_policy_t *p, const char *state, const lex_policy_subj
     }
 }
 
+void lex_policy_forget_decisions(lex_policy_t *p)
+{
+    if (p)
+        cache_clear(p);
+}
+
 void lex_policy_cache_stats(const lex_policy_t *p, uint64_t *hits, uint64_t *misses)
 {
     *hits = p->hits;

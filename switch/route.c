@@ -166,9 +166,11 @@ static void handle_hello(lex_switch_t *sw, const uint8_t *rid, size_t rid_len,
     session_t *s = NULL;
     int st = lex_session_register(sw, rid, rid_len, peer_key, body, body_len, &s, why, sizeof why);
     if (st != 0) {
-        if (st == LEX_ST_SPOOFED_ORI) {
-            sw->stats.spoofed++;
-            lex_logline_write(LEX_LOG_WARN, "HELLO from %s refused: %s", conn, why);
+        if (st == LEX_ST_SPOOFED_ORI || st == LEX_ST_ORI_IN_USE || st == LEX_ST_REVOKED) {
+            sw->stats.spoofed += st == LEX_ST_SPOOFED_ORI;
+            sw->stats.ori_in_use += st == LEX_ST_ORI_IN_USE;
+            lex_logline_write(LEX_LOG_WARN, "HELLO from %s refused (%s): %s", conn,
+                              lex_status_name(st), why);
         }
         refuse(sw, rid, rid_len, conn, e, env, env_len, body, body_len, st, "%s", why);
         return;
@@ -900,6 +902,12 @@ void lex_route_message(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, con
                  lex_strerror(rc));
         refuse(sw, rid, rid_len, s ? s->conn : conn, &e, env, env_len, body, body_len,
                lex_status_for_error(rc), "%s", detail);
+        return;
+    }
+    if (!s && peer_key[0] && !lex_directory_key(sw->directory, peer_key)) {
+        /* admitted by the authenticator, then revoked by a directory reload */
+        refuse(sw, rid, rid_len, conn, &e, env, env_len, body, body_len, LEX_ST_REVOKED, "%s",
+               "this connection's key was removed from the directory");
         return;
     }
     if (strcmp(e.key, "HELLO") == 0) {

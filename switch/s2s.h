@@ -18,6 +18,9 @@
 int lex_peer_hello(lex_switch_t *sw, session_t *s, const msgpack_object *hello, char *why,
                    size_t whylen);
 int lex_peer_add(lex_switch_t *sw, session_t *s);     /* after registration */
+/* 1 when a joined switch's key (s->bind, after a directory reload) still
+ * binds every pattern it serves. */
+int lex_peer_still_bound(const session_t *s);
 void lex_peer_forget(lex_switch_t *sw, session_t *s); /* before the session is freed */
 /* May a peer session send with this source ORI? */
 int lex_peer_owns(const session_t *s, const char *ori, int is_status);

@@ -25,6 +25,12 @@ int lex_session_owns_ori(lex_switch_t *sw, const session_t *s, const char *ori)
 {
     if (s->peer && lex_peer_owns(s, ori, 0))
         return 1;
+    if (s->operator_conn) { /* its desk ORIs are its own, per connection */
+        for (size_t i = 0; i < s->noris; i++)
+            if (strcmp(s->oris[i], ori) == 0)
+                return 1;
+        return 0;
+    }
     /* the ORI table is authoritative: an ORI taken over by a newer
      * connection no longer belongs to the old one */
     return lex_session_by_ori(sw, ori) == s;
@@ -146,7 +152,8 @@ int lex_session_register(lex_switch_t *sw, const uint8_t *rid, size_t rid_len,
     if (peer_key[0]) {
         s->bind = lex_directory_key(sw->directory, peer_key);
         if (!s->bind) { /* the authenticator admitted it, so the directory changed */
-            st = refuse(why, whylen, "%s", "this connection's key is not in the directory");
+            snprintf(why, whylen, "%s", "this connection's key was removed from the directory");
+            st = LEX_ST_REVOKED;
             goto done;
         }
         snprintf(s->peer_key, sizeof s->peer_key, "%s", peer_key);
@@ -203,9 +210,14 @@ int lex_session_register(lex_switch_t *sw, const uint8_t *rid, size_t rid_len,
     if (role)
         lex_mp_str(role, s->role, sizeof s->role);
 
-    /* A connection that registers again replaces its old session; an ORI
-     * claimed by another connection moves to the newest one (a node that
-     * reconnected before its old session was reaped). */
+    for (size_t i = 0; i < rid_len && 2 * i + 2 < sizeof s->conn; i++)
+        snprintf(s->conn + 2 * i, 3, "%02x", rid[i]);
+    s->operator_conn = lex_session_is_operator(s);
+    /* one live session per ORI: another connection's is taken over only
+     * when it is gone (session_claim.c) */
+    if ((st = lex_session_claim(sw, s, rid, rid_len, s->conn, why, whylen)) != 0)
+        goto done;
+    /* a connection that registers again replaces its old session */
     session_t *old = lex_session_find(sw, rid, rid_len);
     if (old) {
         lex_route_fail_flights_of(sw, old);
@@ -213,16 +225,13 @@ int lex_session_register(lex_switch_t *sw, const uint8_t *rid, size_t rid_len,
     }
     memcpy(s->rid, rid, rid_len);
     s->rid_len = rid_len;
-    for (size_t i = 0; i < rid_len && 2 * i + 2 < sizeof s->conn; i++)
-        snprintf(s->conn + 2 * i, 3, "%02x", rid[i]);
     s->last_heard_us = lex_mono_us();
     if (lex_table_put(sw->sessions_by_rid, rid, rid_len, s) != 0) {
         st = refuse(why, whylen, "%s", "out of memory");
         goto done;
     }
-    for (size_t i = 0; i < s->noris; i++) {
+    for (size_t i = 0; i < s->noris && !s->operator_conn; i++)
         lex_table_put(sw->sessions_by_ori, s->oris[i], LEX_ORI_LEN, s);
-    }
     for (size_t i = 0; i < s->nstates; i++) {
         int idx = lex_state_index(s->states[i]);
         session_t **grown = realloc(sw->state_responders[idx],

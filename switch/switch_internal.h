@@ -53,6 +53,7 @@ typedef struct session {
     int conn_fd;               /* its connection's descriptor (conn_limits.c); -1 unknown */
     uint32_t conn_gen;         /* which accept of conn_fd it registered on */
     struct lex_outq *outq;     /* messages its full queue could not take yet (outq.c), or NULL */
+    int operator_conn;         /* an operator's connection: its ORIs are not in the ORI table */
 } session_t;
 
 typedef struct flight {
@@ -100,6 +101,10 @@ typedef struct {
     uint64_t sessions_lost;    /* sessions ended because their connection went away */
     uint64_t sessions_stuck;   /* sessions dropped because they stopped reading */
     uint64_t stalls;           /* times the switch's own loop did not run for a while */
+    uint64_t takeovers;        /* ORIs taken from a session that was gone (session_claim.c) */
+    uint64_t ori_in_use;       /* HELLOs refused: a live session of another connection holds an ORI */
+    uint64_t revoked;          /* sessions ended or narrowed by a directory reload */
+    uint64_t directory_reloads, directory_reload_failures;
     uint64_t by_decision[4];   /* lex_action_t: allow, deny, redact, review */
     lex_table_t *by_key;       /* key -> (uintptr_t) count of messages received */
     lex_table_t *by_key_decision;  /* "KEY/decision" -> (uintptr_t) count */
@@ -192,6 +197,23 @@ void lex_session_remove(lex_switch_t *sw, session_t *s);
 /* Next responder for a state (round robin), or NULL. */
 session_t *lex_session_for_state(lex_switch_t *sw, const char *state);
 void lex_session_remove_all(lex_switch_t *sw);
+
+/* session_claim.c */
+/* 1 for an operator's connection (role "operator"; with CURVE an operator
+ * key): it holds its desk ORIs per connection, never exclusively. */
+int lex_session_is_operator(const session_t *s);
+/* May the new session s (on rid, named conn) hold its ORIs? 0, taking over
+ * from sessions that are gone (logged, audited, counted), or
+ * LEX_ST_ORI_IN_USE with why filled when a live connection holds one. */
+int lex_session_claim(lex_switch_t *sw, const session_t *s, const uint8_t *rid, size_t rid_len,
+                      const char *conn, char *why, size_t whylen);
+
+/* directory_reload.c */
+/* Loads cfg.directory afresh and swaps it in: sessions are bound again to
+ * the new key bindings; a revoked key's sessions get ST key-revoked and
+ * BYE; ORIs a binding no longer allows are taken from their session. A bad
+ * file changes nothing. Fills msg with the outcome; 0 or a LEX_E code. */
+int lex_directory_reload(lex_switch_t *sw, char *msg, size_t msglen);
 
 /* flight.c */
 flight_t *lex_flight_open(lex_switch_t *sw);             /* linked at the tail, fid set */

@@ -22,7 +22,7 @@ static const subcommand_t subcommands[] = {
     {"rules", lexctl_rules, "check rules files, or test what a state's rules decide"},
     {"status", lexctl_status, "show a running switch: rates, queues, connected nodes"},
     {"review", lexctl_review, "a state operator lists, shows, approves or denies held queries"},
-    {"directory", lexctl_directory, "print the simulation's agency directory"},
+    {"directory", lexctl_directory, "print the simulation's agency directory, or reload a switch's"},
     {"sample", lexctl_sample, "print real subjects of a state's synthetic population"},
     {"keys", lexctl_keys, "make CURVE key pairs and the directory line that binds them"},
 };

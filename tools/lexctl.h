@@ -23,6 +23,10 @@ int lexctl_status(int argc, char **argv);  /* lexctl_status.c */
 struct lex_node;
 struct lex_node *lexctl_operator_connect(const char *cmd, const char *endpoint, const char *ori);
 
+/* `lexctl CMD reload`: SIGHUP to the switch of --data DIR, then waits for
+ * <DIR>/<status_name> to report the outcome (lexctl_reload.c). */
+int lexctl_reload(const char *cmd, const char *status_name, int argc, char **argv);
+
 /* Default data directory of the switch, shared by the log subcommands. */
 #define LEXCTL_DEFAULT_DATA "lexswitch-data"
 

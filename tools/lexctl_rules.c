@@ -1,14 +1,11 @@
 /* lexctl_rules.c: `lexctl rules check FILE...` validates rules files the
  * way the switch loads them; `lexctl rules test` answers which rule of a
  * state decides a given requester's query and what the requester gets. */
-#include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 #include "lex_directory.h"
 #include "lex_envelope.h"
 #include "lex_error.h"
@@ -144,82 +141,10 @@ cleanup:
     return rc == 0 ? 0 : 1;
 }
 
-/* Reads "<generation> ok|refused <message>" from <data>/rules-status. */
-static int read_status(const char *data, unsigned long long *gen, char *state, char *msg,
-                       size_t msglen)
-{
-    char path[1024];
-    snprintf(path, sizeof path, "%s/rules-status", data);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    char line[1200] = "";
-    int ok = fgets(line, sizeof line, f) != NULL;
-    fclose(f);
-    int used = 0;
-    if (!ok || sscanf(line, "%llu %15s %n", gen, state, &used) != 2)
-        return -1;
-    snprintf(msg, msglen, "%s", line + used);
-    msg[strcspn(msg, "\n")] = 0;
-    return 0;
-}
-
-static int rules_reload(int argc, char **argv)
-{
-    static const struct option opts[] = {{"data", required_argument, 0, 'd'},
-                                         {"timeout-ms", required_argument, 0, 't'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    const char *data = LEXCTL_DEFAULT_DATA;
-    long timeout_ms = 5000;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "d:t:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'd': data = optarg; break;
-        case 't': timeout_ms = atol(optarg); break;
-        case 'h':
-            printf("usage: lexctl rules reload [--data DIR] [--timeout-ms N]\n"
-                   "Asks the switch whose data directory is DIR to reload its rules, and\n"
-                   "prints the outcome: exit 0 when the new rules are in force, 1 when the\n"
-                   "switch refused them (the old rules stay in force) or did not answer.\n");
-            return 0;
-        default: return 2;
-        }
-    }
-    char path[1024], msg[1024], state[16];
-    snprintf(path, sizeof path, "%s/lexswitch.pid", data);
-    FILE *f = fopen(path, "r");
-    long pid = 0;
-    if (!f || fscanf(f, "%ld", &pid) != 1 || pid <= 0) {
-        if (f)
-            fclose(f);
-        fprintf(stderr, "lexctl rules reload: no running switch with data directory %s\n", data);
-        return 1;
-    }
-    fclose(f);
-    unsigned long long before = 0, gen = 0;
-    read_status(data, &before, state, msg, sizeof msg);
-    if (kill((pid_t)pid, SIGHUP) != 0) {
-        fprintf(stderr, "lexctl rules reload: cannot signal switch %ld: %s\n", pid,
-                strerror(errno));
-        return 1;
-    }
-    for (long waited = 0; waited <= timeout_ms; waited += 20) {
-        if (read_status(data, &gen, state, msg, sizeof msg) == 0 && gen > before) {
-            printf("%s: %s\n", strcmp(state, "ok") == 0 ? "reloaded" : "REFUSED", msg);
-            return strcmp(state, "ok") == 0 ? 0 : 1;
-        }
-        usleep(20000);
-    }
-    fprintf(stderr, "lexctl rules reload: the switch did not report within %ld ms\n", timeout_ms);
-    return 1;
-}
-
 int lexctl_rules(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "reload") == 0)
-        return rules_reload(argc - 1, argv + 1);
+        return lexctl_reload("rules", "rules-status", argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "check") == 0)
         return rules_check(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "test") == 0)

@@ -49,7 +49,10 @@ int lex_node_new_err(const lex_node_config_t *cfg, lex_node_t **out, char *err, 
 void lex_node_destroy(lex_node_t **node);
 
 /* Waits for WELCOME: 0, LEX_ETIMEOUT, or LEX_ECLOSED when the switch
- * refused the registration (lex_node_error says why). */
+ * refused the registration (lex_node_error says why). A HELLO refused
+ * ori-in-use (another live connection holds an ORI) is sent again, less
+ * often each time, until the deadline: a node restarted after a crash gets
+ * in once the switch has seen its old connection go. */
 int lex_node_wait_ready(lex_node_t *node, int timeout_ms);
 
 /* 1 while registered, 0 before WELCOME or after the switch was lost. */

@@ -70,6 +70,10 @@ int lex_policy_load_dir(lex_policy_t *p, const char *dir, char *err, size_t errl
 void lex_policy_decide(lex_policy_t *p, const char *state, const lex_policy_subject_t *subject,
                        lex_decision_t *out);
 
+/* Drops every cached decision: call when the agency directory changed
+ * (a requester's family, level or home state may differ now). */
+void lex_policy_forget_decisions(lex_policy_t *p);
+
 /* Decision cache counters (for benchmarks and metrics). */
 void lex_policy_cache_stats(const lex_policy_t *p, uint64_t *hits, uint64_t *misses);
 
