@@ -784,6 +784,10 @@ void lex_route_end_session(lex_switch_t *sw, session_t *s, const char *why, int 
     lex_logline_write(LEX_LOG_WARN, "node %s (%s, ORI %s) dropped: %s; %llu open queries get "
                       "node-lost", s->conn, s->role, s->noris ? s->oris[0] : "-", why,
                       (unsigned long long)s->open_flights);
+    /* the record says the session ended and why (no BYE came from it) */
+    lex_route_log_record(sw, LEX_DIR_OUT, s->conn, "BYE", LEX_SWITCH_ORI,
+                         s->noris ? s->oris[0] : "", 0, 0, close_conn ? "dropped" : "conn-lost",
+                         "", LEX_ST_NODE_LOST, NULL, 0, why, strlen(why));
     lex_route_fail_flights_of(sw, s);
     if (close_conn)
         lex_conns_close(sw, s);
