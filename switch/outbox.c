@@ -14,6 +14,8 @@
 #include "logline.h"
 #include "s2s.h"
 
+#define OUTBOX_KEEP_BYTES (8u << 20) /* a flushed outbox keeps at most this much */
+
 int lex_outbox_add(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, uint64_t fid,
                    const void *env, size_t env_len, const void *body, size_t body_len)
 {
@@ -171,7 +173,12 @@ void lex_outbox_flush_box(lex_switch_t *sw, outbox_t *ob)
                     zmq_strerror(why), (unsigned long long)sw->stats.send_failures);
     }
     ob->count = 0;
-    lex_buf_reset(&ob->data);
+    /* a burst of large messages (a pass of photos) must not keep its
+     * memory for the switch's lifetime */
+    if (ob->data.cap > OUTBOX_KEEP_BYTES)
+        lex_buf_free(&ob->data);
+    else
+        lex_buf_reset(&ob->data);
 }
 
 void lex_outbox_free(outbox_t *ob)

@@ -422,6 +422,8 @@ Test(limits, out_of_descriptors_new_connections_are_refused_and_existing_session
     long hz = sysconf(_SC_CLK_TCK);
     idle(n, 2000);
     long used = proc_cpu_ticks(sw.pid) - before;
+    fprintf(stderr, "limits: the switch used %ld of %ld CPU ticks in 2 s under the flood\n", used,
+            2 * hz);
     cr_assert_lt(used, hz, "the switch used %ld of %ld ticks in 2 s: it spins", used, 2 * hz);
     /* ... and the session it had keeps being served */
     expect_driver_answer(n);
@@ -468,6 +470,13 @@ Test(limits, a_requester_that_never_reads_is_bounded_refused_busy_then_dropped)
     for (int waited = 0; waited < 20000 && !log_has("is not reading"); waited += 50)
         idle(good, 50);
     cr_assert(log_has("is not reading"), "the switch never noticed the full queue");
+    /* every photo of the first batch answered (sent, waiting or undelivered) */
+    double open = -1;
+    for (int waited = 0; waited < 20000 && open != 0; waited += 50) {
+        idle(good, 50);
+        open = metric(port, "lexswitch_queries_in_flight");
+    }
+    cr_assert_eq(open, 0, "the first batch never settled");
     long rss_full = proc_rss_kb(sw.pid);
     for (int i = 0; i < 1800; i++)
         raw_query(raw, ori, id++, "IMQ", lic);
@@ -479,11 +488,13 @@ Test(limits, a_requester_that_never_reads_is_bounded_refused_busy_then_dropped)
     cr_assert_geq(busy, 1000, "its later queries were not refused busy (%g)", busy);
     cr_assert_gt(metric(port, "lexswitch_messages_undelivered_total"), 0);
     long rss_after = proc_rss_kb(sw.pid);
+    fprintf(stderr, "limits: switch RSS %ld KB at start, %ld when full, %ld after 1800 more\n",
+            rss_before, rss_full, rss_after);
 #if defined(__SANITIZE_ADDRESS__)
     /* ASan keeps freed memory in quarantine: RSS says nothing here */
     rss_after = rss_full = rss_before;
 #endif
-    cr_assert_lt(rss_after - rss_full, 16 * 1024, "the switch grew %ld KB for 1800 answers "
+    cr_assert_lt(rss_after - rss_full, 24 * 1024, "the switch grew %ld KB for 1800 answers "
                  "nobody reads", rss_after - rss_full);
     cr_assert_lt(rss_after - rss_before, 128 * 1024, "the switch grew %ld KB for a reader that "
                  "never reads", rss_after - rss_before);
@@ -568,6 +579,8 @@ Test(limits, a_killed_responder_loses_its_queries_at_once_and_its_successor_gets
     }
     /* well before dead_after_ms (30 s) */
     cr_assert_lt(lex_mono_us() - t0, 10000000u);
+    fprintf(stderr, "limits: node-lost %.0f ms after kill -9 of the responder\n",
+            (double)(lex_mono_us() - t0) / 1000.0);
     cr_assert(log_has("dropped: its connection"));
 
     /* a new responder gets every new query: none goes to the dead one */
