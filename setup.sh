@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 mode="${1:-}"
 packages=(build-essential cmake pkg-config libzmq3-dev libuv1-dev libmsgpack-dev
           librocksdb-dev libcriterion-dev libsodium-dev clang-14 libclang-rt-14-dev
-          libsqlite3-dev libpq-dev postgresql)
+          libsqlite3-dev libpq-dev postgresql libfaketime e2fsprogs)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

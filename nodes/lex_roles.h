@@ -22,6 +22,7 @@ typedef struct {
     uint32_t vehicles;
     const char *ready_file;      /* written once every node is welcomed; may be NULL */
     int heartbeat_ms;
+    const char *key_dir;         /* CURVE: DIR/<ST>.key per state; NULL: one key (LEX_KEY) */
     volatile sig_atomic_t *stop;
 } lex_state_host_config_t;
 
@@ -40,8 +41,17 @@ typedef struct {
     uint32_t drivers, vehicles;  /* must match the state host's */
     uint64_t seed;
     int progress;                /* print a line a second to stderr */
+    const char *key_dir;         /* CURVE: DIR/<group>.key per node; NULL: one key (LEX_KEY) */
     volatile sig_atomic_t *stop;
 } lex_requester_config_t;
+
+#define LEX_REQ_GROUP_MAX 23
+
+/* The node an agency of the directory sends from: its home state for
+ * local, state and tribal agencies, its family for federal ones (written
+ * to group, LEX_REQ_GROUP_MAX + 1 bytes). -1 for agencies that send no
+ * queries (DMV responders, OPS review desks). */
+int lex_requester_group_of(const lex_agency_t *a, char *group);
 
 #define LEX_REQ_KEYS 8
 

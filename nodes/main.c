@@ -35,6 +35,10 @@ static void usage(FILE *f)
         "      --heartbeat-ms N    heartbeat interval (default 1000)\n"
         "      --key-file FILE     this process's CURVE key file (or env LEX_KEY)\n"
         "      --switch-key FILE   the switch's public key file (or env LEX_SWITCH_KEY)\n"
+        "      --key-dir DIR       a key per node instead: DIR/<ST>.key for each state's\n"
+        "                          responder; for agencies DIR/<GROUP>.key, GROUP the\n"
+        "                          home state of local, state and tribal agencies or the\n"
+        "                          family of federal ones (ICE-ERO.key)\n"
         "state:\n"
         "  -s, --states LIST       comma-separated state codes (default: all 56)\n"
         "      --ready-file FILE   written once every responder is registered\n"
@@ -141,7 +145,7 @@ static int run_bridge(int argc, char **argv)
 }
 
 enum { O_DRIVERS = 256, O_VEHICLES, O_HB, O_READY, O_GRACE, O_FED, O_MISS, O_FAN, O_SEED,
-       O_STATS, O_SCENARIO, O_KEY, O_SWITCH_KEY };
+       O_STATS, O_SCENARIO, O_KEY, O_SWITCH_KEY, O_KEY_DIR };
 
 static const struct option long_opts[] = {
     {"connect", required_argument, 0, 'c'},   {"drivers", required_argument, 0, O_DRIVERS},
@@ -153,6 +157,7 @@ static const struct option long_opts[] = {
     {"fanout-pct", required_argument, 0, O_FAN},  {"seed", required_argument, 0, O_SEED},
     {"stats-file", required_argument, 0, O_STATS}, {"scenario", required_argument, 0, O_SCENARIO},
     {"key-file", required_argument, 0, O_KEY},    {"switch-key", required_argument, 0, O_SWITCH_KEY},
+    {"key-dir", required_argument, 0, O_KEY_DIR},
     {"quiet", no_argument, 0, 'q'},           {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0}};
 
@@ -230,6 +235,7 @@ int main(int argc, char **argv)
         /* every node of the process uses the same key (libnode reads these) */
         case O_KEY: setenv("LEX_KEY", optarg, 1); break;
         case O_SWITCH_KEY: setenv("LEX_SWITCH_KEY", optarg, 1); break;
+        case O_KEY_DIR: rq.key_dir = optarg; break;
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -258,7 +264,8 @@ int main(int argc, char **argv)
         lex_state_host_config_t sc = {.endpoint = endpoint, .states = n ? list : NULL,
                                       .nstates = n, .drivers = rq.drivers,
                                       .vehicles = rq.vehicles, .ready_file = ready,
-                                      .heartbeat_ms = (int)hb, .stop = &stop_flag};
+                                      .heartbeat_ms = (int)hb, .key_dir = rq.key_dir,
+                                      .stop = &stop_flag};
         int rc = lex_state_host_run(&sc);
         if (rc != 0)
             fprintf(stderr, "lexnode: state host failed: %s\n", lex_strerror(rc));

@@ -86,6 +86,15 @@ static size_t find_group(requester_t *r, const char *key)
     return (size_t)-1;
 }
 
+int lex_requester_group_of(const lex_agency_t *a, char *group)
+{
+    if (strcmp(a->family, "DMV") == 0 || strcmp(a->family, "OPS") == 0)
+        return -1;
+    snprintf(group, LEX_REQ_GROUP_MAX + 1, "%s",
+             a->level == LEX_LEVEL_FEDERAL ? a->family : a->home_state);
+    return 0;
+}
+
 static int build_groups(requester_t *r)
 {
     const lex_directory_t *dir = r->cfg->directory;
@@ -97,10 +106,10 @@ static int build_groups(requester_t *r)
         return LEX_ENOMEM;
     for (size_t i = 0; i < n; i++) {
         const lex_agency_t *a = lex_directory_at(dir, i);
-        if (strcmp(a->family, "DMV") == 0)
+        char gkey[LEX_REQ_GROUP_MAX + 1];
+        if (lex_requester_group_of(a, gkey) != 0)
             continue;
         int federal = a->level == LEX_LEVEL_FEDERAL;
-        const char *gkey = federal ? a->family : a->home_state;
         size_t g = find_group(r, gkey);
         if (g == (size_t)-1) {
             g = r->ngroups++;
@@ -276,11 +285,18 @@ int lex_requester_run(const lex_requester_config_t *cfg, lex_requester_stats_t *
         goto cleanup;
     r.items[r.ngroups] = (zmq_pollitem_t){NULL, r.timer_fd, ZMQ_POLLIN, 0};
     for (size_t g = 0; g < r.ngroups; g++) {
+        char key_file[4096];
+        if (cfg->key_dir)
+            snprintf(key_file, sizeof key_file, "%s/%s.key", cfg->key_dir, r.groups[g].key);
         lex_node_config_t nc = {.endpoint = cfg->endpoint, .role = "agency",
                                 .oris = r.groups[g].oris, .noris = r.groups[g].noris,
-                                .zmq_ctx = ctx};
-        if ((rc = lex_node_new(&nc, &r.groups[g].node)) != 0)
+                                .zmq_ctx = ctx, .key_file = cfg->key_dir ? key_file : NULL};
+        char err[512] = "";
+        if ((rc = lex_node_new_err(&nc, &r.groups[g].node, err, sizeof err)) != 0) {
+            fprintf(stderr, "lexnode: agency node %s cannot start: %s\n", r.groups[g].key,
+                    err[0] ? err : lex_strerror(rc));
             goto cleanup;
+        }
         r.items[g] = (zmq_pollitem_t){lex_node_socket(r.groups[g].node), 0, ZMQ_POLLIN, 0};
     }
     for (size_t g = 0; g < r.ngroups; g++)

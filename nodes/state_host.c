@@ -1,7 +1,8 @@
 /* state_host.c: the state role. One node per state (ORI <ST>DMV0000),
  * registered as that state's responder for DQ, KQ, RQ, RNQ and IMQ, each
- * answering from its own synthetic population; one thread polls them all so
- * a whole country of responders fits in one process. */
+ * answering from its own synthetic population (and, with a key directory,
+ * on its own CURVE key); one thread polls them all so a whole country of
+ * responders fits in one process. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,15 +84,20 @@ int lex_state_host_run(const lex_state_host_config_t *cfg)
             goto cleanup;
         const char *oris[] = {sn->ori};
         const char *states[] = {sn->state};
+        char key_file[4096];
+        if (cfg->key_dir)
+            snprintf(key_file, sizeof key_file, "%s/%s.key", cfg->key_dir, st);
         lex_node_config_t nc = {
             .endpoint = cfg->endpoint, .role = "state", .oris = oris, .noris = 1,
             .states = states, .nstates = 1, .keys = answered_keys,
             .nkeys = sizeof answered_keys / sizeof answered_keys[0],
             .heartbeat_ms = cfg->heartbeat_ms, .zmq_ctx = ctx,
+            .key_file = cfg->key_dir ? key_file : NULL,
         };
-        if ((rc = lex_node_new(&nc, &sn->node)) != 0) {
+        char err[512] = "";
+        if ((rc = lex_node_new_err(&nc, &sn->node, err, sizeof err)) != 0) {
             fprintf(stderr, "lexnode: cannot connect %s to %s: %s\n", sn->ori, cfg->endpoint,
-                    lex_strerror(rc));
+                    err[0] ? err : lex_strerror(rc));
             goto cleanup;
         }
         items[i] = (zmq_pollitem_t){lex_node_socket(sn->node), 0, ZMQ_POLLIN, 0};

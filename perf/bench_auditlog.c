@@ -4,7 +4,10 @@
  * then times lexctl audit's searches (lex_log_query) and lexctl report's
  * read of a state's rollups against a plain walk of every record measured in
  * the same run, and reports bytes on disk per record after compaction.
- * Usage: bench_auditlog [--records N] [--dir DIR] [--keep] */
+ * With --backlog it only writes the records, 800 to 400 days old by their
+ * stamps and by the writer's reckoning (a retention backlog for
+ * perf/retention-bench.sh), and stops.
+ * Usage: bench_auditlog [--records N] [--dir DIR] [--keep] [--backlog] */
 #include <dirent.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -62,7 +65,7 @@ static uint64_t next_rand(uint64_t *s)
     return *s;
 }
 
-static int generate(const char *dir, uint64_t n, uint64_t t0)
+static int generate(const char *dir, uint64_t n, uint64_t t0, int reckon)
 {
     lex_log_t *log = NULL;
     char err[256];
@@ -83,6 +86,8 @@ static int generate(const char *dir, uint64_t n, uint64_t t0)
         lex_log_record_t rec;
         memset(&rec, 0, sizeof rec);
         rec.time_us = t0 + i * (400 * DAY_US / n);
+        if (reckon) /* the writer's reckoning: checkpoints prove these times */
+            lex_log_set_clock(log, rec.time_us);
         rec.dir = (i & 1) ? LEX_DIR_OUT : LEX_DIR_IN;
         strcpy(rec.conn, "00b81c2a4e");
         strcpy(rec.key, (r >> 24) % 3 ? "DQ" : "RQ");
@@ -182,21 +187,24 @@ int main(int argc, char **argv)
     static const struct option opts[] = {{"records", required_argument, 0, 'n'},
                                          {"dir", required_argument, 0, 'd'},
                                          {"keep", no_argument, 0, 'k'},
+                                         {"backlog", no_argument, 0, 'b'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     uint64_t n = 10000000;
     char dir[256] = "";
-    int keep = 0, c;
-    while ((c = getopt_long(argc, argv, "n:d:kh", opts, NULL)) != -1) {
+    int keep = 0, backlog = 0, c;
+    while ((c = getopt_long(argc, argv, "n:d:kbh", opts, NULL)) != -1) {
         switch (c) {
+        case 'b': backlog = 1; break;
         case 'n': n = strtoull(optarg, NULL, 10); break;
         case 'd': snprintf(dir, sizeof dir, "%s", optarg); break;
         case 'k': keep = 1; break;
         case 'h':
-            printf("usage: bench_auditlog [--records N] [--dir DIR] [--keep]\n"
+            printf("usage: bench_auditlog [--records N] [--dir DIR] [--keep] [--backlog]\n"
                    "Writes N records (default 10,000,000) into DIR (default a new temp dir,\n"
                    "removed afterwards unless --keep; an existing log in DIR is reused) and\n"
-                   "times searches against a walk of every record.\n");
+                   "times searches against a walk of every record. --backlog: only write\n"
+                   "them into DIR, 800 to 400 days old (a retention backlog), and stop.\n");
             return 0;
         default: return 2;
         }
@@ -215,11 +223,15 @@ int main(int argc, char **argv)
     char err[256];
     lex_log_t *log = NULL;
     int rc = 0;
+    if (backlog) {
+        uint64_t old = (uint64_t)time(NULL) * 1000000ull - 800 * DAY_US;
+        return generate(dir, n, old, 1) == 0 ? 0 : 1;
+    }
     if (lex_log_open_reader(dir, &log, err, sizeof err) == 0 && lex_log_last_seq(log) >= n) {
         printf("reusing %llu records in %s\n", (unsigned long long)lex_log_last_seq(log), dir);
     } else {
         lex_log_close(&log);
-        if ((rc = generate(dir, n, t0)) != 0)
+        if ((rc = generate(dir, n, t0, 0)) != 0)
             return 1;
         if ((rc = lex_log_open_reader(dir, &log, err, sizeof err)) != 0) {
             fprintf(stderr, "bench_auditlog: %s\n", err);

@@ -1,6 +1,6 @@
 /* directory.c: loads the agency directory (docs/PROTOCOL.md, "Agency
  * directory"): one agency a line, `ORI|level|family|home_state|name`, and
- * key bindings, `@key|public|label|role|patterns`. Both are kept as arrays
+ * key bindings, `@key|public|label|role|scope` (keybind.c). Both are kept as arrays
  * sorted by their key so look-ups are a binary search. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +9,6 @@
 #include "lex_textfile.h"
 #include "lex_envelope.h"
 #include "lex_error.h"
-#include "lex_glob.h"
 #include "lex_keys.h"
 
 /* a directory file of every agency of a large country is a few megabytes */
@@ -114,76 +113,8 @@ static int cmp_key(const void *a, const void *b)
     return strcmp(((const lex_keybind_t *)a)->public_z85, ((const lex_keybind_t *)b)->public_z85);
 }
 
-/* Parses `@key|public|label|role|patterns` (line starts after "@key|"). */
-static int parse_key_line(char *line, lex_keybind_t *k, const char **why)
-{
-    char *parts[4];
-    int n = 0;
-    char *p = line;
-    while (n < 4) {
-        parts[n++] = p;
-        char *bar = strchr(p, '|');
-        if (!bar)
-            break;
-        *bar = 0;
-        p = bar + 1;
-    }
-    if (n != 4 || strchr(parts[3], '|')) {
-        *why = "expected @key|public key|label|node or operator|ORI patterns";
-        return LEX_EPARSE;
-    }
-    for (int i = 0; i < 4; i++)
-        parts[i] = trim(parts[i]);
-    memset(k, 0, sizeof *k);
-    if (!lex_z85_key_valid(parts[0])) {
-        *why = "the public key must be 40 Z85 characters";
-        return LEX_EPARSE;
-    }
-    strcpy(k->public_z85, parts[0]);
-    if (!parts[1][0] || strlen(parts[1]) > LEX_KEY_LABEL_MAX) {
-        *why = "label must be 1 to 31 characters";
-        return LEX_EPARSE;
-    }
-    strcpy(k->label, parts[1]);
-    if (strcmp(parts[2], "node") == 0)
-        k->role = LEX_KEY_NODE;
-    else if (strcmp(parts[2], "operator") == 0)
-        k->role = LEX_KEY_OPERATOR;
-    else {
-        *why = "role must be node or operator";
-        return LEX_EPARSE;
-    }
-    for (char *tok = strtok(parts[3], " \t,"); tok; tok = strtok(NULL, " \t,")) {
-        if (k->npatterns == LEX_KEY_PATTERNS_MAX) {
-            *why = "more than 64 ORI patterns for one key";
-            return LEX_EPARSE;
-        }
-        if (!lex_glob_pattern_valid(tok)) {
-            *why = "an ORI pattern is 1 to 9 characters of A-Z, 0-9, * and ?";
-            return LEX_EPARSE;
-        }
-        if (k->role == LEX_KEY_OPERATOR) {
-            if (!lex_ori_valid(tok)) {
-                *why = "an operator key binds exact ORIs, not patterns";
-                return LEX_EPARSE;
-            }
-            char st[LEX_STATE_LEN + 1] = {tok[0], tok[1], 0};
-            if (!lex_state_valid(st) || (k->state[0] && strcmp(k->state, st) != 0)) {
-                *why = "an operator key is bound to the ORIs of one state";
-                return LEX_EPARSE;
-            }
-            strcpy(k->state, st);
-        }
-        strcpy(k->patterns[k->npatterns++], tok);
-    }
-    if (k->npatterns == 0) {
-        *why = "a key must be bound to at least one ORI or pattern";
-        return LEX_EPARSE;
-    }
-    return 0;
-}
-
-static int add_key_line(lex_directory_t *dir, size_t *cap, char *line, const char **why)
+static int add_key_line(lex_directory_t *dir, size_t *cap, char *line, size_t lineno,
+                        const char **why)
 {
     if (dir->nkeys == *cap) {
         size_t grown_cap = *cap ? *cap * 2 : 16;
@@ -195,9 +126,13 @@ static int add_key_line(lex_directory_t *dir, size_t *cap, char *line, const cha
         dir->keys = grown;
         *cap = grown_cap;
     }
-    int rc = parse_key_line(line, &dir->keys[dir->nkeys], why);
+    lex_keybind_t *k = &dir->keys[dir->nkeys];
+    int rc = lex_keybind_parse(line, k, why);
+    k->line = lineno;
     if (rc == 0)
         dir->nkeys++;
+    else
+        lex_keybind_free(k);
     return rc;
 }
 
@@ -208,15 +143,18 @@ int lex_directory_parse(const char *text, const char *name, lex_directory_t **ou
     lex_directory_t *dir = calloc(1, sizeof *dir);
     size_t cap = 0, key_cap = 0, lineno = 0;
     int rc = 0;
-    char line[1024];
-    if (!dir)
+    char *line = malloc(LEX_KEY_LINE_MAX);
+    if (!dir || !line) {
+        free(dir);
+        free(line);
         return LEX_ENOMEM;
+    }
     const char *p = text;
     while (*p) {
         const char *nl = strchr(p, '\n');
         size_t n = nl ? (size_t)(nl - p) : strlen(p);
         lineno++;
-        if (n >= sizeof line) {
+        if (n >= LEX_KEY_LINE_MAX || (n >= 1024 && strncmp(p, "@key|", 5) != 0)) {
             rc = fail(err, errlen, name, lineno, "line too long");
             goto fail;
         }
@@ -228,7 +166,7 @@ int lex_directory_parse(const char *text, const char *name, lex_directory_t **ou
             continue;
         if (strncmp(t, "@key|", 5) == 0) {
             const char *why = NULL;
-            if ((rc = add_key_line(dir, &key_cap, t + 5, &why)) != 0) {
+            if ((rc = add_key_line(dir, &key_cap, t + 5, lineno, &why)) != 0) {
                 fail(err, errlen, name, lineno, why);
                 goto fail;
             }
@@ -263,14 +201,21 @@ int lex_directory_parse(const char *text, const char *name, lex_directory_t **ou
         qsort(dir->keys, dir->nkeys, sizeof *dir->keys, cmp_key);
     for (size_t i = 1; i < dir->nkeys; i++)
         if (strcmp(dir->keys[i - 1].public_z85, dir->keys[i].public_z85) == 0) {
-            char why[96];
-            snprintf(why, sizeof why, "key %s listed twice", dir->keys[i].label);
-            rc = fail(err, errlen, name, 0, why);
+            char why[128];
+            snprintf(why, sizeof why, "key %s listed twice (also line %zu)", dir->keys[i].label,
+                     dir->keys[i - 1].line < dir->keys[i].line ? dir->keys[i - 1].line
+                                                                : dir->keys[i].line);
+            rc = fail(err, errlen, name,
+                      dir->keys[i - 1].line > dir->keys[i].line ? dir->keys[i - 1].line
+                                                                : dir->keys[i].line,
+                      why);
             goto fail;
         }
+    free(line);
     *out = dir;
     return 0;
 fail:
+    free(line);
     lex_directory_destroy(&dir);
     return rc;
 }
@@ -292,6 +237,8 @@ void lex_directory_destroy(lex_directory_t **dir)
     if (!dir || !*dir)
         return;
     free((*dir)->agencies);
+    for (size_t i = 0; i < (*dir)->nkeys; i++)
+        lex_keybind_free(&(*dir)->keys[i]);
     free((*dir)->keys);
     free(*dir);
     *dir = NULL;
@@ -336,19 +283,29 @@ size_t lex_directory_key_count(const lex_directory_t *dir)
     return dir ? dir->nkeys : 0;
 }
 
-int lex_keybind_allows(const lex_keybind_t *k, const char *ori)
+const lex_keybind_t *lex_directory_key_at(const lex_directory_t *dir, size_t i)
 {
-    for (size_t i = 0; i < k->npatterns; i++)
-        if (lex_glob_match(k->patterns[i], ori))
-            return 1;
-    return 0;
+    return dir && i < dir->nkeys ? &dir->keys[i] : NULL;
 }
 
-void lex_directory_write_key(FILE *f, const lex_keybind_t *k)
+size_t lex_directory_broad_count(const lex_directory_t *dir)
 {
-    fprintf(f, "@key|%s|%s|%s|", k->public_z85, k->label,
-            k->role == LEX_KEY_OPERATOR ? "operator" : "node");
-    for (size_t i = 0; i < k->npatterns; i++)
-        fprintf(f, "%s%s", i ? " " : "", k->patterns[i]);
-    fputc('\n', f);
+    size_t n = 0;
+    for (size_t i = 0; dir && i < dir->nkeys; i++)
+        n += dir->keys[i].broad != 0;
+    return n;
+}
+
+int lex_directory_state_responder(const lex_directory_t *dir, const char *ori, const char *state)
+{
+    const lex_agency_t *a = lex_directory_find(dir, ori);
+    if (a && strcmp(a->family, "DMV") == 0 && strcmp(a->home_state, state) == 0)
+        return 1;
+    for (size_t i = 0; dir && i < dir->nkeys; i++) {
+        const lex_keybind_t *k = &dir->keys[i];
+        if (k->role == LEX_KEY_RESPONDER && lex_keybind_serves_state(k, state) &&
+            lex_keybind_allows(k, ori))
+            return 1;
+    }
+    return 0;
 }

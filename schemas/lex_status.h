@@ -38,6 +38,7 @@ typedef enum {
     LEX_ST_LOG_FULL = 39,        /* the audit log's disk is below its reserve: no new queries */
     LEX_ST_REVOKED = 41,         /* the session's key was revoked or its binding changed */
     LEX_ST_LOG_FAILED = 42,      /* the audit log cannot write: the switch is stopping */
+    LEX_ST_HANDSHAKE_FAILED = 45, /* (audit log only) a peer failed the CURVE handshake */
     LEX_ST_INTERNAL = 40,        /* the switch failed (e.g. log write) */
 } lex_status_t;
 

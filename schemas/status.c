@@ -42,6 +42,7 @@ static const status_entry_t statuses[] = {
     {LEX_ST_LOG_FULL, "log-full"},
     {LEX_ST_REVOKED, "key-revoked"},
     {LEX_ST_LOG_FAILED, "log-failed"},
+    {LEX_ST_HANDSHAKE_FAILED, "handshake-failed"},
     {LEX_ST_INTERNAL, "internal-error"},
 };
 

@@ -31,8 +31,8 @@ static void send_out(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, const
     if (lex_outbox_add(sw, rid, rid_len, 0, sw->scratch_env.data, sw->scratch_env.len, body->data,
                        body->len) != 0)
         lex_logline_write(LEX_LOG_ERROR, "out of memory queueing a message");
-    if (status)
-        sw->stats.statuses++;
+    else if (status) /* counted once really sent */
+        sw->outbox.msgs[sw->outbox.count - 1].counts = 2;
 }
 
 static void log_in(lex_switch_t *sw, const session_t *s, const lex_envelope_t *e,
@@ -99,7 +99,7 @@ static void pack_status(lex_switch_t *sw, int with_sessions, lex_buf_t *out)
     const stats_t *st = &sw->stats;
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, lex_buf_write);
-    msgpack_pack_map(&pk, 18 + (with_sessions != 0));
+    msgpack_pack_map(&pk, 21 + (with_sessions != 0));
     lex_mp_pack_kv_uint(&pk, "uptime_s", (lex_now_us() - st->started_wall_us) / 1000000u);
     lex_mp_pack_str(&pk, "draining");
     if (sw->draining)
@@ -123,6 +123,13 @@ static void pack_status(lex_switch_t *sw, int with_sessions, lex_buf_t *out)
     lex_mp_pack_kv_uint(&pk, "log_seq", lex_log_last_seq(sw->log));
     lex_mp_pack_kv_uint(&pk, "log_commits", st->log_commits);
     lex_mp_pack_kv_uint(&pk, "log_records", st->log_records);
+    lex_mp_pack_str(&pk, "log_full"); /* diskwatch.c: below the disk reserve */
+    if (sw->log_full)
+        msgpack_pack_true(&pk);
+    else
+        msgpack_pack_false(&pk);
+    lex_mp_pack_kv_uint(&pk, "disk_free_mb", sw->disk_free_bytes >> 20);
+    lex_mp_pack_kv_uint(&pk, "log_full_refused", st->log_full_refused);
     size_t total = lex_table_count(sw->sessions_by_rid);
     lex_mp_pack_kv_uint(&pk, "sessions_total", total);
     if (with_sessions) {

@@ -101,7 +101,10 @@ static int open_db(lex_log_t *log, char *err, size_t errlen)
 {
     const rocksdb_options_t *cf_opts[CF_COUNT];
     for (int i = 0; i < CF_COUNT; i++)
-        cf_opts[i] = i == CF_META || i == CF_ROLLUP ? log->read_cf_opts : log->opts;
+        cf_opts[i] = i == CF_META || i == CF_ROLLUP                         ? log->read_cf_opts
+                     : i == CF_BY_ORI || i == CF_BY_STATE || i == CF_BY_ID ||
+                               i == CF_BY_TIME                            ? log->index_opts
+                                                                          : log->opts;
     char *rerr = NULL;
     if (log->reader)
         log->db = rocksdb_open_for_read_only_column_families(log->opts, log->path, CF_COUNT,
@@ -144,6 +147,10 @@ static int open_common(const char *dir, int reader, lex_durability_t mode, lex_l
     log->mode = mode;
     lex_buf_init(&log->value);
     log->opts = rocksdb_options_create();
+    if (lex_log_options_apply(&log->opts, reader, err, errlen) != 0) {
+        lex_log_close(&log);
+        return LEX_EROCKSDB;
+    }
     rocksdb_options_set_create_if_missing(log->opts, !reader);
     rocksdb_options_set_create_missing_column_families(log->opts, !reader);
     /* lz4 while records are fresh, zstd once compacted to the last level
@@ -162,6 +169,7 @@ static int open_common(const char *dir, int reader, lex_durability_t mode, lex_l
         rocksdb_options_set_memtable_vector_rep(log->opts);
         rocksdb_options_set_allow_concurrent_memtable_write(log->opts, 0);
     }
+    lex_log_index_filter_setup(log); /* retention: index entries below the base go */
     log->wopts = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(log->wopts, mode == LEX_DURABILITY_SYNC);
     if (mode == LEX_DURABILITY_NONE)
@@ -177,6 +185,11 @@ static int open_common(const char *dir, int reader, lex_durability_t mode, lex_l
         rc = lex_log_keys_load(log, err, errlen);
     if (rc == 0 && !reader)
         rc = lex_log_checkpoints_load(log, err, errlen);
+    if (rc == 0 && !reader) {
+        lex_log_clock_load(log);
+        uint64_t base = lex_log_load_base(log);
+        log->index_base = log->base_written = log->base_syncing = base;
+    }
     if (rc != 0) {
         lex_log_close(&log);
         return rc;
@@ -205,14 +218,15 @@ void lex_log_close(lex_log_t **logp)
     if (!logp || !*logp)
         return;
     lex_log_t *log = *logp;
-    if (!log->reader && log->db && (log->pending || log->cp_seq < log->committed_seq)) {
+    if (!log->reader && log->db && !log->failed &&
+        (log->pending || log->cp_seq < log->committed_seq)) {
         /* the last records get a checkpoint of their own on a clean stop */
         lex_log_checkpoint_maybe(log, 1);
         int rc = write_batch(log);
         if (rc != 0)
             fprintf(stderr, "lexswitch: audit log: final commit failed: %s\n", lex_strerror(rc));
     }
-    if (log->deferred_sync && log->db)
+    if (log->deferred_sync && log->db && !log->failed)
         lex_log_sync(log);
     close_db(log);
     if (log->batch)
@@ -225,6 +239,7 @@ void lex_log_close(lex_log_t **logp)
         rocksdb_options_destroy(log->opts);
     if (log->read_cf_opts)
         rocksdb_options_destroy(log->read_cf_opts);
+    lex_log_index_filter_free(log);
     lex_buf_free(&log->value);
     lex_log_rollup_free(log);
     free(log->path);
@@ -376,22 +391,29 @@ static int write_batch(lex_log_t *log)
     if (rocksdb_writebatch_count(log->batch) == 0)
         return 0;
     char *rerr = NULL;
-    if (!rollup_failed)
+    int dead = log->failed; /* after one failed write, never another (no retry) */
+    if (!rollup_failed && !dead)
         rocksdb_write(log->db, log->wopts, log->batch, &rerr);
     rocksdb_writebatch_clear(log->batch);
     lex_log_rollup_reset(log);
     size_t records = log->pending;
     log->pending = 0;
-    if (rerr || rollup_failed) {
+    if (rerr || rollup_failed || dead) {
         log->last_seq = log->committed_seq;
         memcpy(log->last_hash, log->committed_hash, 32);
         log->cp_seq = log->cp_committed_seq;
         log->cp_time_us = log->cp_committed_time_us;
         log->stats.failures++;
-        fprintf(stderr, "lexswitch: audit log write of %zu records failed: %s\n", records,
-                rerr ? rerr : "reading a rollup row failed");
+        if (rerr) {
+            log->failed = 1;
+            fprintf(stderr, "lexswitch: audit log write of %zu records failed: %s\n", records,
+                    rerr);
+        } else if (!dead) {
+            fprintf(stderr, "lexswitch: audit log write of %zu records failed: reading a "
+                            "rollup row failed\n", records);
+        }
         rocksdb_free(rerr);
-        return LEX_EROCKSDB;
+        return dead || rerr ? LEX_EIO : LEX_EROCKSDB;
     }
     log->committed_seq = log->last_seq;
     memcpy(log->committed_hash, log->last_hash, 32);
@@ -422,19 +444,32 @@ int lex_log_deferring(const lex_log_t *log)
 
 int lex_log_sync(lex_log_t *log)
 {
+    if (log->failed)
+        return LEX_EIO;
     char *rerr = NULL;
+    /* a prune written before this fsync starts is durable once it returns */
+    uint64_t base = __atomic_load_n(&log->base_written, __ATOMIC_ACQUIRE);
     rocksdb_flush_wal(log->db, 1, &rerr); /* with automatic WAL flushes: an fsync of the WAL */
     if (rerr) {
+        log->failed = 1;
         fprintf(stderr, "lexswitch: audit log fsync failed: %s\n", rerr);
         rocksdb_free(rerr);
         return LEX_EROCKSDB;
     }
+    __atomic_store_n(&log->base_syncing, base, __ATOMIC_RELEASE);
     return 0;
+}
+
+int lex_log_failed(const lex_log_t *log)
+{
+    return log->failed;
 }
 
 void lex_log_note_sync(lex_log_t *log)
 {
     log->stats.fsyncs++;
+    __atomic_store_n(&log->index_base, __atomic_load_n(&log->base_syncing, __ATOMIC_ACQUIRE),
+                     __ATOMIC_RELEASE);
 }
 
 int lex_log_commit(lex_log_t *log)
@@ -449,7 +484,7 @@ int lex_log_tick(lex_log_t *log)
 {
     if (log->reader || log->pending || !log->can_sign || log->cp_seq >= log->committed_seq)
         return 0;
-    if (lex_now_us() - log->cp_time_us < (uint64_t)log->cp_every_ms * 1000u)
+    if (lex_log_since_checkpoint_us(log) < (uint64_t)log->cp_every_ms * 1000u)
         return 0;
     lex_log_checkpoint_maybe(log, 1);
     return write_batch(log);
@@ -586,6 +621,9 @@ int lex_log_scan(lex_log_t *log, uint64_t from_seq, size_t limit, lex_log_visit_
 int lex_log_scan_index(lex_log_t *log, int cf, const char *prefix, size_t n, uint64_t from_seq,
                        uint64_t to_seq, lex_log_visit_fn fn, void *arg)
 {
+    uint64_t base = lex_log_load_base(log); /* entries up to it wait for compaction */
+    if (from_seq <= base)
+        from_seq = base + 1;
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf(log->db, log->ropts, log->cf[cf]);
     int rc = 0, stop = 0;
     char start[24];

@@ -82,9 +82,26 @@ struct lex_log {
 
     lex_log_stats_t stats;
     int deferred_sync;             /* sync mode, fsync left to lex_log_sync */
+    _Atomic int failed;            /* a write or fsync failed: RocksDB's WAL is never
+                                      touched again (auditlog_options.c says why) */
     const lex_directory_t *directory; /* requester family/level, may be NULL */
     lex_rollup_acc_t rollup;          /* counts this batch adds (writer only) */
+
+    /* time and retention (auditlog_clock.c, auditlog_prune.c) */
+    uint64_t clock_us;             /* the caller's reckoned time, 0 = the wall clock */
+    uint64_t clock_mark_us;        /* the highest reckoned time stored */
+    uint64_t cp_mono_us;           /* monotonic clock at the newest checkpoint made here (0: none) */
+    rocksdb_options_t *index_opts;   /* index column families: with the filter below */
+    rocksdb_compactionfilter_t *index_filter;
+    /* index entries at or below index_base are dropped by compaction; it
+     * moves up to a prune's base once that write is durable (base_written,
+     * base_syncing: what lex_log_sync covers). Atomic: compaction threads. */
+    uint64_t index_base, base_written, base_syncing;
 };
+
+/* Sets the options that keep a full or failing disk from reaching one of
+ * RocksDB's assertions; may replace *opts (auditlog_options.c). */
+int lex_log_options_apply(rocksdb_options_t **opts, int reader, char *err, size_t errlen);
 
 void lex_log_put_be64(uint8_t *p, uint64_t v);
 uint64_t lex_log_get_be64(const uint8_t *p);
@@ -123,6 +140,28 @@ int lex_log_load_head(lex_log_t *log, uint64_t *seq, uint8_t hash[32], char *err
 /* Reads the retention base: records up to base were removed on purpose; the
  * checkpoint at base holds the hash the first remaining record links to. */
 uint64_t lex_log_load_base(lex_log_t *log);
+
+/* Time (auditlog_clock.c). clock_now: the reckoned time (or the wall
+ * clock); checkpoint: puts the reckoned time of a checkpoint at seq, and
+ * the high-water mark, into the current batch; load: reads the mark at
+ * open; the index filter is set up on index_opts before the writer opens
+ * and freed after close; note_base: a prune wrote base (durable per mode). */
+uint64_t lex_log_clock_now(const lex_log_t *log);
+/* Time since the newest checkpoint, for the interval: by the monotonic
+ * clock once one was made since open (a wall-clock step neither delays nor
+ * forces checkpoints), else by its signing time (a clock behind it: due). */
+uint64_t lex_log_since_checkpoint_us(const lex_log_t *log);
+void lex_log_clock_checkpoint(lex_log_t *log, uint64_t seq);
+void lex_log_clock_load(lex_log_t *log);
+void lex_log_index_filter_setup(lex_log_t *log);
+void lex_log_index_filter_free(lex_log_t *log);
+void lex_log_note_base(lex_log_t *log, uint64_t base);
+#define LOG_RK_PREFIX "rk"        /* meta: "rk" + seq -> reckoned time of that checkpoint */
+#define LOG_CUT_PREFIX "cut"      /* meta: "cut" + last seq -> a retention cut (below) */
+#define LOG_CLOCK_KEY "clock"     /* meta: the highest reckoned time stored */
+/* A cut entry: version 1, first and last seq removed, the reckoned time,
+ * period and proved time of the last removed checkpoint, the wall clock. */
+#define LOG_CUT_LEN (1 + 6 * 8)
 
 /* Rollups (auditlog_rollup.c): note counts a just-appended record adds to
  * the batch's rollup rows; flush puts the updated rows into the batch

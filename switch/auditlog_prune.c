@@ -1,11 +1,11 @@
-/* auditlog_prune.c: retention. The switch removes records older than its
- * retention period a chunk at a time: up to the newest signed checkpoint
- * among them, so the verifier can start from that checkpoint's hash. The
- * records go by range (DeleteRange on the record keys and on each ORI's and
- * state's index range), their id and time index entries one by one, and
- * the new base is written in the same batch. Rollups and checkpoints stay.
+/* auditlog_prune.c: retention. Records go by sequence range only, from the
+ * base up to a signed checkpoint whose proved (reckoned) time is older than
+ * the cutoff, so a wall clock that jumps cannot make young records look
+ * old. Each slice is one write: a range delete of the record keys, the new
+ * base and a cut entry saying what went and why; the index entries of the
+ * removed records are dropped later by compaction (auditlog_clock.c's
+ * filter) and skipped by readers. Rollups and checkpoints stay.
  * Layout and rules: docs/LOG.md "Retention". */
-#include <stdlib.h>
 #include <string.h>
 #include "auditlog_internal.h"
 #include "lex_envelope.h"
@@ -13,51 +13,8 @@
 
 static const char base_key[] = "base";
 
-/* A set of index prefixes (ORIs, state codes) seen in the records removed. */
-typedef struct {
-    char (*names)[LEX_ORI_LEN + 1];
-    size_t cap, used;
-} name_set_t;
-
-static uint64_t hash_name(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 1099511628211ull;
-    return h;
-}
-
-static int set_add(name_set_t *set, const char *name)
-{
-    if ((set->used + 1) * 2 > set->cap) {
-        size_t cap = set->cap ? set->cap * 2 : 256;
-        char(*names)[LEX_ORI_LEN + 1] = calloc(cap, sizeof *names);
-        if (!names)
-            return LEX_ENOMEM;
-        for (size_t i = 0; i < set->cap; i++) {
-            if (!set->names[i][0])
-                continue;
-            size_t j = hash_name(set->names[i]) & (cap - 1);
-            while (names[j][0])
-                j = (j + 1) & (cap - 1);
-            memcpy(names[j], set->names[i], sizeof names[j]);
-        }
-        free(set->names);
-        set->names = names;
-        set->cap = cap;
-    }
-    size_t j = hash_name(name) & (set->cap - 1);
-    while (set->names[j][0] && strcmp(set->names[j], name) != 0)
-        j = (j + 1) & (set->cap - 1);
-    if (!set->names[j][0]) {
-        snprintf(set->names[j], sizeof set->names[j], "%s", name);
-        set->used++;
-    }
-    return 0;
-}
-
-/* The newest checkpoint with base < seq <= limit, or 0. */
-static uint64_t checkpoint_at_or_before(lex_log_t *log, uint64_t base, uint64_t limit)
+/* The newest checkpoint with from < seq <= limit, or 0. */
+static uint64_t checkpoint_at_or_before(lex_log_t *log, uint64_t from, uint64_t limit)
 {
     rocksdb_iterator_t *it =
         rocksdb_create_iterator_cf(log->db, log->ropts, log->cf[CF_CHECKPOINTS]);
@@ -72,54 +29,170 @@ static uint64_t checkpoint_at_or_before(lex_log_t *log, uint64_t base, uint64_t 
             seq = lex_log_get_be64((const uint8_t *)k);
     }
     rocksdb_iter_destroy(it);
-    return seq > base ? seq : 0;
+    return seq > from ? seq : 0;
 }
 
-typedef struct {
-    lex_log_t *log;
-    rocksdb_writebatch_t *batch;
-    uint64_t last;            /* remove records up to this seq */
-    uint64_t removed;
-    name_set_t oris, states;
-    int rc;
-} pruner_t;
-
-static int prune_visit(const lex_log_record_t *r, void *arg)
+/* The first checkpoint with seq > from, or 0. */
+static uint64_t checkpoint_after(lex_log_t *log, uint64_t from)
 {
-    pruner_t *p = arg;
-    if (r->seq > p->last)
-        return 1;
-    uint8_t k[16];
-    lex_log_put_be64(k, r->msg_id);
-    lex_log_put_be64(k + 8, r->seq);
-    rocksdb_writebatch_delete_cf(p->batch, p->log->cf[CF_BY_ID], (const char *)k, 16);
-    lex_log_put_be64(k, r->time_us);
-    rocksdb_writebatch_delete_cf(p->batch, p->log->cf[CF_BY_TIME], (const char *)k, 16);
-    const char *names[2] = {r->src, r->dst};
-    for (int i = 0; i < 2 && p->rc == 0; i++) {
-        if (lex_ori_valid(names[i]))
-            p->rc = set_add(&p->oris, names[i]);
-        char st[3] = {names[i][0], names[i][0] ? names[i][1] : 0, 0};
-        if (p->rc == 0 && lex_state_valid(st))
-            p->rc = set_add(&p->states, st);
+    rocksdb_iterator_t *it =
+        rocksdb_create_iterator_cf(log->db, log->ropts, log->cf[CF_CHECKPOINTS]);
+    uint8_t key[8];
+    lex_log_put_be64(key, from + 1);
+    rocksdb_iter_seek(it, (const char *)key, 8);
+    uint64_t seq = 0;
+    if (rocksdb_iter_valid(it)) {
+        size_t klen;
+        const char *k = rocksdb_iter_key(it, &klen);
+        if (klen == 8)
+            seq = lex_log_get_be64((const uint8_t *)k);
     }
-    p->removed++;
-    return p->rc != 0;
+    rocksdb_iter_destroy(it);
+    return seq;
 }
 
-/* Deletes [prefix|0, prefix|last+1) in an index column family. */
-static void delete_prefix_range(pruner_t *p, int cf, const name_set_t *set, size_t n)
+/* The first reckoned-time entry with seq >= from: its seq (0 if none) and
+ * time. */
+static uint64_t rk_at_or_after(lex_log_t *log, uint64_t from, uint64_t *t)
 {
-    for (size_t i = 0; i < set->cap; i++) {
-        if (!set->names[i][0])
-            continue;
-        char from[LEX_ORI_LEN + 8], to[LEX_ORI_LEN + 8];
-        memcpy(from, set->names[i], n);
-        memcpy(to, set->names[i], n);
-        lex_log_put_be64((uint8_t *)from + n, 0);
-        lex_log_put_be64((uint8_t *)to + n, p->last + 1);
-        rocksdb_writebatch_delete_range_cf(p->batch, p->log->cf[cf], from, n + 8, to, n + 8);
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(log->db, log->ropts, log->cf[CF_META]);
+    uint8_t key[2 + 8];
+    memcpy(key, LOG_RK_PREFIX, 2);
+    lex_log_put_be64(key + 2, from);
+    rocksdb_iter_seek(it, (const char *)key, sizeof key);
+    uint64_t seq = 0;
+    if (rocksdb_iter_valid(it)) {
+        size_t klen, vlen;
+        const char *k = rocksdb_iter_key(it, &klen);
+        const char *v = rocksdb_iter_value(it, &vlen);
+        if (klen == sizeof key && memcmp(k, LOG_RK_PREFIX, 2) == 0 && vlen == 8) {
+            seq = lex_log_get_be64((const uint8_t *)k + 2);
+            *t = lex_log_get_be64((const uint8_t *)v);
+        }
     }
+    rocksdb_iter_destroy(it);
+    return seq;
+}
+
+int lex_log_prune_due(lex_log_t *log, uint64_t cutoff_us, uint64_t *upto, uint64_t *records,
+                      uint64_t *stored)
+{
+    uint64_t base = lex_log_load_base(log), last = log->reader ? 0 : log->committed_seq;
+    if (log->reader) {
+        uint8_t h[32];
+        if (lex_log_load_head(log, &last, h, NULL, 0) != 0)
+            return LEX_EPARSE;
+    }
+    *upto = 0;
+    *records = 0;
+    *stored = last > base ? last - base : 0;
+    uint64_t t0 = 0, first_rk = rk_at_or_after(log, base + 1, &t0);
+    uint64_t found = 0, prev_t = 0;
+    /* checkpoints written before reckoned times were stored: their signing
+     * time, walked in order, stopping at the first young one */
+    uint64_t c = base;
+    while ((c = checkpoint_after(log, c)) != 0 && c <= last && (!first_rk || c < first_rk)) {
+        uint64_t t = lex_log_proved_time(log, c);
+        if (t < prev_t)
+            t = prev_t;
+        if (t >= cutoff_us)
+            goto done;
+        found = c;
+        prev_t = t;
+    }
+    /* reckoned times rise with seq: find the newest one older than the
+     * cutoff by halving */
+    if (first_rk && first_rk <= last && t0 < cutoff_us) {
+        uint64_t lo = first_rk, hi = last + 1;
+        for (;;) {
+            uint64_t mid = lo + (hi - lo) / 2, t = 0;
+            if (mid == lo)
+                break;
+            uint64_t s = rk_at_or_after(log, mid, &t);
+            if (s == 0 || s >= hi || t >= cutoff_us)
+                hi = mid;
+            else
+                lo = s;
+        }
+        found = lo;
+    }
+done:
+    if (found && lex_log_proved_time(log, found) == 0)
+        found = checkpoint_at_or_before(log, base, found); /* an entry without its checkpoint */
+    *upto = found;
+    *records = found > base ? found - base : 0;
+    return 0;
+}
+
+int lex_log_prune_slice(lex_log_t *log, uint64_t upto, uint64_t reckoned_us, uint64_t period_us,
+                        uint64_t max_records, uint64_t *removed)
+{
+    *removed = 0;
+    if (log->reader)
+        return LEX_EINVAL;
+    if (log->failed)
+        return LEX_EIO;
+    uint64_t base = lex_log_load_base(log);
+    if (upto > log->committed_seq)
+        upto = log->committed_seq;
+    if (upto <= base)
+        return 0;
+    uint64_t limit = max_records && upto > base + max_records ? base + max_records : upto;
+    uint64_t last = checkpoint_at_or_before(log, base, limit);
+    if (last == 0)
+        last = checkpoint_after(log, base);
+    if (last == 0 || last > upto)
+        return 0; /* nothing old enough ends on a checkpoint */
+    if (reckoned_us < period_us)
+        return LEX_EINVAL;
+    uint64_t proved = lex_log_proved_time(log, last);
+    if ((proved == 0 || proved >= reckoned_us - period_us) && last < upto) {
+        /* a checkpoint of an older switch signed by a clock that was ahead:
+         * the slice goes to upto, which prune_due found old enough */
+        last = upto;
+        proved = lex_log_proved_time(log, last);
+    }
+    if (proved == 0 || proved >= reckoned_us - period_us)
+        return LEX_EINVAL; /* never a record younger than the period */
+
+    rocksdb_writebatch_t *b = rocksdb_writebatch_create();
+    uint8_t from[8], to[8], value[8];
+    lex_log_put_be64(from, base + 1);
+    lex_log_put_be64(to, last + 1);
+    rocksdb_writebatch_delete_range_cf(b, log->cf[CF_DEFAULT], (const char *)from, 8,
+                                       (const char *)to, 8);
+    lex_log_put_be64(value, last);
+    rocksdb_writebatch_put_cf(b, log->cf[CF_META], base_key, sizeof base_key - 1,
+                              (const char *)value, 8);
+    uint8_t ckey[3 + 8], cut[LOG_CUT_LEN];
+    memcpy(ckey, LOG_CUT_PREFIX, 3);
+    lex_log_put_be64(ckey + 3, last);
+    cut[0] = 1;
+    lex_log_put_be64(cut + 1, base + 1);
+    lex_log_put_be64(cut + 9, last);
+    lex_log_put_be64(cut + 17, reckoned_us);
+    lex_log_put_be64(cut + 25, period_us);
+    lex_log_put_be64(cut + 33, proved);
+    lex_log_put_be64(cut + 41, lex_now_us());
+    rocksdb_writebatch_put_cf(b, log->cf[CF_META], (const char *)ckey, sizeof ckey,
+                              (const char *)cut, sizeof cut);
+    if (reckoned_us > log->clock_mark_us) { /* the cut's time is one the log reached */
+        lex_log_put_be64(value, reckoned_us);
+        rocksdb_writebatch_put_cf(b, log->cf[CF_META], LOG_CLOCK_KEY, sizeof LOG_CLOCK_KEY - 1,
+                                  (const char *)value, 8);
+    }
+    char *rerr = NULL;
+    rocksdb_write(log->db, log->wopts, b, &rerr);
+    rocksdb_writebatch_destroy(b);
+    if (rerr) {
+        log->failed = 1; /* never write again after a failed write (auditlog_options.c) */
+        return lex_log_rocks_fail(rerr, NULL, 0, "removing old records");
+    }
+    if (reckoned_us > log->clock_mark_us)
+        log->clock_mark_us = reckoned_us;
+    lex_log_note_base(log, last);
+    *removed = last - base;
+    return last < upto ? 1 : 0;
 }
 
 int lex_log_prune(lex_log_t *log, uint64_t cutoff_us, uint64_t max_records, uint64_t *removed)
@@ -127,45 +200,15 @@ int lex_log_prune(lex_log_t *log, uint64_t cutoff_us, uint64_t max_records, uint
     *removed = 0;
     if (log->reader)
         return LEX_EINVAL;
-    uint64_t base = lex_log_load_base(log);
-    uint64_t first_new = lex_log_seq_at_time(log, cutoff_us); /* 0: every record is older */
-    uint64_t due = first_new ? first_new - 1 : log->committed_seq;
-    if (due > log->committed_seq)
-        due = log->committed_seq;
-    uint64_t limit = due;
-    if (max_records && limit > base + max_records)
-        limit = base + max_records;
-    uint64_t last = limit > base ? checkpoint_at_or_before(log, base, limit) : 0;
-    if (last == 0)
-        return 0; /* nothing old enough ends on a checkpoint yet */
-
-    pruner_t p = {.log = log, .batch = rocksdb_writebatch_create(), .last = last};
-    int rc = lex_log_scan(log, base + 1, 0, prune_visit, &p);
-    if (rc == 0)
-        rc = p.rc;
-    if (rc == 0) {
-        uint8_t from[8], to[8], value[8];
-        lex_log_put_be64(from, base + 1);
-        lex_log_put_be64(to, last + 1);
-        rocksdb_writebatch_delete_range_cf(p.batch, log->cf[CF_DEFAULT], (const char *)from, 8,
-                                           (const char *)to, 8);
-        delete_prefix_range(&p, CF_BY_ORI, &p.oris, LEX_ORI_LEN);
-        delete_prefix_range(&p, CF_BY_STATE, &p.states, 2);
-        lex_log_put_be64(value, last);
-        rocksdb_writebatch_put_cf(p.batch, log->cf[CF_META], base_key, sizeof base_key - 1,
-                                  (const char *)value, 8);
-        char *rerr = NULL;
-        rocksdb_write(log->db, log->wopts, p.batch, &rerr);
-        if (rerr)
-            rc = lex_log_rocks_fail(rerr, NULL, 0, "removing old records");
-    }
-    rocksdb_writebatch_destroy(p.batch);
-    free(p.oris.names);
-    free(p.states.names);
-    if (rc != 0)
+    if (log->failed)
+        return LEX_EIO; /* never write again after a failed write (auditlog_options.c) */
+    uint64_t upto, records, stored, now = lex_log_clock_now(log);
+    int rc = lex_log_prune_due(log, cutoff_us, &upto, &records, &stored);
+    if (rc != 0 || upto == 0)
         return rc;
-    *removed = p.removed;
-    return last < due && checkpoint_at_or_before(log, last, due) ? 1 : 0;
+    if (now <= cutoff_us)
+        return LEX_EINVAL;
+    return lex_log_prune_slice(log, upto, now, now - cutoff_us, max_records, removed);
 }
 
 uint64_t lex_log_base(lex_log_t *log)

@@ -62,7 +62,10 @@ uint64_t lex_log_seq_at_time(lex_log_t *log, uint64_t time_us)
             seq = lex_log_get_be64((const uint8_t *)k + 8);
     }
     rocksdb_iter_destroy(it);
-    return seq;
+    /* entries of records retention removed wait for compaction: the log
+     * starts after the base */
+    uint64_t base = seq ? lex_log_load_base(log) : 0;
+    return seq && seq <= base ? base + 1 : seq;
 }
 
 /* Records sit in seq order and their times almost always rise with seq, so

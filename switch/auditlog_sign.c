@@ -133,7 +133,7 @@ void lex_log_checkpoint_maybe(lex_log_t *log, int force)
         return;
     uint64_t now = lex_now_us();
     int due = force || log->last_seq - log->cp_seq >= log->cp_every_records ||
-              now - log->cp_time_us >= (uint64_t)log->cp_every_ms * 1000u;
+              lex_log_since_checkpoint_us(log) >= (uint64_t)log->cp_every_ms * 1000u;
     if (!due)
         return;
     uint8_t value[CHECKPOINT_LEN];
@@ -149,8 +149,10 @@ void lex_log_checkpoint_maybe(lex_log_t *log, int force)
     lex_log_put_be64(key, log->last_seq);
     rocksdb_writebatch_put_cf(log->batch, log->cf[CF_CHECKPOINTS], (const char *)key, 8,
                               (const char *)value, sizeof value);
+    lex_log_clock_checkpoint(log, log->last_seq); /* its reckoned time, for retention */
     log->cp_seq = log->last_seq;
     log->cp_time_us = now;
+    log->cp_mono_us = lex_mono_us();
 }
 
 int lex_log_checkpoints_load(lex_log_t *log, char *err, size_t errlen)

@@ -201,6 +201,9 @@ static int walk(walk_t *w)
     if (lex_log_load_head(w->log, &head_seq, head_hash, err, sizeof err) != 0)
         return fault(res, LEX_LOG_CHANGED, expect - 1, "the head entry is damaged");
     uint64_t last = expect - 1;
+    int cp_found; /* checkpoints up to the last record (all of them when retention left none) */
+    if ((rc = checkpoint_at(w, last, &cp_found, cp_hash)) != 0)
+        return rc;
     int head_ok = head_seq == last && memcmp(head_hash, prev, 32) == 0;
     if (pending)
         return blame(w, pending, head_ok);
@@ -248,6 +251,8 @@ int lex_log_verify_full(lex_log_t *log, const char *pubkey_path, lex_log_verify_
     rocksdb_iter_seek_to_first(w.cp);
     rc = walk(&w);
     rocksdb_iter_destroy(w.cp);
+    if (rc == 0)
+        rc = lex_log_verify_cuts(log, 0, res); /* retention removed only old records */
     return rc;
 }
 

@@ -30,6 +30,11 @@ void lex_switch_config_defaults(lex_switch_config_t *cfg)
     cfg->hello_timeout_ms = 10000;
     cfg->conn_queue_bytes = 4 << 20;
     cfg->conn_stuck_ms = 10000;
+    cfg->retention_check_s = 3600;
+    cfg->retention_max_share = 10;
+    cfg->retention_slice = 100000;
+    cfg->clock_step_ms = 2000;
+    cfg->log_reserve_mb = 256;
     cfg->log_level = LEX_LOG_INFO;
 }
 
@@ -56,6 +61,9 @@ static const option_t options[] = {
     INT_OPT(node_inflight_max, 1, 10000000), INT_OPT(retention_days, 0, 36500),
     INT_OPT(max_connections, 0, 10000000),    INT_OPT(hello_timeout_ms, 100, 600000),
     INT_OPT(conn_queue_bytes, 65536, 1 << 30), INT_OPT(conn_stuck_ms, 100, 3600000),
+    INT_OPT(retention_check_s, 1, 86400),     INT_OPT(retention_max_share, 1, 100),
+    INT_OPT(retention_slice, 10, 100000000),  INT_OPT(clock_step_ms, 10, 86400000),
+    INT_OPT(log_reserve_mb, 0, 100000000),
     STR_OPT(upstream),   STR_OPT(upstream_serves), STR_OPT(upstream_key),
     STR_OPT(upstream_switch_key),
 };

@@ -121,7 +121,12 @@ int lex_conns_open(lex_switch_t *sw, char *err, size_t errlen)
     int zero = 0;
     if (zmq_setsockopt(sw->router, ZMQ_HANDSHAKE_IVL, &ivl, sizeof ivl) != 0 ||
         zmq_setsockopt(sw->router, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
-        zmq_socket_monitor(sw->router, ep, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0 ||
+        /* the socket's one monitor: handshake_watch.c gets its events too */
+        zmq_socket_monitor(sw->router, ep,
+                           ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0 ||
         !(c->mon = zmq_socket(sw->zctx, ZMQ_PAIR)) ||
         /* no limit on our side: libzmq's I/O thread blocks on a full monitor */
         zmq_setsockopt(c->mon, ZMQ_RCVHWM, &zero, sizeof zero) != 0 ||
@@ -214,9 +219,15 @@ void lex_conns_pump(lex_switch_t *sw)
             uint32_t value;
             memcpy(&event, zmq_msg_data(&ev), 2);
             memcpy(&value, (char *)zmq_msg_data(&ev) + 2, 4);
+            char endpoint[128];
+            size_t elen = zmq_msg_size(&ep) < sizeof endpoint - 1 ? zmq_msg_size(&ep)
+                                                                  : sizeof endpoint - 1;
+            memcpy(endpoint, zmq_msg_data(&ep), elen);
+            endpoint[elen] = 0;
             if (event == ZMQ_EVENT_ACCEPTED)
                 accepted(sw, (int)value);
-            else if (event == ZMQ_EVENT_DISCONNECTED)
+            lex_handshake_watch_event(sw, event, value, endpoint); /* CURVE only */
+            if (event == ZMQ_EVENT_DISCONNECTED)
                 disconnected(sw, (int)value);
         }
         zmq_msg_close(&ep);

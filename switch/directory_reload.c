@@ -144,6 +144,13 @@ static void rebind(lex_switch_t *sw, session_t *s, const lex_directory_t *fresh,
         (*ended)++;
         return;
     }
+    /* what it registered must still fit its key's role and scope (states=,
+     * keys=), or without CURVE the directory's responders */
+    if (s->peer != LEX_PEER_UPSTREAM && lex_hello_check(sw, s, text, sizeof text) != 0) {
+        end_session(sw, s, text);
+        (*ended)++;
+        return;
+    }
     if (s->peer == LEX_PEER_SWITCH && !lex_peer_still_bound(s)) {
         snprintf(text, sizeof text, "key %s no longer binds every pattern this switch serves",
                  bind ? bind->label : "?");
@@ -246,6 +253,7 @@ int lex_directory_reload(lex_switch_t *sw, char *msg, size_t msglen)
              lex_directory_count(fresh), lex_directory_key_count(fresh), ended, withdrawn,
              (double)(lex_mono_us() - t0) / 1000.0);
     lex_logline_write(LEX_LOG_INFO, "%s", msg);
+    lex_hello_check_warn_broad(sw);
     write_status(sw, 1, msg);
     lex_route_log_record(sw, LEX_DIR_IN, "", "RELOAD", "", "", sw->stats.directory_reloads, 0,
                          "reload", "directory", 0, NULL, 0, msg, strlen(msg));

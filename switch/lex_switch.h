@@ -35,6 +35,13 @@ typedef struct {
     int hello_timeout_ms;          /* a connection without a session this long is closed */
     int conn_queue_bytes;          /* bytes waiting for one connection before it counts as full */
     int conn_stuck_ms;             /* a connection full this long loses its session */
+    int retention_check_s;         /* seconds between retention passes */
+    int retention_slice;           /* records one retention slice removes at most */
+    int retention_max_share;       /* percent of the log one pass may remove unconfirmed */
+    int clock_step_ms;             /* a wall-clock change against the monotonic clock this
+                                      large is a step: logged, counted, recorded */
+    int log_reserve_mb;            /* free space kept on the data filesystem: below it new
+                                      queries get ST log-full (diskwatch.c); 0 = no check */
     char upstream[LEX_PATH_MAX];   /* switch to join, e.g. "tcp://10.0.0.1:7400"; "" = none */
     char upstream_serves[LEX_PATH_MAX];  /* destination patterns claimed there ("NV*") */
     char upstream_key[LEX_PATH_MAX];     /* this switch's key for the link ("" = curve_key) */
@@ -70,5 +77,11 @@ int lex_switch_run(lex_switch_t *sw);
 void lex_switch_stop(lex_switch_t *sw);
 
 void lex_switch_destroy(lex_switch_t **sw);
+
+/* The exit status for main() after lex_switch_run: 0, or LEX_EXIT_LOG_FAILED
+ * when the audit log could not write and the switch stopped (a service
+ * manager restarts it; the restart continues the chain). */
+#define LEX_EXIT_LOG_FAILED 74
+int lex_switch_exit_code(const lex_switch_t *sw);
 
 #endif

@@ -26,6 +26,8 @@ int lex_loglevel_from_name(const char *name)
     return -1;
 }
 
+static void write_line(lex_loglevel_t level, const char *msg);
+
 void lex_logline_write(lex_loglevel_t level, const char *fmt, ...)
 {
     if (level > log_max)
@@ -35,6 +37,36 @@ void lex_logline_write(lex_loglevel_t level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    write_line(level, msg);
+}
+
+void lex_logline_limited(lex_logline_limit_t *lim, unsigned every_s, lex_loglevel_t level,
+                         const char *fmt, ...)
+{
+    if (level > log_max)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u + 1;
+    if (lim->last_us && now - lim->last_us < (uint64_t)every_s * 1000000u) {
+        lim->suppressed++;
+        return;
+    }
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (lim->suppressed && n >= 0 && (size_t)n < sizeof msg)
+        snprintf(msg + n, sizeof msg - (size_t)n, " (and %llu more like it in the last %u s)",
+                 (unsigned long long)lim->suppressed, every_s);
+    lim->last_us = now;
+    lim->suppressed = 0;
+    write_line(level, msg);
+}
+
+static void write_line(lex_loglevel_t level, const char *msg)
+{
     char line[2600];
     size_t n;
     if (!log_json) {

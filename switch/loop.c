@@ -26,6 +26,9 @@ static void pump(lex_switch_t *sw);
 static void look_again(lex_switch_t *sw);
 static void commit_and_flush(lex_switch_t *sw);
 
+/* the one line a failing log repeats, at most every few seconds */
+static lex_logline_limit_t sw_fail_lim;
+
 static int sync_pending(const lex_switch_t *sw)
 {
     return sw->sync_busy || sw->wal_dirty || sw->wal_wait.count > 0;
@@ -61,11 +64,18 @@ static void sync_done(uv_work_t *req, int status)
         flush_durable(sw, &sw->wal_syncing);
         look_again(sw);
     } else {
+        /* not durable: what the fsync covered, and what waits for the
+         * next, is never sent as it stands */
         lex_stats_unsent(sw);
-        lex_logline_write(LEX_LOG_ERROR, "AUDIT LOG FSYNC FAILED: %zu messages held back",
-                sw->wal_syncing.count);
-        sw->wal_syncing.count = 0;
-        lex_buf_reset(&sw->wal_syncing.data);
+        lex_logline_limited(&sw_fail_lim, 5, LEX_LOG_ERROR,
+                            "AUDIT LOG FSYNC FAILED: %zu messages held back",
+                            sw->wal_syncing.count + sw->wal_wait.count);
+        lex_logfail_begin(sw, LEX_EIO);
+        lex_logfail_answer(sw, &sw->wal_syncing);
+        lex_logfail_answer(sw, &sw->wal_wait);
+        sw->wal_dirty = 0;
+        look_again(sw);
+        return;
     }
     sync_start(sw);
 }
@@ -102,8 +112,8 @@ static void sync_now(lex_switch_t *sw)
     if (sw->wal_dirty) {
         sw->wal_dirty = 0;
         if (lex_log_sync(sw->log) != 0) {
-            sw->wal_syncing.count = 0;
-            lex_buf_reset(&sw->wal_syncing.data);
+            lex_logfail_begin(sw, LEX_EIO);
+            lex_logfail_answer(sw, &sw->wal_syncing);
             return;
         }
         lex_log_note_sync(sw->log);
@@ -122,10 +132,21 @@ static void commit_and_flush(lex_switch_t *sw)
         lex_stats_commit(sw, records, lex_mono_us() - t0, rc == 0);
     if (rc != 0) {
         lex_stats_unsent(sw);
-        /* Nothing unlogged leaves the switch: the queries stay open and
-         * their requesters get a timeout status. */
-        lex_logline_write(LEX_LOG_ERROR, "AUDIT LOG COMMIT FAILED (%s): %zu messages held back",
-                lex_strerror(rc), sw->outbox.count);
+        lex_logline_limited(&sw_fail_lim, 5, LEX_LOG_ERROR,
+                            "AUDIT LOG COMMIT FAILED (%s): %zu messages held back",
+                            lex_strerror(rc), sw->outbox.count);
+        if (lex_log_failed(sw->log)) {
+            /* the log is dead: answer what it held back, and what waits
+             * for an fsync that can no longer make it durable, and stop */
+            lex_logfail_begin(sw, rc);
+            lex_logfail_answer(sw, &sw->outbox);
+            lex_logfail_answer(sw, &sw->wal_wait);
+            sw->wal_dirty = 0;
+            return;
+        }
+        /* a read for the rollups failed, the log itself is fine: nothing
+         * unlogged leaves the switch; the queries stay open and their
+         * requesters get a timeout status */
         sw->outbox.count = 0;
         lex_buf_reset(&sw->outbox.data);
         return;
@@ -272,9 +293,19 @@ static void on_zap(uv_poll_t *h, int status, int events)
     commit_and_flush(sw);
 }
 
+static void on_handshake(uv_poll_t *h, int status, int events)
+{
+    (void)status;
+    (void)events;
+    lex_switch_t *sw = h->data;
+    lex_handshake_watch_pump(sw);
+    commit_and_flush(sw);
+}
+
 static void close_all(lex_switch_t *sw)
 {
     lex_metrics_http_close(sw);
+    lex_handshake_watch_stop(sw);
     uv_close((uv_handle_t *)&sw->zpoll, NULL);
     uv_close((uv_handle_t *)&sw->mon_poll, NULL);
     if (sw->zap)
@@ -301,6 +332,7 @@ static void on_tick(uv_timer_t *h)
     lex_conns_tick(sw, now);
     lex_outq_tick(sw, now);
     lex_upstream_tick(sw, now);
+    lex_diskwatch_tick(sw, now);
     if (now - sw->last_sample_us >= 1000000u) {
         sw->last_sample_us = now;
         lex_stats_sample(sw, now);
@@ -315,6 +347,7 @@ static void on_tick(uv_timer_t *h)
     lex_log_stats_t before, after;
     lex_log_get_stats(sw->log, &before);
     lex_log_tick(sw->log); /* a signed checkpoint when one is due on an idle log */
+    lex_clock_tick(sw, now);
     lex_retention_tick(sw, now);
     lex_log_get_stats(sw->log, &after);
     if (lex_log_deferring(sw->log) && after.commits != before.commits) {
@@ -322,6 +355,7 @@ static void on_tick(uv_timer_t *h)
         sync_start(sw);
     }
     if (sw->draining && (lex_flight_count(sw) == 0 || now >= sw->drain_deadline_us) &&
+        (!sw->log_failed || now >= sw->drain_deadline_us) &&
         (!sync_pending(sw) || now >= sw->drain_deadline_us + 1000000u)) {
         if (lex_flight_count(sw) > 0) {
             lex_logline_write(LEX_LOG_WARN, "drain time over, %zu queries still open get a timeout",
@@ -511,7 +545,8 @@ static int setup_security(lex_switch_t *sw, char *err, size_t errlen)
         return LEX_EZMQ;
     }
     memset(&kp, 0, sizeof kp);
-    return 0;
+    /* peers that fail before ZAP (no CURVE, wrong switch key) */
+    return lex_handshake_watch_open(sw, err, errlen);
 }
 
 int lex_switch_new(const lex_switch_config_t *cfg, lex_switch_t **out, char *err, size_t errlen)
@@ -546,9 +581,11 @@ int lex_switch_new(const lex_switch_config_t *cfg, lex_switch_t **out, char *err
         goto fail;
     if ((rc = reload_rules(sw, err, errlen)) != 0)
         goto fail;
-    if ((rc = lex_log_open(cfg->data_dir, cfg->durability, &sw->log, err, errlen)) != 0)
+    if ((rc = lex_diskwatch_check_start(sw, err, errlen)) != 0 ||
+        (rc = lex_log_open(cfg->data_dir, cfg->durability, &sw->log, err, errlen)) != 0)
         goto fail;
     lex_log_set_directory(sw->log, sw->directory); /* requester family and level per record */
+    lex_clock_start(sw); /* the reckoned time retention goes by */
     lex_log_defer_sync(sw->log); /* sync mode: the fsync on a worker thread (sync_start) */
     char held_path[LEX_PATH_MAX + 16];
     snprintf(held_path, sizeof held_path, "%s/held", cfg->data_dir);
@@ -635,16 +672,21 @@ int lex_switch_run(lex_switch_t *sw)
         lex_logline_write(LEX_LOG_INFO, "CURVE on: %zu keys bound in the directory may connect",
                           lex_directory_key_count(sw->directory));
         uv_poll_start(&sw->zap_poll, UV_READABLE, on_zap);
+        if (lex_handshake_watch_start(sw, on_handshake) != 0)
+            lex_logline_write(LEX_LOG_WARN, "cannot watch failed handshakes: they leave no "
+                                            "record");
     } else {
         lex_logline_write(LEX_LOG_WARN, "running WITHOUT CURVE encryption or authentication "
                                         "(dev_plain)");
     }
+    lex_hello_check_warn_broad(sw);
     uv_poll_start(&sw->zpoll, UV_READABLE, on_zmq);
     uv_poll_start(&sw->mon_poll, UV_READABLE, on_monitor);
     uv_timer_start(&sw->tick, on_tick, TICK_MS, TICK_MS);
     uv_signal_start(&sw->sigint, on_signal, SIGINT);
     uv_signal_start(&sw->sigterm, on_signal, SIGTERM);
     uv_signal_start(&sw->sighup, on_sighup, SIGHUP);
+    lex_logfail_arm(sw);
     sw->last_heartbeat_us = sw->last_sample_us = lex_mono_us();
     lex_stats_sample(sw, sw->last_sample_us);
     if (write_pid_file(sw) != 0)
@@ -659,10 +701,19 @@ int lex_switch_run(lex_switch_t *sw)
     remove_pid_file(sw);
     if (sw->cfg.stats_file[0] && lex_stats_write(sw, sw->cfg.stats_file) != 0)
         lex_logline_write(LEX_LOG_WARN, "cannot write stats file %s", sw->cfg.stats_file);
+    if (sw->log_failed)
+        lex_logline_write(LEX_LOG_ERROR, "stopped because the audit log cannot write; %llu "
+                          "statuses sent unrecorded; exit status %d",
+                          (unsigned long long)sw->stats.log_failed_statuses, sw->exit_code);
     lex_logline_write(LEX_LOG_INFO, "stopped; %llu messages received, %llu routed, log at seq %llu",
             (unsigned long long)sw->stats.received, (unsigned long long)sw->stats.forwarded,
             (unsigned long long)lex_log_last_seq(sw->log));
     return 0;
+}
+
+int lex_switch_exit_code(const lex_switch_t *sw)
+{
+    return sw->exit_code;
 }
 
 void lex_switch_stop(lex_switch_t *sw)
@@ -701,7 +752,8 @@ void lex_switch_destroy(lex_switch_t **swp)
     lex_table_destroy(&sw->sessions_by_rid);
     lex_table_destroy(&sw->sessions_by_ori);
     lex_stats_free(&sw->stats);
-    lex_conns_destroy(sw);
+    lex_conns_destroy(sw); /* stops the ROUTER's monitor first */
+    lex_handshake_watch_close(sw);
     if (sw->router)
         zmq_close(sw->router);
     lex_zap_close(sw);

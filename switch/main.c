@@ -130,6 +130,7 @@ int main(int argc, char **argv)
         return 1;
     }
     int rc = lex_switch_run(sw);
+    int code = rc == 0 ? lex_switch_exit_code(sw) : 1;
     lex_switch_destroy(&sw);
-    return rc == 0 ? 0 : 1;
+    return code;
 }

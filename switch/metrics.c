@@ -285,10 +285,51 @@ int lex_metrics_render(lex_switch_t *sw, lex_buf_t *out)
     single(out, "lexswitch_log_last_sequence", "gauge",
            "Sequence number of the newest committed audit-log record.",
            lex_log_last_seq(sw->log));
+    single(out, "lexswitch_clock_steps_total", "counter",
+           "Wall-clock steps against the monotonic clock (each is in the audit log).",
+           sw->clock.steps);
+    single(out, "lexswitch_retention_removed_total", "counter",
+           "Audit-log records removed by retention since start.", sw->retention.removed_total);
+    single(out, "lexswitch_retention_waiting_records", "gauge",
+           "Records a retention pass would remove but waits to be confirmed (over "
+           "retention_max_share).",
+           sw->retention.waiting_upto ? sw->retention.waiting_records : 0);
+    single(out, "lexswitch_retention_failures_total", "counter",
+           "Retention passes that failed.", sw->retention.failures_total);
+    single(out, "lexswitch_log_full", "gauge",
+           "1 while free space on the audit log's filesystem is below log_reserve_mb: new "
+           "queries get ST log-full.", (uint64_t)(sw->log_full ? 1 : 0));
+    single(out, "lexswitch_disk_free_bytes", "gauge",
+           "Free space on the audit log's filesystem at the last look (4 a second).",
+           sw->disk_free_bytes);
+    single(out, "lexswitch_log_full_refused_total", "counter",
+           "Queries refused with ST log-full.", st->log_full_refused);
+    single(out, "lexswitch_log_failed", "gauge",
+           "1 once an audit-log write or fsync failed: the switch is stopping.",
+           (uint64_t)(sw->log_failed ? 1 : 0));
+    single(out, "lexswitch_log_failed_statuses_total", "counter",
+           "ST log-failed statuses sent without a record because the log could not write.",
+           st->log_failed_statuses);
     single(out, "lexswitch_rules_reloads_total", "counter",
            "Rules reloads attempted (SIGHUP).", sw->rules_generation);
     single(out, "lexswitch_draining", "gauge",
            "1 while the switch drains open queries before stopping.", (uint64_t)(sw->draining ? 1 : 0));
+    single(out, "lexswitch_hello_refused_total", "counter",
+           "HELLOs refused (outside the key's binding, unknown ORI, malformed ...).",
+           st->hello_refused);
+    single(out, "lexswitch_broad_key_bindings", "gauge",
+           "Directory key bindings marked broad (a wildcard binds more than one agency).",
+           lex_directory_broad_count(sw->directory));
+    static const char *const kinds[] = {"no-curve", "bad-key", "unknown-key", "hung-up",
+                                        "other"};
+    family(out, "lexswitch_handshake_failures_total", "counter",
+           "Connections whose CURVE handshake failed, by reason.");
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        put(out, "lexswitch_handshake_failures_total{reason=\"%s\"} %llu\n", kinds[i],
+            (unsigned long long)st->handshake_failures[i]);
+    single(out, "lexswitch_handshake_records_suppressed_total", "counter",
+           "Failed handshakes over the per-peer record rate: counted, not logged.",
+           st->handshake_suppressed);
     single(out, "lexswitch_start_time_seconds", "gauge",
            "When the switch started, in seconds since the epoch.",
            st->started_wall_us / 1000000u);

@@ -32,6 +32,7 @@ int lex_outbox_add(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, uint64_
     memcpy(m->rid, rid, rid_len);
     m->rid_len = rid_len;
     m->fid = fid;
+    m->counts = 0;
     m->env_off = ob->data.len;
     m->env_len = env_len;
     if (lex_buf_append(&ob->data, env, env_len) != 0)
@@ -127,12 +128,19 @@ int lex_outbox_note_gone(lex_switch_t *sw, const uint8_t *rid, size_t rid_len)
  * and anything else is recorded as undelivered. */
 static void queue_or_refuse(lex_switch_t *sw, session_t *s, const outmsg_t *m, const char *d)
 {
-    if (s && lex_outq_push(sw, s, m->fid, d + m->env_off, m->env_len, d + m->body_off,
-                           m->body_len) == 0)
+    if (s && lex_outq_push(sw, s, m, d) == 0)
         return;
     if (m->fid && remember_bounce(sw, m->fid) == 0)
         return; /* the requester gets ST busy (lex_route_fail_bounced) */
     lex_route_undelivered(sw, m->rid, m->rid_len, d + m->env_off, m->env_len);
+}
+
+void lex_outbox_count_sent(lex_switch_t *sw, int counts)
+{
+    if (counts == 1)
+        sw->stats.forwarded++;
+    else if (counts == 2)
+        sw->stats.statuses++;
 }
 
 void lex_outbox_flush_box(lex_switch_t *sw, outbox_t *ob)
@@ -144,8 +152,11 @@ void lex_outbox_flush_box(lex_switch_t *sw, outbox_t *ob)
         const char *d = ob->data.data;
         if (lex_upstream_is_rid(m->rid, m->rid_len)) {
             if (lex_upstream_send(sw, d + m->env_off, m->env_len, d + m->body_off,
-                                  m->body_len) == 0 ||
-                (m->fid && zmq_errno() == EAGAIN && remember_bounce(sw, m->fid) == 0))
+                                  m->body_len) == 0) {
+                lex_outbox_count_sent(sw, m->counts);
+                continue;
+            }
+            if (m->fid && zmq_errno() == EAGAIN && remember_bounce(sw, m->fid) == 0)
                 continue;
             sw->stats.send_failures++;
             continue;
@@ -157,8 +168,10 @@ void lex_outbox_flush_box(lex_switch_t *sw, outbox_t *ob)
         }
         if (zmq_send(sw->router, m->rid, m->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
             zmq_send(sw->router, d + m->env_off, m->env_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
-            zmq_send(sw->router, d + m->body_off, m->body_len, ZMQ_DONTWAIT) >= 0)
+            zmq_send(sw->router, d + m->body_off, m->body_len, ZMQ_DONTWAIT) >= 0) {
+            lex_outbox_count_sent(sw, m->counts);
             continue;
+        }
         int why = zmq_errno();
         if (why == EAGAIN) {
             queue_or_refuse(sw, s, m, d);

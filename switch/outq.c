@@ -47,9 +47,10 @@ static int track(lex_switch_t *sw, session_t *s)
     return 0;
 }
 
-int lex_outq_push(lex_switch_t *sw, session_t *s, uint64_t fid, const void *env, size_t env_len,
-                  const void *body, size_t body_len)
+int lex_outq_push(lex_switch_t *sw, session_t *s, const outmsg_t *from, const char *data)
 {
+    const char *env = data + from->env_off, *body = data + from->body_off;
+    size_t env_len = from->env_len, body_len = from->body_len;
     struct lex_outq *q = s->outq;
     if (!q) {
         if (!(q = calloc(1, sizeof *q)))
@@ -82,7 +83,8 @@ int lex_outq_push(lex_switch_t *sw, session_t *s, uint64_t fid, const void *env,
     }
     outmsg_t *m = &ob->msgs[ob->count];
     m->rid_len = 0; /* the session's own */
-    m->fid = fid;
+    m->fid = from->fid;
+    m->counts = from->counts;
     m->env_off = ob->data.len;
     m->env_len = env_len;
     m->body_off = m->env_off + env_len;
@@ -109,6 +111,7 @@ static int drain(lex_switch_t *sw, session_t *s)
                 lex_outbox_note_gone(sw, s->rid, s->rid_len);
             break;
         }
+        lex_outbox_count_sent(sw, m->counts);
         q->bytes -= m->env_len + m->body_len;
         q->head++;
     }

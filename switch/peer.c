@@ -42,10 +42,11 @@ int lex_peer_hello(lex_switch_t *sw, session_t *s, const msgpack_object *hello, 
     const msgpack_object *serves = lex_mp_get(hello, "serves");
     if (!serves)
         return 0;
-    if (s->bind && s->bind->role != LEX_KEY_NODE) {
-        snprintf(why, whylen, "key '%s' is an operator key: only a node key may serve patterns",
-                 s->bind->label);
-        return LEX_ST_SPOOFED_ORI;
+    if (s->bind && s->bind->role != LEX_KEY_SWITCH) {
+        snprintf(why, whylen, "key '%s' (%s, %s) may not serve destination patterns (switch "
+                 "keys only)", s->bind->label, lex_key_role_name(s->bind->role),
+                 s->bind->public_z85);
+        return LEX_ST_HELLO_REFUSED;
     }
     if (serves->type != MSGPACK_OBJECT_ARRAY || serves->via.array.size == 0 ||
         serves->via.array.size > LEX_KEY_PATTERNS_MAX) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <msgpack.h>
+#include "lex_auditlog.h"
 #include "lex_body.h"
 #include "lex_buf.h"
 #include "lex_error.h"
@@ -119,6 +120,10 @@ int lex_holds_open(const char *path, lex_holds_t **out, char *err, size_t errlen
         return LEX_ENOMEM;
     s->next_id = 1;
     s->opts = rocksdb_options_create();
+    if (lex_log_options_harden(&s->opts, err, errlen) != 0) { /* a full disk must not abort */
+        lex_holds_close(&s);
+        return LEX_EROCKSDB;
+    }
     rocksdb_options_set_create_if_missing(s->opts, 1);
     s->wopts = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(s->wopts, 1);

@@ -66,8 +66,10 @@ int lex_route_log_record(lex_switch_t *sw, lex_direction_t dir, const char *conn
     rec.body = body;
     rec.body_len = body_len;
     int rc = lex_log_append(sw->log, &rec);
+    static lex_logline_limit_t append_lim; /* once per record would flood stderr */
     if (rc != 0)
-        lex_logline_write(LEX_LOG_ERROR, "AUDIT LOG APPEND FAILED: %s", lex_strerror(rc));
+        lex_logline_limited(&append_lim, 5, LEX_LOG_ERROR, "AUDIT LOG APPEND FAILED: %s",
+                            lex_strerror(rc));
     return rc;
 }
 
@@ -88,10 +90,8 @@ static void emit_for(lex_switch_t *sw, uint64_t fid, const uint8_t *rid, size_t 
     if (lex_outbox_add(sw, rid, rid_len, fid, sw->scratch_env.data, sw->scratch_env.len, body,
                        body_len) != 0)
         lex_logline_write(LEX_LOG_ERROR, "out of memory queueing a message");
-    if (strcmp(env->key, "ST") == 0)
-        sw->stats.statuses++;
-    else
-        sw->stats.forwarded++;
+    else /* counted as forwarded or as a status once it is really sent */
+        sw->outbox.msgs[sw->outbox.count - 1].counts = strcmp(env->key, "ST") == 0 ? 2 : 1;
 }
 
 #define emit(sw, ...) emit_for(sw, 0, __VA_ARGS__)
@@ -162,16 +162,17 @@ static void handle_hello(lex_switch_t *sw, const uint8_t *rid, size_t rid_len,
                          const char *peer_key, const char *conn, const lex_envelope_t *e,
                          const void *env, size_t env_len, const void *body, size_t body_len)
 {
-    char why[200];
+    char why[256];
     session_t *s = NULL;
     int st = lex_session_register(sw, rid, rid_len, peer_key, body, body_len, &s, why, sizeof why);
     if (st != 0) {
-        if (st == LEX_ST_SPOOFED_ORI || st == LEX_ST_ORI_IN_USE || st == LEX_ST_REVOKED) {
-            sw->stats.spoofed += st == LEX_ST_SPOOFED_ORI;
-            sw->stats.ori_in_use += st == LEX_ST_ORI_IN_USE;
+        sw->stats.spoofed += st == LEX_ST_SPOOFED_ORI;
+        sw->stats.ori_in_use += st == LEX_ST_ORI_IN_USE;
+        /* the record of each is below; the log line thins out under a flood */
+        if (++sw->stats.hello_refused <= 100 || sw->stats.hello_refused % 1000 == 0 ||
+            sw->cfg.verbose)
             lex_logline_write(LEX_LOG_WARN, "HELLO from %s refused (%s): %s", conn,
                               lex_status_name(st), why);
-        }
         refuse(sw, rid, rid_len, conn, e, env, env_len, body, body_len, st, "%s", why);
         return;
     }
@@ -336,6 +337,11 @@ static void handle_query(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, s
     if (sw->draining) {
         refuse(sw, rid, rid_len, s->conn, e, env, env_len, body, body_len, LEX_ST_SHUTTING_DOWN,
                "%s", "the switch is shutting down");
+        return;
+    }
+    if (lex_diskwatch_refuses(sw)) {
+        refuse(sw, rid, rid_len, s->conn, e, env, env_len, body, body_len, LEX_ST_LOG_FULL, "%s",
+               "the audit log's disk is below its reserve: no new queries for now");
         return;
     }
     if (e->ndst == 0) {

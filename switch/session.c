@@ -182,8 +182,8 @@ int lex_session_register(lex_switch_t *sw, const uint8_t *rid, size_t rid_len,
             goto done;
         }
         if (s->bind && !lex_keybind_allows(s->bind, s->oris[i])) {
-            snprintf(why, whylen, "ORI %s is not bound to this connection's key (%s)", s->oris[i],
-                     s->bind->label);
+            snprintf(why, whylen, "ORI %s is not bound to this connection's key '%s' (%s)",
+                     s->oris[i], s->bind->label, s->bind->public_z85);
             st = LEX_ST_SPOOFED_ORI;
             goto done;
         }
@@ -209,6 +209,8 @@ int lex_session_register(lex_switch_t *sw, const uint8_t *rid, size_t rid_len,
     const msgpack_object *role = lex_mp_get(&up.data, "role");
     if (role)
         lex_mp_str(role, s->role, sizeof s->role);
+    if ((st = lex_hello_check(sw, s, why, whylen)) != 0)
+        goto done;
 
     for (size_t i = 0; i < rid_len && 2 * i + 2 < sizeof s->conn; i++)
         snprintf(s->conn + 2 * i, 3, "%02x", rid[i]);

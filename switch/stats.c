@@ -161,6 +161,13 @@ int lex_stats_write(lex_switch_t *sw, const char *path)
             (unsigned long long)s->statuses, (unsigned long long)s->refused,
             (unsigned long long)s->bad_frames, (unsigned long long)s->timeouts,
             (unsigned long long)s->send_failures);
+    uint64_t handshakes = 0;
+    for (size_t i = 0; i < LEX_HANDSHAKE_KINDS; i++)
+        handshakes += s->handshake_failures[i];
+    fprintf(f, "\"hello_refused\": %llu, \"handshake_failures\": %llu, \"keys_bound\": %zu, "
+               "\"keys_broad\": %zu, ",
+            (unsigned long long)s->hello_refused, (unsigned long long)handshakes,
+            lex_directory_key_count(sw->directory), lex_directory_broad_count(sw->directory));
     fprintf(f, "\"by_decision\": {\"allow\": %llu, \"deny\": %llu, \"redact\": %llu, "
                "\"review\": %llu}, ",
             (unsigned long long)s->by_decision[0], (unsigned long long)s->by_decision[1],

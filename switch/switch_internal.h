@@ -16,6 +16,7 @@
 #include "lex_states.h"
 #include "lex_switch.h"
 #include "metrics.h"
+#include "retention.h"
 #include "review.h"
 #include "table.h"
 
@@ -83,6 +84,7 @@ typedef struct {
     uint64_t fid;              /* a forwarded query's flight, to fail it if undeliverable; else 0 */
     size_t env_off, env_len;   /* into outbox data */
     size_t body_off, body_len;
+    uint8_t counts;            /* which counter a send adds to: 0 none, 1 forwarded, 2 statuses */
 } outmsg_t;
 
 typedef struct {
@@ -94,6 +96,9 @@ typedef struct {
 typedef struct {
     uint64_t received, forwarded, statuses, refused, bad_frames, timeouts, send_failures;
     uint64_t unknown_keys;     /* connections refused by the CURVE authenticator */
+    uint64_t hello_refused;    /* HELLOs refused (any reason) */
+    uint64_t handshake_failures[6];  /* lex_handshake_kind_t (handshake_watch.c) */
+    uint64_t handshake_suppressed;   /* failures over the record rate, counted only */
     uint64_t spoofed;          /* ORI claims outside the session's key binding or session */
     uint64_t rate_limited;     /* queries refused over a session's rate */
     uint64_t busy;             /* queries refused because the destination was backed up */
@@ -113,6 +118,8 @@ typedef struct {
     uint64_t *answered;        /* opened_us of flights answered in this pass */
     size_t nanswered, answered_cap;
     uint64_t log_commits, log_records, log_commit_failures;
+    uint64_t log_full_refused; /* queries refused with ST log-full (diskwatch.c) */
+    uint64_t log_failed_statuses; /* ST log-failed sent, unrecorded, as the log died (logfail.c) */
     uint64_t started_wall_us;  /* for uptime and start time */
     /* one sample a second for the status rates: a ring of the last 11 */
     uint64_t sample_us[11], sample_received[11], sample_forwarded[11];
@@ -159,8 +166,8 @@ struct lex_switch {
     uint64_t *bounced;            /* flights whose query could not be delivered this flush */
     size_t nbounced, bounced_cap;
     uint64_t last_sample_us;
-    uint64_t retention_next_us;   /* monotonic time of the next retention pass (0: first tick) */
-    uint64_t retention_removed;   /* records removed by retention since start */
+    lex_clock_state_t clock;      /* the switch's reckoned time (clock.c) */
+    lex_retention_state_t retention; /* retention passes (retention.c) */
     /* sync durability: the WAL's fsync runs on a worker thread while the
      * loop goes on; messages wait in wal_wait (written, not yet synced)
      * and wal_syncing (covered by the fsync under way) */
@@ -182,6 +189,14 @@ struct lex_switch {
     uint64_t loop_ran_us;         /* monotonic time the tick last ran (stall.c) */
     uint64_t resumed_us;          /* when the loop ran again after a stall; 0 never */
     uint64_t last_stall_ms;       /* how long the last stall was */
+    struct lex_handshake_watch *handshakes;  /* failed-handshake monitor (CURVE only), or NULL */
+    /* disk space (diskwatch.c) and a dead log (logfail.c) */
+    int log_full;                 /* free space below log_reserve_mb: no new queries */
+    uint64_t disk_free_bytes;     /* free to the switch at the last look */
+    uint64_t disk_next_check_us;  /* monotonic */
+    uint64_t log_full_since_us;   /* wall clock, when log_full was raised */
+    int log_failed;               /* a commit or fsync failed: answering what is open, stopping */
+    int exit_code;                /* for main(): 0 or LEX_EXIT_LOG_FAILED */
 };
 
 /* session.c */
@@ -197,6 +212,15 @@ void lex_session_remove(lex_switch_t *sw, session_t *s);
 /* Next responder for a state (round robin), or NULL. */
 session_t *lex_session_for_state(lex_switch_t *sw, const char *state);
 void lex_session_remove_all(lex_switch_t *sw);
+
+/* hello_check.c */
+/* May s (read from a HELLO, not yet stored) register what it claims, by
+ * its key's binding (CURVE) or the directory (dev_plain)? 0, or an ST code
+ * with why naming the key. */
+int lex_hello_check(const lex_switch_t *sw, const session_t *s, char *why, size_t whylen);
+
+/* Logs a warning for each key binding marked broad (start, reload). */
+void lex_hello_check_warn_broad(const lex_switch_t *sw);
 
 /* session_claim.c */
 /* 1 for an operator's connection (role "operator"; with CURVE an operator
@@ -229,9 +253,36 @@ void lex_outbox_flush(lex_switch_t *sw);
 void lex_outbox_flush_box(lex_switch_t *sw, outbox_t *ob);
 int lex_outbox_take(outbox_t *dst, outbox_t *src);
 void lex_outbox_free(outbox_t *ob);
+/* A message was handed to ZeroMQ: the counter its kind adds to (m->counts). */
+void lex_outbox_count_sent(lex_switch_t *sw, int counts);
 /* rid's connection closed, or a send found it gone: its session ends once
  * the ROUTER is drained (lex_route_end_gone). */
 int lex_outbox_note_gone(lex_switch_t *sw, const uint8_t *rid, size_t rid_len);
+
+/* handshake_watch.c: handshakes that fail before ZAP (no CURVE, wrong
+ * switch key), from the ROUTER's socket monitor; CURVE only. */
+typedef enum {
+    LEX_HANDSHAKE_NO_CURVE,    /* the peer offered no CURVE */
+    LEX_HANDSHAKE_BAD_KEY,     /* its handshake does not open with our key */
+    LEX_HANDSHAKE_AUTH,        /* the authenticator refused its key (zap.c logs it) */
+    LEX_HANDSHAKE_CLOSED,      /* it hung up mid-handshake (often: it offers no CURVE) */
+    LEX_HANDSHAKE_OTHER,
+    LEX_HANDSHAKE_KINDS
+} lex_handshake_kind_t;
+int lex_handshake_watch_open(lex_switch_t *sw, char *err, size_t errlen); /* before bind */
+/* Polls the monitor on the loop; on_readable pumps (and commits). */
+int lex_handshake_watch_start(lex_switch_t *sw, uv_poll_cb on_readable);
+void lex_handshake_watch_pump(lex_switch_t *sw);  /* drains waiting events */
+/* One event of the ROUTER's monitor (conn_limits.c reads the monitor and
+ * hands each here): accepted, disconnected, handshake failed. */
+void lex_handshake_watch_event(lex_switch_t *sw, int event, uint32_t value,
+                               const char *endpoint);
+void lex_handshake_watch_stop(lex_switch_t *sw);  /* closes the loop handle */
+void lex_handshake_watch_close(lex_switch_t *sw); /* before the ROUTER closes */
+/* 1 when a record of a refused handshake from rate_key (a peer's IP, or an
+ * endpoint) may be written now, else 0 (counted as suppressed);
+ * *suppressed: how many were left out since its last record. */
+int lex_handshake_may_record(lex_switch_t *sw, const char *rate_key, uint64_t *suppressed);
 
 /* zap.c */
 int lex_zap_open(lex_switch_t *sw, char *err, size_t errlen);   /* before the ROUTER binds */
@@ -296,9 +347,9 @@ void lex_conns_counts(const lex_switch_t *sw, uint64_t out[6]);
  * conn_queue_bytes): what a full pipe would not take waits here, in order. */
 /* 1 when s's queue is over its budget (new queries to or from it get busy). */
 int lex_outq_full(const lex_switch_t *sw, const session_t *s);
-/* Queues one message for s (after what waits); LEX_EAGAIN over budget. */
-int lex_outq_push(lex_switch_t *sw, session_t *s, uint64_t fid, const void *env, size_t env_len,
-                  const void *body, size_t body_len);
+/* Queues a copy of m (its bytes in data) for s, after what waits;
+ * LEX_EAGAIN over budget. */
+int lex_outq_push(lex_switch_t *sw, session_t *s, const outmsg_t *m, const char *data);
 int lex_outq_waiting(const session_t *s);  /* 1 when messages wait in s's queue */
 void lex_outq_retry(lex_switch_t *sw);     /* sends what the pipes take now */
 /* Drops the sessions whose queue stayed full for conn_stuck_ms. */
@@ -314,9 +365,38 @@ uint64_t lex_stall_heard_since(const lex_switch_t *sw, uint64_t last_heard_us);
  * queries time out. */
 int lex_stall_recent(const lex_switch_t *sw, uint64_t now_us);
 
-/* retention.c: removes audit-log records older than retention_days, a
- * chunk per tick while some are due, checking again every hour. */
+/* diskwatch.c: free space on the data filesystem, looked at on the tick.
+ * Below cfg.log_reserve_mb the switch is log-full: new queries get ST
+ * log-full while open ones are still answered and logged; it resumes by
+ * itself when space returns. check_start is called before the log opens. */
+void lex_diskwatch_tick(lex_switch_t *sw, uint64_t now_us);
+int lex_diskwatch_check_start(lex_switch_t *sw, char *err, size_t errlen);
+/* 1 (and counted) when a new query must be refused with ST log-full. */
+int lex_diskwatch_refuses(lex_switch_t *sw);
+
+/* logfail.c: the audit log cannot write any more. The messages the failed
+ * commits held back, and every open query, are answered with ST log-failed
+ * (sent without a record: the log is dead), and the switch stops with
+ * LEX_EXIT_LOG_FAILED. Answers boxes' messages; may be called again. */
+void lex_logfail_begin(lex_switch_t *sw, int rc);
+void lex_logfail_answer(lex_switch_t *sw, outbox_t *held);
+/* Turns a SIGABRT after the log failed into exit status 74 (RocksDB's
+ * assertion on a failed WAL, reached from the fsync thread). */
+void lex_logfail_arm(lex_switch_t *sw);
+
+/* retention.c: removes audit-log records older than retention_days by the
+ * reckoned time, a bounded slice per tick while a pass runs, a pass every
+ * retention_check_s; a pass over retention_max_share waits for
+ * `lexctl retention confirm`. */
 void lex_retention_tick(lex_switch_t *sw, uint64_t now_us);
+
+/* clock.c: start sets the reckoned time once the log is open; tick checks
+ * the wall clock against the monotonic one (a step is logged, counted and
+ * recorded with decision "clock") and gives the log the reckoned time;
+ * now is the reckoned time in microseconds since the epoch. */
+void lex_clock_start(lex_switch_t *sw);
+void lex_clock_tick(lex_switch_t *sw, uint64_t mono_us);
+uint64_t lex_clock_now(const lex_switch_t *sw);
 
 /* stats.c */
 int lex_stats_init(stats_t *st);

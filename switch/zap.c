@@ -89,12 +89,19 @@ static int handle_one(lex_switch_t *sw)
         else
             reply(sw, &frames[1], "200", "OK", key_z85);
     }
+    uint64_t suppressed = 0;
     if (why) {
         sw->stats.unknown_keys++;
         if (sw->stats.unknown_keys <= 10 || sw->cfg.verbose)
             lex_logline_write(LEX_LOG_WARN, "connection from %s refused: %s (key %s)",
                               address[0] ? address : "?", why, key_z85[0] ? key_z85 : "-");
-        lex_route_log_refused_peer(sw, address, key_z85, why);
+        /* a peer retrying an unbound key must not fill the log */
+        if (lex_handshake_may_record(sw, address[0] ? address : "zap", &suppressed)) {
+            char text[160];
+            snprintf(text, sizeof text, "%s; %llu more from this peer were not recorded", why,
+                     (unsigned long long)suppressed);
+            lex_route_log_refused_peer(sw, address, key_z85, suppressed ? text : why);
+        }
     }
     for (int i = 0; i < kept; i++)
         zmq_msg_close(&frames[i]);

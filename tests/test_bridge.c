@@ -222,8 +222,8 @@ static void setup_curve(void)
     lex_test_switch_prepare(&sw);
     lex_test_switch_use_curve(&sw);
     char key[LEX_TEST_PATH];
-    lex_test_make_key(&sw, "nvbridge", "node", "NVDMV0000", key);
-    lex_test_make_key(&sw, "capd", "node", "CA*", key);
+    lex_test_make_key(&sw, "nvbridge", "responder", "NVDMV0000 states=NV", key);
+    lex_test_make_key(&sw, "capd", "agency", "CA*|broad", key);
     lex_test_switch_start(&sw, NULL);
     snprintf(conf, sizeof conf, "%s/nv-bridge.conf", sw.dir);
     char cmd[1024], out[512];

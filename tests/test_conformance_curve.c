@@ -146,7 +146,7 @@ TestSuite(conformance_curve, .init = setup, .fini = teardown, .timeout = 60);
 Test(conformance_curve, bound_key_is_welcomed_unknown_key_hears_nothing)
 {
     char nv_key[LEX_TEST_PATH];
-    lex_test_make_key(&sw, "nvbridge", "node", "NVDMV0000", nv_key);
+    lex_test_make_key(&sw, "nvbridge", "responder", "NVDMV0000 states=NV", nv_key);
     lex_test_switch_start(&sw, NULL);
 
     void *bound = curve_dealer(nv_key);

@@ -264,8 +264,8 @@ Test(hostile, every_bad_message_gets_a_status_and_a_record_while_good_nodes_keep
     snprintf(victim_ori, sizeof victim_ori, "%s", lex_test_ori_of(&sw, "SO", "CA"));
     char hostile_key[LEX_TEST_PATH], good_key[LEX_TEST_PATH], good_ori[16];
     snprintf(good_ori, sizeof good_ori, "%s", lex_test_ori_of(&sw, "PD", "NV"));
-    lex_test_make_key(&sw, "hostile", "node", hostile_ori, hostile_key);
-    lex_test_make_key(&sw, "good", "node", good_ori, good_key);
+    lex_test_make_key(&sw, "hostile", "agency", hostile_ori, hostile_key);
+    lex_test_make_key(&sw, "good", "agency", good_ori, good_key);
     const char *extra[] = {"--set", "rate_limit=200", "--set", "rate_burst=200", NULL};
     lex_test_switch_start(&sw, extra);
     lex_test_states_start(&sw, "NV", 1000);

@@ -65,7 +65,7 @@ Test(keys, directory_binds_keys_to_ori_patterns_and_operators_to_one_state)
     char text[1024], err[256];
     snprintf(text, sizeof text,
              "NV0020000|local|PD|NV|Reno Police Department\n"
-             "@key|%s|nv-switch|node|NV* NVDMV0000\n"
+             "@key|%s|nv-switch|switch|NV* NVDMV0000|broad\n"
              "@key|%s|il-desk|operator|ILOPS0000\n",
              node.public_z85, op.public_z85);
     lex_directory_t *dir = NULL;
@@ -88,10 +88,10 @@ Test(keys, directory_binds_keys_to_ori_patterns_and_operators_to_one_state)
     cr_assert(strstr(err, "one state"), "%s", err);
     snprintf(text, sizeof text, "@key|%s|x|operator|IL*\n", op.public_z85);
     cr_assert_eq(lex_directory_parse(text, "t", &dir, err, sizeof err), LEX_EPARSE);
-    snprintf(text, sizeof text, "\n@key|%s|x|node|\n", op.public_z85);
+    snprintf(text, sizeof text, "\n@key|%s|x|agency|\n", op.public_z85);
     cr_assert_eq(lex_directory_parse(text, "t", &dir, err, sizeof err), LEX_EPARSE);
     cr_assert(strstr(err, "t:2:"), "%s", err);
-    snprintf(text, sizeof text, "@key|%s|x|node|NV*\n@key|%s|y|node|CA*\n", op.public_z85,
+    snprintf(text, sizeof text, "@key|%s|x|agency|NV0010000\n@key|%s|y|agency|CA0010000\n", op.public_z85,
              op.public_z85);
     cr_assert_eq(lex_directory_parse(text, "t", &dir, err, sizeof err), LEX_EPARSE);
     cr_assert(strstr(err, "twice"), "%s", err);

@@ -1,6 +1,7 @@
 /* test_lexsim.c: lexsim's HTML report from a short real run: the file is
  * written, self-contained (no scripts, nothing fetched), and holds the
- * plots (SVG) of rates over time and of decisions by state. */
+ * plots (SVG) of rates over time and of decisions by state; and the run's
+ * keys: each state's responder and each agency node on its own narrow key. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,5 +50,45 @@ Test(lexsim, html_report_has_rate_and_decision_plots)
     cr_assert(strstr(html, "<script") == NULL);
     cr_assert(strstr(html, "<link") == NULL && strstr(html, "<img") == NULL);
     cr_assert(strstr(html, "src=") == NULL);
+    lex_test_rmrf(dir);
+}
+
+Test(lexsim, every_state_and_agency_node_speaks_on_its_own_narrow_key)
+{
+    char dir[128], cmd[1024];
+    lex_test_tmpdir(dir);
+    static char out[65536];
+    snprintf(cmd, sizeof cmd, "%s/lexsim --duration 2 --rate 200 --locals 4 --drivers 1000 "
+                              "--json --workdir %s/sim 2>/dev/null",
+             LEX_BIN_DIR, dir);
+    cr_assert_eq(lex_test_run(cmd, out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "\"keys\": {\"bound\": 120, \"responder\": 56, \"agency\": 63, "
+                          "\"operator\": 1, \"broad\": 0, \"hello_refused\": 0, "
+                          "\"handshake_failures\": 0}"),
+              "%s", out);
+    /* the switch's directory: no wildcard, one state per responder key */
+    char path[256];
+    snprintf(path, sizeof path, "%s/sim/switch-directory.txt", dir);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f);
+    static char line[65536];
+    int responders = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "@key|", 5) != 0)
+            continue;
+        const char *scope = line + 5 + 40; /* past the public key: |label|role|scope */
+        for (int bars = 0; bars < 3 && scope; bars++)
+            scope = strchr(scope, '|') ? strchr(scope, '|') + 1 : NULL;
+        cr_assert(scope && !strpbrk(scope, "*?|"), "%s", line);
+        if (strstr(line, "|responder|")) {
+            char ori[16], st[8];
+            cr_assert_eq(sscanf(strstr(line, "|responder|") + 11, "%9s states=%2s", ori, st), 2,
+                         "%s", line);
+            cr_assert(strncmp(ori, st, 2) == 0 && strstr(ori, "DMV0000"), "%s", line);
+            responders++;
+        }
+    }
+    fclose(f);
+    cr_assert_eq(responders, 56);
     lex_test_rmrf(dir);
 }

@@ -172,8 +172,8 @@ Test(s2s, query_crosses_three_switches_and_a_state_switch_denial_comes_back)
     lex_test_switch_prepare(&nat);
     lex_test_switch_use_curve(&nat);
     char nv_link[LEX_TEST_PATH], ca_link[LEX_TEST_PATH], nat_tcp[LEX_TEST_PATH];
-    lex_test_make_key(&nat, "nvswitch", "node", "NV*", nv_link);
-    lex_test_make_key(&nat, "caswitch", "node", "CA*", ca_link);
+    lex_test_make_key(&nat, "nvswitch", "switch", "NV*|broad", nv_link);
+    lex_test_make_key(&nat, "caswitch", "switch", "CA*|broad", ca_link);
     const char *nat_extra[] = {"--bind-tcp", "tcp://127.0.0.1:*", NULL};
     lex_test_switch_start(&nat, nat_extra);
     tcp_endpoint(&nat, nat_tcp);
@@ -186,14 +186,14 @@ Test(s2s, query_crosses_three_switches_and_a_state_switch_denial_comes_back)
                                     "  deny denied\n");
     char reno[LEX_ORI_LEN + 1], reno_key[LEX_TEST_PATH];
     snprintf(reno, sizeof reno, "%s", lex_test_ori_of(&nv, "PD", "NV"));
-    lex_test_make_key(&nv, "nvpolice", "node", reno, reno_key);
+    lex_test_make_key(&nv, "nvpolice", "agency", reno, reno_key);
     start_joined(&nv, nat_tcp, "NV*", nv_link, nat.switch_pub);
     lex_test_states_start(&nv, "NV", DRIVERS);
     lex_test_switch_prepare(&ca);
     lex_test_switch_use_curve(&ca);
     char sheriff[LEX_ORI_LEN + 1], sheriff_key[LEX_TEST_PATH];
     snprintf(sheriff, sizeof sheriff, "%s", lex_test_ori_of(&ca, "SO", "CA"));
-    lex_test_make_key(&ca, "casheriff", "node", sheriff, sheriff_key);
+    lex_test_make_key(&ca, "casheriff", "agency", sheriff, sheriff_key);
     start_joined(&ca, nat_tcp, "CA*", ca_link, nat.switch_pub);
     wait_log(&nv, "joined upstream");
     wait_log(&ca, "joined upstream");
@@ -257,7 +257,7 @@ Test(s2s, a_switch_cannot_claim_patterns_outside_its_key_binding)
     lex_test_switch_prepare(&nat);
     lex_test_switch_use_curve(&nat);
     char nv_link[LEX_TEST_PATH], nat_tcp[LEX_TEST_PATH];
-    lex_test_make_key(&nat, "nvswitch", "node", "NV*", nv_link);
+    lex_test_make_key(&nat, "nvswitch", "switch", "NV*|broad", nv_link);
     const char *nat_extra[] = {"--bind-tcp", "tcp://127.0.0.1:*", NULL};
     lex_test_switch_start(&nat, nat_extra);
     tcp_endpoint(&nat, nat_tcp);

@@ -167,8 +167,8 @@ Test(sessions, a_second_hello_for_a_live_ori_gets_ori_in_use_and_a_crashed_holde
     lex_test_switch_use_curve(&sw);
     copy_ori(ori, "PD", "NV");
     /* two keys bound to the same ORI: only the connection's liveness decides */
-    lex_test_make_key(&sw, "a", "node", ori, a_key);
-    lex_test_make_key(&sw, "b", "node", ori, b_key);
+    lex_test_make_key(&sw, "a", "agency", ori, a_key);
+    lex_test_make_key(&sw, "b", "agency", ori, b_key);
     lex_test_switch_start(&sw, patient);
     lex_test_states_start(&sw, "NV", 1000);
 
@@ -211,8 +211,8 @@ Test(sessions, a_frozen_holder_is_replaced_by_its_own_key_after_two_silent_heart
     lex_test_switch_prepare(&sw);
     lex_test_switch_use_curve(&sw);
     copy_ori(ori, "PD", "NV");
-    lex_test_make_key(&sw, "a", "node", ori, a_key);
-    lex_test_make_key(&sw, "b", "node", ori, b_key);
+    lex_test_make_key(&sw, "a", "agency", ori, a_key);
+    lex_test_make_key(&sw, "b", "agency", ori, b_key);
     lex_test_switch_start(&sw, patient);
     lex_test_states_start(&sw, "NV", 1000);
     /* stopped, not dead: its connection stays open, it sends nothing (a
@@ -293,7 +293,7 @@ Test(sessions, a_key_removed_from_the_directory_is_cut_off_with_key_revoked)
     lex_test_switch_prepare(&sw);
     lex_test_switch_use_curve(&sw);
     copy_ori(ori, "PD", "NV");
-    lex_test_make_key(&sw, "pd", "node", ori, key);
+    lex_test_make_key(&sw, "pd", "agency", ori, key);
     lex_test_switch_start(&sw, patient);
     lex_test_states_start(&sw, "NV", 1000);
     lex_node_t *n = lex_test_node_with_key(&sw, ori, key);
@@ -327,8 +327,8 @@ Test(sessions, a_bad_directory_is_refused_with_file_and_line_and_a_good_one_admi
     lex_test_switch_use_curve(&sw);
     copy_ori(ori, "PD", "NV");
     copy_ori(other, "SO", "NV");
-    lex_test_make_key(&sw, "pd", "node", ori, key);
-    lex_test_make_key(&sw, "late", "node", NULL, late); /* not bound yet */
+    lex_test_make_key(&sw, "pd", "agency", ori, key);
+    lex_test_make_key(&sw, "late", "agency", NULL, late); /* not bound yet */
     lex_test_switch_start(&sw, patient);
     lex_test_states_start(&sw, "NV", 1000);
     lex_node_t *n = lex_test_node_with_key(&sw, ori, key);
@@ -338,7 +338,7 @@ Test(sessions, a_bad_directory_is_refused_with_file_and_line_and_a_good_one_admi
     lex_node_destroy(&early);
 
     /* a bad file: refused, with where; the old directory stays */
-    bind_line(line, sizeof line, late, "late", "node", other);
+    bind_line(line, sizeof line, late, "late", "agency", other);
     rewrite_directory(public_of(key), "this is not a directory line");
     FILE *f = fopen(sw.directory, "a");
     cr_assert_not_null(f);
@@ -354,7 +354,7 @@ Test(sessions, a_bad_directory_is_refused_with_file_and_line_and_a_good_one_admi
     /* the same file made good: the new key connects, the old session stays */
     rewrite_directory("this is not", NULL);
     char pd_line[256];
-    bind_line(pd_line, sizeof pd_line, key, "pd", "node", ori);
+    bind_line(pd_line, sizeof pd_line, key, "pd", "agency", ori);
     f = fopen(sw.directory, "a");
     cr_assert_not_null(f);
     fprintf(f, "%s\n", pd_line);
@@ -378,14 +378,14 @@ Test(sessions, a_rotated_key_works_beside_the_old_until_the_old_is_removed)
     copy_ori(a, "PD", "NV");
     copy_ori(b, "SO", "NV");
     snprintf(patterns, sizeof patterns, "%s %s", a, b);
-    lex_test_make_key(&sw, "old", "node", patterns, old_key);
-    lex_test_make_key(&sw, "new", "node", NULL, new_key);
+    lex_test_make_key(&sw, "old", "agency", patterns, old_key);
+    lex_test_make_key(&sw, "new", "agency", NULL, new_key);
     lex_test_switch_start(&sw, patient);
     lex_test_states_start(&sw, "NV", 1000);
     lex_node_t *on_old = lex_test_node_with_key(&sw, a, old_key);
     cr_assert_eq(lex_node_wait_ready(on_old, 10000), 0, "%s", lex_node_error(on_old));
 
-    bind_line(line, sizeof line, new_key, "new", "node", patterns);
+    bind_line(line, sizeof line, new_key, "new", "agency", patterns);
     rewrite_directory(NULL, line);
     cr_assert_eq(reload(), 0, "%s", out);
     lex_node_t *on_new = lex_test_node_with_key(&sw, b, new_key);
@@ -415,7 +415,7 @@ Test(sessions, a_narrowed_binding_withdraws_only_the_ori_it_no_longer_allows)
     copy_ori(a, "PD", "NV");
     copy_ori(b, "SO", "NV");
     snprintf(patterns, sizeof patterns, "%s %s", a, b);
-    lex_test_make_key(&sw, "both", "node", patterns, key);
+    lex_test_make_key(&sw, "both", "agency", patterns, key);
     lex_test_switch_start(&sw, patient);
     lex_test_states_start(&sw, "NV", 1000);
     const char *oris[] = {a, b};
@@ -426,7 +426,7 @@ Test(sessions, a_narrowed_binding_withdraws_only_the_ori_it_no_longer_allows)
     cr_assert_eq(lex_node_new(&cfg, &n), 0);
     cr_assert_eq(lex_node_wait_ready(n, 10000), 0, "%s", lex_node_error(n));
 
-    bind_line(line, sizeof line, key, "both", "node", a);
+    bind_line(line, sizeof line, key, "both", "agency", a);
     rewrite_directory(public_of(key), line);
     cr_assert_eq(reload(), 0, "%s", out);
     cr_assert(strstr(out, "1 ORIs withdrawn"), "%s", out);

@@ -16,6 +16,7 @@ int lexctl_sample(int argc, char **argv);
 int lexctl_keys(int argc, char **argv);       /* lexctl_keys.c */
 int lexctl_review(int argc, char **argv);  /* lexctl_review.c */
 int lexctl_status(int argc, char **argv);  /* lexctl_status.c */
+int lexctl_retention(int argc, char **argv); /* lexctl_retention.c */
 
 /* Registers with the switch at endpoint as the operator desk ORI and waits
  * for WELCOME (lexctl_operator.c); on failure prints why, as "lexctl CMD:

@@ -474,6 +474,7 @@ static const char *fault_name(lex_log_fault_t f)
     case LEX_LOG_UNREADABLE: return "UNREADABLE";
     case LEX_LOG_ADDED: return "ADDED";
     case LEX_LOG_BAD_CHECKPOINT: return "BAD CHECKPOINT";
+    case LEX_LOG_YOUNG_CUT: return "YOUNG CUT";
     }
     return "?";
 }
@@ -482,22 +483,33 @@ int lexctl_verify(int argc, char **argv)
 {
     static const struct option opts[] = {{"data", required_argument, 0, 'd'},
                                          {"key", required_argument, 0, 'k'},
+                                         {"retention-days", required_argument, 0, 'r'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *data = LEXCTL_DEFAULT_DATA, *pubkey = NULL;
+    long min_days = 0;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "d:k:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:k:r:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': data = optarg; break;
         case 'k': pubkey = optarg; break;
+        case 'r':
+            min_days = strtol(optarg, NULL, 10);
+            if (min_days <= 0) {
+                fprintf(stderr, "lexctl verify: --retention-days wants a number of days\n");
+                return 2;
+            }
+            break;
         case 'h':
-            printf("usage: lexctl verify [--data DIR] [--key PUBLIC-KEY-FILE]\n"
+            printf("usage: lexctl verify [--data DIR] [--key PUBLIC-KEY-FILE] [--retention-days N]\n"
                    "Walks the whole audit log: every record in order and linked to the one\n"
                    "before, the head entry, and every signed checkpoint (public key from\n"
                    "--key, default DIR/audit-sign.pub; keep a copy away from the switch).\n"
                    "Exits 0 when intact, 1 naming the first changed, removed or reordered\n"
-                   "record otherwise.\n");
+                   "record otherwise. Retention cuts are checked too: each must have removed\n"
+                   "only records older than its period by the log's proved times (and, with\n"
+                   "--retention-days, a period at least that long).\n");
             return 0;
         default: return 2;
         }
@@ -511,6 +523,8 @@ int lexctl_verify(int argc, char **argv)
         return 1;
     lex_log_verify_t res;
     int rc = lex_log_verify_full(log, pubkey, &res);
+    if (rc == 0 && min_days)
+        rc = lex_log_verify_cuts(log, (uint64_t)min_days * 86400000000ull, &res);
     if (rc == 0) {
         printf("chain intact: %llu records", (unsigned long long)res.records);
         if (res.records)
@@ -528,6 +542,15 @@ int lexctl_verify(int argc, char **argv)
             printf("the log starts at record %llu: records 1 to %llu were removed by retention "
                    "(up to the checkpoint signed %s)\n", (unsigned long long)(res.base + 1),
                    (unsigned long long)res.base, when);
+        }
+        if (res.cuts) {
+            char when[32];
+            iso_time(res.cut_reckoned_us, when);
+            printf("retention: %llu cuts, each older than its period; the newest at %s "
+                   "(switch's reckoning) by a period of %.1f days removed records proved "
+                   "%.1f days old\n",
+                   (unsigned long long)res.cuts, when, (double)res.cut_period_us / 86400e6,
+                   (double)(res.cut_reckoned_us - res.cut_proved_us) / 86400e6);
         }
     } else if (res.bad_seq) {
         printf("chain BROKEN at record %llu: %s: %s\n", (unsigned long long)res.bad_seq,

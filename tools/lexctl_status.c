@@ -110,9 +110,13 @@ static void print_text(const char *endpoint, const msgpack_object *st, int max_n
     printf("queues     in flight %llu  held for review %llu\n",
            (unsigned long long)get_u(st, "in_flight"), (unsigned long long)get_u(st, "held"));
     uint64_t commits = get_u(st, "log_commits");
-    printf("audit log  last seq %llu  commits %llu  records/commit %.1f\n",
+    const msgpack_object *lf = lex_mp_get(st, "log_full");
+    int log_full = lf && lf->type == MSGPACK_OBJECT_BOOLEAN && lf->via.boolean;
+    printf("audit log  last seq %llu  commits %llu  records/commit %.1f  disk free %llu MB%s\n",
            (unsigned long long)get_u(st, "log_seq"), (unsigned long long)commits,
-           commits ? (double)get_u(st, "log_records") / (double)commits : 0.0);
+           commits ? (double)get_u(st, "log_records") / (double)commits : 0.0,
+           (unsigned long long)get_u(st, "disk_free_mb"),
+           log_full ? "  LOG-FULL: new queries refused" : "");
     uint64_t total = get_u(st, "sessions_total");
     printf("nodes      %llu connected\n", (unsigned long long)total);
     const msgpack_object *ss = lex_mp_get(st, "sessions");

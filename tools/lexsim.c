@@ -19,7 +19,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "lex_envelope.h"
+#include "lex_buf.h"
+#include "lex_directory.h"
 #include "lex_keys.h"
+#include "lex_roles.h"
 #include "lex_error.h"
 #include "lex_simdir.h"
 #include "lex_states.h"
@@ -184,8 +187,15 @@ static char *json_value(const char *json, const char *name)
     return strndup(p, (size_t)(end - p));
 }
 
+/* Keys lexsim bound, by role (make_keys). */
+static unsigned keys_responder, keys_agency, keys_operator;
+
 static int print_summary(const sim_options_t *o, const char *sw_json, const char *ag_json)
 {
+    char *kv[4];
+    const char *knames[] = {"keys_bound", "keys_broad", "hello_refused", "handshake_failures"};
+    for (int i = 0; i < 4; i++)
+        kv[i] = json_value(sw_json, knames[i]);
     const char *names[] = {"routed", "received", "statuses", "refused", "timeouts",
                            "by_key", "by_decision", "log_last_seq"};
     const char *agent[] = {"sent", "answers", "unanswered", "rate_achieved", "by_answer_key",
@@ -200,9 +210,12 @@ static int print_summary(const sim_options_t *o, const char *sw_json, const char
                "\"refused\": %s, \"timeouts\": %s, \"by_key\": %s, \"by_decision\": %s, "
                "\"log_records\": %s, \"queries_sent\": %s, \"answers\": %s, "
                "\"unanswered\": %s, \"query_rate\": %s, \"answers_by_key\": %s, "
-               "\"answers_by_status\": %s, \"latency_us\": %s}\n",
+               "\"answers_by_status\": %s, \"latency_us\": %s, \"keys\": {\"bound\": %s, "
+               "\"responder\": %u, \"agency\": %u, \"operator\": %u, \"broad\": %s, "
+               "\"hello_refused\": %s, \"handshake_failures\": %s}}\n",
                o->duration_s, sv[0], sv[1], sv[2], sv[3], sv[4], sv[5], sv[6], sv[7], av[0], av[1],
-               av[2], av[3], av[4], av[5], av[6]);
+               av[2], av[3], av[4], av[5], av[6], kv[0], keys_responder, keys_agency,
+               keys_operator, kv[1], kv[2], kv[3]);
     } else {
         printf("lexsim: %.0f s of traffic across the simulated network\n", o->duration_s);
         printf("  queries sent by agencies   %s (%s per second)\n", av[0], av[3]);
@@ -216,7 +229,12 @@ static int print_summary(const sim_options_t *o, const char *sw_json, const char
         printf("  statuses by code           %s\n", av[5]);
         printf("  latency (microseconds)     %s\n", av[6]);
         printf("  audit log records          %s\n", sv[7]);
+        printf("  CURVE keys bound           %s (%u state responders, %u agency nodes, %u "
+               "operator; broad %s)\n", kv[0], keys_responder, keys_agency, keys_operator, kv[1]);
+        printf("  refused at the door        %s HELLOs, %s handshakes\n", kv[2], kv[3]);
     }
+    for (int i = 0; i < 4; i++)
+        free(kv[i]);
     for (int i = 0; i < 8; i++)
         free(sv[i]);
     for (int i = 0; i < 7; i++)
@@ -341,41 +359,121 @@ static int parse_options(int argc, char **argv, sim_options_t *o)
     return 0;
 }
 
-/* CURVE keys for the switch, the state host and the agency host, bound in
- * the directory: the simulation runs with authentication on, as a real
- * deployment must. The agency host speaks for every requesting agency of
- * the simulation, so its key is bound to "*"; the state host only to the
- * DMV ORIs; lexsim's own watcher holds an operator key for its desk. */
+/* Makes dir/name.key and .pub; the public key into public_z85. */
+static int make_key(const char *dir, const char *name, char public_z85[41])
+{
+    char prefix[PATH_MAX + 96], err[PATH_MAX + 128];
+    lex_keypair_t kp;
+    snprintf(prefix, sizeof prefix, "%s/%s", dir, name);
+    unlink(strcat(strcpy(err, prefix), ".key"));
+    unlink(strcat(strcpy(err, prefix), ".pub"));
+    if (lex_keypair_generate(&kp) != 0 || lex_keyfile_write(prefix, name, &kp, err, sizeof err)) {
+        fprintf(stderr, "lexsim: cannot make key %s: %s\n", name, err);
+        return -1;
+    }
+    memcpy(public_z85, kp.public_z85, 41);
+    memset(&kp, 0, sizeof kp);
+    return 0;
+}
+
+/* One requesting node of the agency host and the ORIs its key may claim. */
+typedef struct {
+    char group[LEX_REQ_GROUP_MAX + 1];
+    lex_buf_t oris;            /* "ORI ORI ..." */
+} sim_group_t;
+
+/* Agency keys: one per node of `lexnode agency` (a state's local, state and
+ * tribal agencies together, or one federal family), bound to exactly the
+ * ORIs that node registers. */
+static int bind_agencies(FILE *f, const char *dir_path, const char *key_dir)
+{
+    lex_directory_t *dir = NULL;
+    char err[PATH_MAX + 128];
+    if (lex_directory_load(dir_path, &dir, err, sizeof err) != 0) {
+        fprintf(stderr, "lexsim: %s\n", err);
+        return -1;
+    }
+    size_t n = lex_directory_count(dir), ngroups = 0;
+    sim_group_t *groups = calloc(n + 1, sizeof *groups);
+    int rc = groups ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        char g[LEX_REQ_GROUP_MAX + 1];
+        const lex_agency_t *a = lex_directory_at(dir, i);
+        if (lex_requester_group_of(a, g) != 0)
+            continue;
+        size_t j = 0;
+        while (j < ngroups && strcmp(groups[j].group, g) != 0)
+            j++;
+        if (j == ngroups) {
+            strcpy(groups[ngroups].group, g);
+            lex_buf_init(&groups[ngroups++].oris);
+        }
+        if (groups[j].oris.len)
+            lex_buf_append(&groups[j].oris, " ", 1);
+        lex_buf_append(&groups[j].oris, a->ori, LEX_ORI_LEN);
+    }
+    for (size_t j = 0; rc == 0 && j < ngroups; j++) {
+        char pub[41];
+        if (groups[j].oris.failed || make_key(key_dir, groups[j].group, pub) != 0) {
+            rc = -1;
+            break;
+        }
+        fprintf(f, "@key|%s|sim-%.24s|agency|%.*s\n", pub, groups[j].group,
+                (int)groups[j].oris.len, (const char *)groups[j].oris.data);
+        keys_agency++;
+    }
+    for (size_t j = 0; j < ngroups; j++)
+        lex_buf_free(&groups[j].oris);
+    free(groups);
+    lex_directory_destroy(&dir);
+    return rc;
+}
+
+/* CURVE keys for every process, bound in the switch's directory as a real
+ * deployment must: the switch's own; one per state responder (responder
+ * role, that state's DMV ORI and states= that state alone); one per node
+ * of the agency host (agency role, exactly its ORIs); and an operator key
+ * for lexsim's own watcher at the national desk. No binding is broad. */
 static int make_keys(const char *directory_path)
 {
-    static const struct {
-        const char *name, *bind;
-    } keys[] = {{"switch", NULL}, {"states", "??DMV0000"}, {"agencies", "*"},
-                {"desk", LEXSIM_OPS_ORI}};
-    char dir[PATH_MAX + 64], prefix[PATH_MAX + 96], err[PATH_MAX + 128];
+    char dir[PATH_MAX + 64], sub[PATH_MAX + 96], pub[41], ori[LEX_ORI_LEN + 1];
     snprintf(dir, sizeof dir, "%s/keys", work);
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)
         return -1;
     FILE *f = fopen(directory_path, "a");
     if (!f)
         return -1;
+    int rc = make_key(dir, "switch", pub);
     fprintf(f, "# CURVE keys of the simulation's processes\n");
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        lex_keypair_t kp;
-        snprintf(prefix, sizeof prefix, "%s/%s", dir, keys[i].name);
-        unlink(strcat(strcpy(err, prefix), ".key"));
-        unlink(strcat(strcpy(err, prefix), ".pub"));
-        if (lex_keypair_generate(&kp) != 0 ||
-            lex_keyfile_write(prefix, keys[i].name, &kp, err, sizeof err) != 0) {
-            fprintf(stderr, "lexsim: cannot make key %s: %s\n", keys[i].name, err);
-            fclose(f);
-            return -1;
-        }
-        if (keys[i].bind)
-            fprintf(f, "@key|%s|sim-%s|%s|%s\n", kp.public_z85, keys[i].name,
-                    strcmp(keys[i].name, "desk") == 0 ? "operator" : "node", keys[i].bind);
+    if (rc == 0 && (rc = make_key(dir, "desk", pub)) == 0) {
+        fprintf(f, "@key|%s|sim-desk|operator|national %s\n", pub, LEXSIM_OPS_ORI);
+        keys_operator++;
     }
-    return fclose(f) == 0 ? 0 : -1;
+    snprintf(sub, sizeof sub, "%s/responders", dir);
+    if (rc == 0 && mkdir(sub, 0700) != 0 && errno != EEXIST)
+        rc = -1;
+    for (size_t i = 0; rc == 0 && i < lex_state_count; i++) {
+        if ((rc = make_key(sub, lex_states[i], pub)) != 0)
+            break;
+        lex_simdir_dmv_ori(lex_states[i], ori);
+        fprintf(f, "@key|%s|sim-%s-dmv|responder|%s states=%s\n", pub, lex_states[i], ori,
+                lex_states[i]);
+        keys_responder++;
+    }
+    snprintf(sub, sizeof sub, "%s/agencies", dir);
+    if (rc == 0 && mkdir(sub, 0700) != 0 && errno != EEXIST)
+        rc = -1;
+    if (fclose(f) != 0)
+        rc = -1;
+    /* the agencies' directory (written before) holds exactly their ORIs */
+    char agencies_dir[PATH_MAX + 64];
+    snprintf(agencies_dir, sizeof agencies_dir, "%s/directory.txt", work);
+    if (rc == 0 && (f = fopen(directory_path, "a")) != NULL) {
+        rc = bind_agencies(f, agencies_dir, sub);
+        if (fclose(f) != 0)
+            rc = -1;
+    }
+    return rc;
 }
 
 static int prepare_workdir(const sim_options_t *o)
@@ -458,8 +556,8 @@ int main(int argc, char **argv)
         p_dir[PATH_MAX + 64], p_ready[PATH_MAX + 64], p_stats[PATH_MAX + 64],
         p_sready[PATH_MAX + 64], p_agency[PATH_MAX + 64], p_swlog[PATH_MAX + 64],
         p_stlog[PATH_MAX + 64], p_swdir[PATH_MAX + 64], drivers[16], duration[32], grace[16],
-        p_swkey[PATH_MAX + 64], p_swpub[PATH_MAX + 64], p_stkey[PATH_MAX + 64],
-        p_agkey[PATH_MAX + 64];
+        p_swkey[PATH_MAX + 64], p_swpub[PATH_MAX + 64], p_stkeys[PATH_MAX + 64],
+        p_agkeys[PATH_MAX + 64];
     snprintf(endpoint, sizeof endpoint, "ipc://%s/switch.sock", work);
     snprintf(p_data, sizeof p_data, "%s/data", work);
     snprintf(p_rules, sizeof p_rules, "%s/rules", work);
@@ -473,8 +571,8 @@ int main(int argc, char **argv)
     snprintf(p_stlog, sizeof p_stlog, "%s/states.log", work);
     snprintf(p_swkey, sizeof p_swkey, "%s/keys/switch.key", work);
     snprintf(p_swpub, sizeof p_swpub, "%s/keys/switch.pub", work);
-    snprintf(p_stkey, sizeof p_stkey, "%s/keys/states.key", work);
-    snprintf(p_agkey, sizeof p_agkey, "%s/keys/agencies.key", work);
+    snprintf(p_stkeys, sizeof p_stkeys, "%s/keys/responders", work);
+    snprintf(p_agkeys, sizeof p_agkeys, "%s/keys/agencies", work);
     {
         /* lexsim's own watcher connects with the desk's operator key */
         char desk[PATH_MAX + 64];
@@ -504,7 +602,7 @@ int main(int argc, char **argv)
         goto stop;
     }
     char *st_args[] = {NULL, "state", "--connect", endpoint, "--drivers", drivers, "--vehicles",
-                       drivers, "--ready-file", p_sready, "--key-file", p_stkey,
+                       drivers, "--ready-file", p_sready, "--key-dir", p_stkeys,
                        "--switch-key", p_swpub, NULL};
     states = spawn("lexnode", st_args, p_stlog);
     if (states < 0 || wait_for_file(p_sready, states, 60000) != 0) {
@@ -515,7 +613,7 @@ int main(int argc, char **argv)
     char *ag_args[] = {NULL, "agency", "--connect", endpoint, "--directory", p_dir, "--rate",
                        o.rate, "--duration", duration, "--grace", grace, "--drivers", drivers,
                        "--vehicles", drivers, "--stats-file", p_agency,
-                       "--federal-pct", o.federal_pct, "--key-file", p_agkey,
+                       "--federal-pct", o.federal_pct, "--key-dir", p_agkeys,
                        "--switch-key", p_swpub, "--quiet", NULL};
     agency = spawn("lexnode", ag_args, NULL);
     if (agency < 0)

@@ -79,10 +79,11 @@ reno="$(grep -m1 '|local|PD|NV|' directory.txt | cut -d'|' -f1)"
 gen() { "$bin/lexctl" keys gen "$@" | grep '^@key|' >> directory.txt; }
 "$bin/lexctl" keys gen national >/dev/null       # server keys: not bound, nodes are
 "$bin/lexctl" keys gen nevada >/dev/null
-gen nvlink --bind 'NV*'                          # Nevada's switch at the national one
-gen states --bind '??DMV0000'                    # state responders
-gen sheriff --bind "$sheriff"
-gen reno --bind "$reno"
+gen nvlink --role switch --bind 'NV*' --broad    # Nevada's switch at the national one
+gen nvdmv --role responder --bind NVDMV0000 --states NV        # Nevada's responder
+gen dmv --role responder --bind 'CADMV0000 TXDMV0000' --states CA,TX
+gen sheriff --role agency --bind "$sheriff"
+gen reno --role agency --bind "$reno"
 mkdir rules-nv
 cat > rules-nv/NV.rules <<'EOF'
 rule nv-no-history-out-of-state
@@ -125,11 +126,11 @@ pids+=($!)
 wait_for nv.ready "Nevada's switch"
 wait_log nv.log "joined upstream"
 ip netns exec "$ns_st" "$bin/lexnode" state --connect tcp://10.77.0.2:7401 --states NV \
-  --drivers $drivers --vehicles $drivers --key-file states.key --switch-key nevada.pub \
+  --drivers $drivers --vehicles $drivers --key-file nvdmv.key --switch-key nevada.pub \
   --ready-file nvdmv.ready 2> nvdmv.log &
 pids+=($!)
 ip netns exec "$ns_st" "$bin/lexnode" state --connect tcp://10.77.0.1:7400 --states CA,TX \
-  --drivers $drivers --vehicles $drivers --key-file states.key --switch-key national.pub \
+  --drivers $drivers --vehicles $drivers --key-file dmv.key --switch-key national.pub \
   --ready-file dmv.ready 2> dmv.log &
 pids+=($!)
 wait_for nvdmv.ready "Nevada's responder"

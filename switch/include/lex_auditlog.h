@@ -73,6 +73,8 @@ typedef enum {
     LEX_LOG_UNREADABLE,    /* a record's value does not decode */
     LEX_LOG_ADDED,         /* records after the head entry (appended behind the switch) */
     LEX_LOG_BAD_CHECKPOINT,/* a checkpoint's signature does not verify */
+    LEX_LOG_YOUNG_CUT,     /* retention removed records younger than its period, or without
+                              a record of the cut */
 } lex_log_fault_t;
 
 typedef struct {
@@ -86,6 +88,10 @@ typedef struct {
     int signed_ok;               /* 1 if the public key was found and used */
     uint64_t base;               /* records up to it were removed by retention (0: none) */
     uint64_t base_time_us;       /* when the checkpoint at base was signed */
+    uint64_t cuts;               /* retention cuts on record (lex_log_verify_cuts) */
+    uint64_t cut_reckoned_us;    /* the newest cut: the switch's reckoned time then, */
+    uint64_t cut_period_us;      /* its retention period, */
+    uint64_t cut_proved_us;      /* and the proved time of the last record it removed */
 } lex_log_verify_t;
 
 /* Opens (creating if needed) the log for writing. Continues the sequence and
@@ -191,6 +197,19 @@ int lex_log_deferring(const lex_log_t *log);
 int lex_log_sync(lex_log_t *log);
 void lex_log_note_sync(lex_log_t *log);
 
+/* 1 once a write or an fsync of the log has failed: from then on every
+ * commit and sync fails at once without touching RocksDB (a second write
+ * to a file RocksDB saw fail can abort the process), and nothing more
+ * becomes durable. Writers stop and restart (docs/LOG.md "Disk space and
+ * I/O errors"). Thread-safe. */
+int lex_log_failed(const lex_log_t *log);
+
+/* The options that keep a full or failing disk from aborting RocksDB
+ * (auditlog_options.c), for another RocksDB kept beside the log (the
+ * review holds). opts: a rocksdb_options_t **, which may be replaced. */
+struct rocksdb_options_t;
+int lex_log_options_harden(struct rocksdb_options_t **opts, char *err, size_t errlen);
+
 /* Walks the whole log: every record in order and linked to the one before,
  * the head entry, and every checkpoint's signature against the public key
  * in pubkey_path (NULL: <dir>/audit-sign.pub) and against the record it
@@ -224,13 +243,61 @@ typedef int (*lex_log_rollup_fn)(const lex_log_rollup_t *row, void *arg);
 int lex_log_rollups(lex_log_t *log, const char *state, const char *from_month,
                     const char *to_month, lex_log_rollup_fn fn, void *arg);
 
-/* Retention: removes the oldest records, those written before cutoff_us,
- * up to the newest signed checkpoint among them (the checkpoint stays, so
- * the verifier starts from it), with their index entries; at most about
- * max_records per call (0 = no limit). Rollups are kept. Sets *removed.
- * Returns 0 when nothing more is due, 1 when more records are due (call
- * again), or an error. Writer only. */
+/* The writer's clock. Records keep the wall clock in time_us (evidence of
+ * what the host said); retention goes by the writer's reckoned time, set
+ * here by the caller (the switch: a time that only rises with the monotonic
+ * clock, docs/LOG.md "Time"). Every checkpoint stores the reckoned time it
+ * was made at ("proved time" of the records up to it); 0 = the wall clock. */
+void lex_log_set_clock(lex_log_t *log, uint64_t reckoned_us);
+
+/* The highest reckoned time the log has stored (its high-water mark), 0 for
+ * a log written without one. */
+uint64_t lex_log_clock_mark(lex_log_t *log);
+
+/* Stores the current reckoned time as the high-water mark on its own (the
+ * writer does it with every checkpoint; an idle switch calls this). */
+int lex_log_save_clock(lex_log_t *log);
+
+/* The proved time of the records up to checkpoint seq: the reckoned time
+ * stored with it, or for a checkpoint written without one its signing
+ * time. 0 when no checkpoint is at seq. */
+uint64_t lex_log_proved_time(lex_log_t *log, uint64_t seq);
+
+/* Retention, step one: the newest checkpoint above the base whose proved
+ * time, and that of every checkpoint before it, is older than cutoff_us
+ * (reckoned time). *upto = its seq (0: nothing is due), *records = how
+ * many records it would remove, *stored = records now in the log. Reads
+ * only. */
+int lex_log_prune_due(lex_log_t *log, uint64_t cutoff_us, uint64_t *upto, uint64_t *records,
+                      uint64_t *stored);
+
+/* Retention, step two: removes records from the base up to upto (a value
+ * from lex_log_prune_due), a slice of at most about max_records (0 = no
+ * limit) ending on a checkpoint, provided that checkpoint's proved time is
+ * older than reckoned_us - period_us (else LEX_EINVAL: nothing younger
+ * than the period is ever removed). One write: a range delete of the
+ * records, the new base, and a cut entry (meta "cut"+seq) saying what was
+ * removed, the reckoned time and the period, for the verifier. Index
+ * entries of removed records are left to compaction (a filter drops those
+ * at or below the base) and readers skip them. Rollups and checkpoints
+ * stay. Sets *removed. Returns 0 when the range up to upto is gone, 1 when
+ * more remains (call again), or an error. Writer only. */
+int lex_log_prune_slice(lex_log_t *log, uint64_t upto, uint64_t reckoned_us, uint64_t period_us,
+                        uint64_t max_records, uint64_t *removed);
+
+/* Both steps at once, with the reckoned time lex_log_set_clock gave (or the
+ * wall clock): removes records whose checkpoints are older than cutoff_us,
+ * at most about max_records per call. Returns as lex_log_prune_slice. */
 int lex_log_prune(lex_log_t *log, uint64_t cutoff_us, uint64_t max_records, uint64_t *removed);
+
+/* Checks the log's retention cuts (lex_log_verify_full calls it): each cut
+ * entry's last removed record must have a proved time older than the cut's
+ * reckoned time minus its period, at least min_period_us (0: the period the
+ * cut states), and no later than the log's high-water mark; a base at a
+ * checkpoint with a reckoned time that no cut entry explains is a fault too
+ * (a base set before reckoned times were stored is taken as it is).
+ * Returns 0 or LEX_EPARSE with res->fault = LEX_LOG_YOUNG_CUT. */
+int lex_log_verify_cuts(lex_log_t *log, uint64_t min_period_us, lex_log_verify_t *res);
 
 /* The lowest seq still stored: records up to lex_log_base(log) were removed
  * by retention (0 = none were). */

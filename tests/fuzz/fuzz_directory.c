@@ -1,8 +1,12 @@
 /* fuzz_directory.c: the agency directory loader, lex_directory_load, as the
  * switch and nodes call it on a file. An accepted directory must hold only
- * well-formed entries, each found again by its ORI; a refused one must say
- * which line and why, and a file with a NUL byte in it must be refused. */
+ * well-formed entries, each found again by its ORI, and key bindings whose
+ * wildcards are all marked broad and that read back the same when written;
+ * a refused one must say which line and why, and a file with a NUL byte in
+ * it must be refused. */
+#define _GNU_SOURCE
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "fuzz.h"
 #include "lex_directory.h"
@@ -35,6 +39,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(lex_directory_find(dir, a->ori) == a);
     }
     FUZZ_CHECK(lex_directory_at(dir, lex_directory_count(dir)) == NULL);
+    for (size_t i = 0; i < lex_directory_key_count(dir); i++) {
+        const lex_keybind_t *k = lex_directory_key_at(dir, i);
+        FUZZ_CHECK(k->npatterns > 0);
+        FUZZ_CHECK(k->broad == lex_keybind_is_wild(k));
+        FUZZ_CHECK(strcmp(lex_key_role_name(k->role), "unknown") != 0);
+        FUZZ_CHECK(!k->national || k->role == LEX_KEY_OPERATOR);
+        FUZZ_CHECK(k->role == LEX_KEY_RESPONDER || (k->nstates == 0 && k->nkeys == 0));
+        FUZZ_CHECK(lex_directory_key(dir, k->public_z85) == k);
+        char *line = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&line, &len);
+        FUZZ_CHECK(f != NULL);
+        lex_directory_write_key(f, k);
+        fclose(f);
+        lex_directory_t *again = NULL;
+        FUZZ_CHECK(lex_directory_parse(line, "w", &again, err, sizeof err) == 0);
+        FUZZ_CHECK(lex_keybind_equal(lex_directory_key_at(again, 0), k));
+        lex_directory_destroy(&again);
+        free(line);
+    }
     lex_directory_destroy(&dir);
     FUZZ_CHECK(dir == NULL);
     return 0;

@@ -3,6 +3,9 @@
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -18,6 +21,7 @@
 #include "lex_keys.h"
 #include "lex_query_text.h"
 #include "lex_simdir.h"
+#include "lex_states.h"
 
 extern char **environ;
 
@@ -75,9 +79,20 @@ void lex_test_make_key(lex_test_switch_t *t, const char *name, const char *role,
 void lex_test_switch_use_curve(lex_test_switch_t *t)
 {
     t->curve = 1;
-    lex_test_make_key(t, "switch", "node", NULL, t->switch_key);
+    lex_test_make_key(t, "switch", "agency", NULL, t->switch_key);
     snprintf(t->switch_pub, sizeof t->switch_pub, "%s/switch.pub", t->dir);
-    lex_test_make_key(t, "states", "node", "??DMV0000", t->states_key);
+    /* `lexnode state` hosts whichever states a test starts: its key is a
+     * responder for every state's DMV, each ORI and state named (no wildcard) */
+    char scope[2048] = "", ori[LEX_ORI_LEN + 1];
+    size_t used = 0;
+    for (size_t i = 0; i < lex_state_count; i++) {
+        lex_simdir_dmv_ori(lex_states[i], ori);
+        used += (size_t)snprintf(scope + used, sizeof scope - used, "%s ", ori);
+    }
+    for (size_t i = 0; i < lex_state_count; i++)
+        used += (size_t)snprintf(scope + used, sizeof scope - used, "%s%s",
+                                 i ? "," : "states=", lex_states[i]);
+    lex_test_make_key(t, "states", "responder", scope, t->states_key);
 }
 
 void lex_test_write_rules(lex_test_switch_t *t, const char *state, const char *text)
@@ -299,4 +314,46 @@ void lex_test_wait_file(const char *path, pid_t pid, const char *what)
 int lex_test_stop_pid(pid_t pid)
 {
     return stop_pid(pid);
+}
+
+void lex_test_metrics(const lex_test_switch_t *t, char *out, size_t outlen)
+{
+    char path[LEX_TEST_PATH + 16], line[256];
+    snprintf(path, sizeof path, "%s/switch.ready", t->dir);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f);
+    int port = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "http://127.0.0.1:%d/metrics", &port) == 1)
+            break;
+    fclose(f);
+    cr_assert_gt(port, 0, "the ready file names no metrics URL (--metrics-bind)");
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_geq(fd, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0, "connect to metrics port");
+    static const char req[] = "GET /metrics HTTP/1.0\r\n\r\n";
+    cr_assert_eq(write(fd, req, sizeof req - 1), (ssize_t)(sizeof req - 1));
+    size_t len = 0;
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        cr_assert_eq(poll(&p, 1, 10000), 1, "the metrics endpoint neither answered nor closed");
+        ssize_t n = read(fd, out + len, outlen - 1 - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        cr_assert_lt(len, outlen - 1, "metrics larger than the test buffer");
+    }
+    out[len] = 0;
+    close(fd);
+}
+
+double lex_test_metric(const char *text, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = text; (p = strstr(p, name)); p += n)
+        if ((p == text || p[-1] == '\n') && p[n] == ' ')
+            return strtod(p + n + 1, NULL);
+    return -1;
 }

@@ -21,7 +21,7 @@ typedef struct {
     int curve;                      /* 1: CURVE with keys below; 0: dev_plain */
     char switch_key[LEX_TEST_PATH]; /* dir/switch.key (the switch's pair) */
     char switch_pub[LEX_TEST_PATH]; /* dir/switch.pub (what nodes are given) */
-    char states_key[LEX_TEST_PATH]; /* dir/states.key, bound to every DMV ORI */
+    char states_key[LEX_TEST_PATH]; /* dir/states.key: responder for every state's DMV */
 } lex_test_switch_t;
 
 /* Creates a fresh temp dir (mkdtemp) into out. */
@@ -38,8 +38,10 @@ void lex_test_write_rules(lex_test_switch_t *t, const char *state, const char *t
  * Without it the switch runs with dev_plain. */
 void lex_test_switch_use_curve(lex_test_switch_t *t);
 
-/* Makes dir/<name>.key and binds it in the directory with role "node" or
- * "operator" to the patterns (space-separated); path gets the key file. */
+/* Makes dir/<name>.key and binds it in the directory with role "agency",
+ * "responder", "operator" or "switch" to scope (the @key line's scope
+ * field, e.g. "NVDMV0000 states=NV", or "NV*|broad" with the marker);
+ * scope NULL leaves the key unbound. path gets the key file. */
 void lex_test_make_key(lex_test_switch_t *t, const char *name, const char *role,
                        const char *patterns, char path[LEX_TEST_PATH]);
 
@@ -92,5 +94,13 @@ int lex_test_stop_pid(pid_t pid);
 
 /* First ORI in the simulation directory with this family and home state. */
 const char *lex_test_ori_of(const lex_test_switch_t *t, const char *family, const char *home);
+
+/* The switch's /metrics text (started with --metrics-bind 127.0.0.1:0)
+ * into out; fails the test if it cannot be read. */
+void lex_test_metrics(const lex_test_switch_t *t, char *out, size_t outlen);
+
+/* Value of the metrics sample line that starts with name (labels
+ * included), or -1. */
+double lex_test_metric(const char *text, const char *name);
 
 #endif
