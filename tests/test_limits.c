@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -537,6 +539,24 @@ Test(limits, a_connection_that_never_says_hello_is_closed_after_the_timeout)
     zmq_msg_close(&ev);
     cr_assert(wait_log("held no session for 500 ms", 5000));
     cr_assert_geq(metric(port, "lexswitch_hello_timeouts_total"), 1);
+
+    /* a peer that connects and never even finishes the ZMTP greeting */
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    cr_assert_geq(fd, 0);
+    struct sockaddr_un un = {.sun_family = AF_UNIX};
+    const char *path = sw.endpoint + strlen("ipc://");
+    cr_assert_lt(strlen(path), sizeof un.sun_path);
+    memcpy(un.sun_path, path, strlen(path) + 1);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&un, sizeof un), 0);
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    char buf[256];
+    ssize_t got = 1;
+    uint64_t deadline = lex_mono_us() + 10000000u;
+    while (got != 0 && lex_mono_us() < deadline) /* the switch's greeting, then its close */
+        if (poll(&pfd, 1, 100) > 0 && (got = read(fd, buf, sizeof buf)) < 0)
+            break;
+    cr_assert_leq(got, 0, "a connection that never finished its handshake was kept");
+    close(fd);
     zmq_close(mon);
     zmq_close(raw);
     zmq_ctx_term(ctx);
