@@ -381,13 +381,34 @@ Test(limits, an_answer_sent_just_before_the_responder_exits_still_arrives)
     lex_node_destroy(&n);
 }
 
-Test(limits, out_of_descriptors_new_connections_are_refused_and_existing_sessions_served)
+/* The endpoint of the ready file starting with scheme ("tcp://"). */
+static void ready_endpoint(const char *scheme, char out[LEX_TEST_PATH])
+{
+    char path[LEX_TEST_PATH + 16], line[LEX_TEST_PATH];
+    snprintf(path, sizeof path, "%s/switch.ready", sw.dir);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f);
+    out[0] = 0;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, scheme, strlen(scheme)) == 0) {
+            line[strcspn(line, "\n")] = 0;
+            snprintf(out, LEX_TEST_PATH, "%s", line);
+        }
+    fclose(f);
+    cr_assert(out[0], "the switch serves no %s endpoint", scheme);
+}
+
+/* 400 connections to flood_scheme's endpoint against a limit of 256
+ * descriptors, a session on ipc meanwhile. */
+static void flood_at_the_descriptor_limit(const char *flood_scheme)
 {
     lex_test_switch_prepare(&sw);
     const char *extra[] = {"--metrics-bind", "127.0.0.1:0", "--set", "hello_timeout_ms=60000",
-                           NULL};
+                           "--bind-tcp", "tcp://127.0.0.1:0", NULL};
     start_switch_with_nofile(256, extra);
     int port = metrics_port();
+    char target[LEX_TEST_PATH];
+    ready_endpoint(flood_scheme, target);
     lex_test_states_start(&sw, "NV", DRIVERS);
     lex_node_t *n = lex_test_node(&sw, lex_test_ori_of(&sw, "PD", "CA"));
     expect_driver_answer(n);
@@ -401,7 +422,7 @@ Test(limits, out_of_descriptors_new_connections_are_refused_and_existing_session
         cr_assert_not_null(flood[i]);
         int linger = 0;
         zmq_setsockopt(flood[i], ZMQ_LINGER, &linger, sizeof linger);
-        cr_assert_eq(zmq_connect(flood[i], sw.endpoint), 0);
+        cr_assert_eq(zmq_connect(flood[i], target), 0);
     }
     double refused = -1;
     for (int waited = 0; waited < 20000 && refused <= 0; waited += 50) {
@@ -438,6 +459,18 @@ Test(limits, out_of_descriptors_new_connections_are_refused_and_existing_session
     expect_driver_answer(late);
     lex_node_destroy(&late);
     lex_node_destroy(&n);
+}
+
+/* libzmq 4.3's ipc listener aborts the process at EMFILE */
+Test(limits, out_of_descriptors_new_ipc_connections_are_refused_and_existing_sessions_served)
+{
+    flood_at_the_descriptor_limit("ipc://");
+}
+
+/* and its TCP listener retries accept() at full speed */
+Test(limits, out_of_descriptors_new_tcp_connections_are_refused_and_the_switch_does_not_spin)
+{
+    flood_at_the_descriptor_limit("tcp://");
 }
 
 Test(limits, a_requester_that_never_reads_is_bounded_refused_busy_then_dropped)
