@@ -24,6 +24,8 @@ typedef struct {
     int heartbeat_ms;
     const char *key_dir;         /* CURVE: DIR/<ST>.key per state; NULL: one key (LEX_KEY) */
     volatile sig_atomic_t *stop;
+    const char *witness_dir;     /* keep the switch's signed checkpoints here; NULL: don't */
+    const char *log_key;         /* the switch's log public key file; NULL: pin the first */
 } lex_state_host_config_t;
 
 /* Runs until *stop. Returns 0, or a LEX_E* code when it could not start. */

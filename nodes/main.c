@@ -42,6 +42,8 @@ static void usage(FILE *f)
         "state:\n"
         "  -s, --states LIST       comma-separated state codes (default: all 56)\n"
         "      --ready-file FILE   written once every responder is registered\n"
+        "      --witness-dir DIR   keep the switch's signed audit-log checkpoints in DIR\n"
+        "      --log-key FILE      the switch's log public key (default: pin the first one)\n"
         "agency:\n"
         "  -D, --directory FILE    agency directory (required for --rate)\n"
         "  -r, --rate R            queries per second (or 2k/s, 290M/y, 1x)\n"
@@ -145,7 +147,7 @@ static int run_bridge(int argc, char **argv)
 }
 
 enum { O_DRIVERS = 256, O_VEHICLES, O_HB, O_READY, O_GRACE, O_FED, O_MISS, O_FAN, O_SEED,
-       O_STATS, O_SCENARIO, O_KEY, O_SWITCH_KEY, O_KEY_DIR };
+       O_STATS, O_SCENARIO, O_KEY, O_SWITCH_KEY, O_KEY_DIR, O_WITNESS, O_LOG_KEY };
 
 static const struct option long_opts[] = {
     {"connect", required_argument, 0, 'c'},   {"drivers", required_argument, 0, O_DRIVERS},
@@ -157,6 +159,7 @@ static const struct option long_opts[] = {
     {"fanout-pct", required_argument, 0, O_FAN},  {"seed", required_argument, 0, O_SEED},
     {"stats-file", required_argument, 0, O_STATS}, {"scenario", required_argument, 0, O_SCENARIO},
     {"key-file", required_argument, 0, O_KEY},    {"switch-key", required_argument, 0, O_SWITCH_KEY},
+    {"witness-dir", required_argument, 0, O_WITNESS}, {"log-key", required_argument, 0, O_LOG_KEY},
     {"key-dir", required_argument, 0, O_KEY_DIR},
     {"quiet", no_argument, 0, 'q'},           {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0}};
@@ -206,7 +209,7 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *endpoint = "tcp://127.0.0.1:7400", *ready = NULL, *dirpath = NULL;
-    const char *stats_path = NULL, *scenario = NULL;
+    const char *stats_path = NULL, *scenario = NULL, *witness_dir = NULL, *log_key = NULL;
     char *states_arg = NULL;
     lex_requester_config_t rq;
     lex_requester_config_defaults(&rq);
@@ -235,6 +238,8 @@ int main(int argc, char **argv)
         /* every node of the process uses the same key (libnode reads these) */
         case O_KEY: setenv("LEX_KEY", optarg, 1); break;
         case O_SWITCH_KEY: setenv("LEX_SWITCH_KEY", optarg, 1); break;
+        case O_WITNESS: witness_dir = optarg; break;
+        case O_LOG_KEY: log_key = optarg; break;
         case O_KEY_DIR: rq.key_dir = optarg; break;
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return 0;
@@ -265,7 +270,8 @@ int main(int argc, char **argv)
                                       .nstates = n, .drivers = rq.drivers,
                                       .vehicles = rq.vehicles, .ready_file = ready,
                                       .heartbeat_ms = (int)hb, .key_dir = rq.key_dir,
-                                      .stop = &stop_flag};
+                                      .stop = &stop_flag, .witness_dir = witness_dir,
+                                      .log_key = log_key};
         int rc = lex_state_host_run(&sc);
         if (rc != 0)
             fprintf(stderr, "lexnode: state host failed: %s\n", lex_strerror(rc));

@@ -32,6 +32,7 @@ struct lex_node {
     char first_ori[LEX_ORI_LEN + 1];
     uint64_t next_id;
     uint64_t hello_id;         /* id of the last HELLO sent */
+    uint64_t hello_sent_us;    /* when (monotonic) */
     int ready;                 /* WELCOME received */
     int curve;                 /* connected with CURVE */
     int refused;               /* HELLO refused */
@@ -91,6 +92,7 @@ static int send_session(lex_node_t *n, const char *key, const void *body, size_t
 static int send_hello(lex_node_t *n)
 {
     n->ready = 0;
+    n->hello_sent_us = lex_mono_us();
     return send_session(n, "HELLO", n->hello.data, n->hello.len, &n->hello_id);
 }
 
@@ -411,9 +413,12 @@ static int handle_session(lex_node_t *n, const lex_envelope_t *env)
             set_error(n, "registration refused: %s", why);
             return 1;
         }
-        if (code == LEX_ST_NOT_REGISTERED && n->ready) {
+        if (code == LEX_ST_NOT_REGISTERED &&
+            (n->ready || lex_mono_us() - n->hello_sent_us > (uint64_t)n->heartbeat_ms * 1000u)) {
             /* The switch lost our session (restart): register again, and
-             * still hand the status to the application. */
+             * still hand the status to the application. After a BYE the
+             * node is not ready, but a switch that came back answers it
+             * like this too: once a heartbeat interval, HELLO again. */
             send_hello(n);
         }
     }

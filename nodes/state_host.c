@@ -17,6 +17,7 @@
 #include "lex_states.h"
 #include "lex_status.h"
 #include "lex_textfile.h"
+#include "lex_witness_client.h"
 
 static const char *const answered_keys[] = {"DQ", "KQ", "RQ", "RNQ", "IMQ"};
 
@@ -114,6 +115,8 @@ int lex_state_host_run(const lex_state_host_config_t *cfg)
         fprintf(stderr, "lexnode: cannot write %s\n", cfg->ready_file);
 
     uint64_t last_tick = 0;
+    /* the first state's node witnesses the switch's checkpoints for the process */
+    lex_witness_client_t witness = {.dir = cfg->witness_dir, .key_path = cfg->log_key};
     while (!*cfg->stop) {
         int r = zmq_poll(items, (int)n, 100);
         if (r < 0 && zmq_errno() != EINTR)
@@ -122,14 +125,21 @@ int lex_state_host_run(const lex_state_host_config_t *cfg)
             if (!(items[i].revents & ZMQ_POLLIN))
                 continue;
             lex_message_t m;
-            while (lex_node_recv(nodes[i].node, &m, 0) == 0)
-                answer(&nodes[i], &m, &body);
+            while (lex_node_recv(nodes[i].node, &m, 0) == 0) {
+                char why[512];
+                if (!witness.dir || !lex_witness_client_handle(&witness, &m, why, sizeof why))
+                    answer(&nodes[i], &m, &body);
+                else if (why[0])
+                    fprintf(stderr, "lexnode %s: WITNESS: %s\n", nodes[i].ori, why);
+            }
         }
         uint64_t now = lex_mono_us();
         if (now - last_tick > 100000) {
             last_tick = now;
             for (size_t i = 0; i < n; i++)
                 lex_node_tick(nodes[i].node);
+            if (witness.dir)
+                lex_witness_client_tick(&witness, nodes[0].node, 5000);
         }
     }
     rc = 0;

@@ -128,6 +128,8 @@ int lex_mp_str(const msgpack_object *o, char *buf, size_t size)
         return LEX_ELENGTH;
     if (memchr(o->via.str.ptr, 0, o->via.str.size))
         return LEX_EFORMAT;
+    if (!lex_utf8_valid(o->via.str.ptr, o->via.str.size))
+        return LEX_EUTF8;
     memcpy(buf, o->via.str.ptr, o->via.str.size);
     buf[o->via.str.size] = 0;
     return 0;
@@ -160,17 +162,51 @@ void lex_mp_pack_kv_uint(msgpack_packer *pk, const char *k, uint64_t v)
     msgpack_pack_uint64(pk, v);
 }
 
+/* Copies text into out (at most size - 1 bytes) as valid UTF-8: a byte
+ * that starts no valid sequence becomes '?', and a character the limit
+ * would cut is left out, so a status never carries what the protocol
+ * refuses from others. */
+static void clip_utf8(char *out, size_t size, const char *text)
+{
+    size_t o = 0;
+    for (size_t i = 0; text[i];) {
+        unsigned char c = (unsigned char)text[i];
+        size_t len = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+        size_t have = strnlen(text + i, len);
+        int ok = have == len && lex_utf8_valid(text + i, len);
+        if (!ok)
+            len = 1;
+        if (o + len > size - 1)
+            break;
+        if (ok)
+            memcpy(out + o, text + i, len);
+        else
+            out[o] = '?';
+        o += len;
+        i += ok ? len : 1;
+    }
+    out[o] = 0;
+}
+
 int lex_status_body(lex_buf_t *out, int code, const char *text)
+{
+    return lex_status_body_dst(out, code, text, NULL);
+}
+
+int lex_status_body_dst(lex_buf_t *out, int code, const char *text, const char *dst)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, lex_buf_write);
-    msgpack_pack_map(&pk, 3);
+    int with_dst = dst && dst[0];
+    msgpack_pack_map(&pk, 3 + with_dst);
     lex_mp_pack_str(&pk, "code");
     msgpack_pack_int(&pk, code);
     lex_mp_pack_kv_str(&pk, "name", lex_status_name(code));
     char clipped[257];
-    snprintf(clipped, sizeof clipped, "%s", text ? text : "");
+    clip_utf8(clipped, sizeof clipped, text ? text : "");
     lex_mp_pack_kv_str(&pk, "text", clipped);
+    if (with_dst)
+        lex_mp_pack_kv_str(&pk, "dst", dst);
     return out->failed ? LEX_ENOMEM : 0;
 }
 

@@ -267,7 +267,7 @@ static int check_value(const lex_field_t *f, const msgpack_object *v)
             return LEX_ETYPE;
         if (f->max && v->via.str.size > f->max)
             return LEX_ELENGTH;
-        return 0;
+        return lex_utf8_valid(v->via.str.ptr, v->via.str.size) ? 0 : LEX_EUTF8;
     case LEX_FT_INT:
         return (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
                 v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) ? 0 : LEX_ETYPE;
@@ -284,13 +284,13 @@ static int check_value(const lex_field_t *f, const msgpack_object *v)
             return LEX_ETYPE;
         if (f->max && v->via.array.size > f->max)
             return LEX_ELENGTH;
-        return 0;
+        return lex_mp_check(v); /* what it holds: no key twice, UTF-8 strings */
     case LEX_FT_MAP:
         if (v->type != MSGPACK_OBJECT_MAP)
             return LEX_ETYPE;
         if (f->max && v->via.map.size > f->max)
             return LEX_ELENGTH;
-        return 0;
+        return lex_mp_check(v);
     }
     return LEX_ETYPE;
 }
@@ -311,7 +311,7 @@ static int validate_map(const lex_msgdef_t *def, const msgpack_object *map, cons
         }
         *field = def->fields[fi].name;
         if (present & (1u << fi))
-            return LEX_EFORMAT; /* the same field twice */
+            return LEX_EDUPLICATE; /* the same field twice */
         present |= 1u << fi;
         int rc = check_value(&def->fields[fi], &map->via.map.ptr[i].val);
         if (rc != 0)

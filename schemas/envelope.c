@@ -1,7 +1,8 @@
 /* envelope.c: encode and decode the envelope, frame 1 of every message
  * (docs/PROTOCOL.md, "Envelope"). The switch decodes this on every message,
  * so decode works into a fixed struct and rejects anything off-spec: wrong
- * types, unknown fields, over-long strings, malformed ORIs and state codes. */
+ * types, unknown fields, a field given twice, strings that are not UTF-8,
+ * over-long strings, malformed ORIs and state codes. */
 #include <string.h>
 #include <time.h>
 #include <msgpack.h>
@@ -105,9 +106,32 @@ static int take_str(const msgpack_object *v, char *dst, size_t size,
     return rc;
 }
 
+/* The envelope's fields, in the order the encoder writes them. */
+static const char *const envelope_fields[] = {"v", "id", "k", "src", "dst", "ctl",
+                                              "ref", "pur", "ts", "hop"};
+#define N_ENVELOPE_FIELDS (sizeof envelope_fields / sizeof envelope_fields[0])
+
+/* A field given twice is refused, whichever copy a reader would keep:
+ * the raw frame in the audit record must read one way only. */
+static int first_time(const msgpack_object *k, unsigned *seen, const char **field)
+{
+    for (unsigned i = 0; i < N_ENVELOPE_FIELDS; i++)
+        if (lex_mp_str_eq(k, envelope_fields[i])) {
+            if (*seen & (1u << i)) {
+                if (field)
+                    *field = envelope_fields[i];
+                return LEX_EDUPLICATE;
+            }
+            *seen |= 1u << i;
+            return 0;
+        }
+    return 0; /* unknown: refused below */
+}
+
 static int decode_fields(const msgpack_object *map, lex_envelope_t *env, const char **field)
 {
     int seen_v = 0, seen_id = 0, seen_k = 0, seen_src = 0;
+    unsigned seen = 0;
     int rc = 0;
     for (uint32_t i = 0; i < map->via.map.size; i++) {
         const msgpack_object *k = &map->via.map.ptr[i].key;
@@ -117,6 +141,8 @@ static int decode_fields(const msgpack_object *map, lex_envelope_t *env, const c
                 *field = "(non-string key)";
             return LEX_ETYPE;
         }
+        if ((rc = first_time(k, &seen, field)) != 0)
+            return rc;
         uint64_t num;
         if (lex_mp_str_eq(k, "v")) {
             if ((rc = lex_mp_uint(v, &num)) != 0)

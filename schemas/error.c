@@ -32,6 +32,8 @@ static const error_entry_t errors[] = {
     {LEX_EFORMAT, "bad-format", "field is badly formed"},
     {LEX_ECONSTRAINT, "constraint", "fields break a cross-field rule"},
     {LEX_EFRAMES, "bad-frames", "wrong number of frames"},
+    {LEX_EDUPLICATE, "duplicate-key", "the same map key appears twice"},
+    {LEX_EUTF8, "bad-utf8", "string is not valid UTF-8"},
     {LEX_EPARSE, "parse-error", "syntax error"},
     {LEX_EZMQ, "zmq-error", "ZeroMQ call failed"},
     {LEX_EROCKSDB, "rocksdb-error", "RocksDB call failed"},

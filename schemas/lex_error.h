@@ -30,6 +30,8 @@ enum {
     LEX_EFORMAT = -20,        /* field present but badly formed (ORI, state) */
     LEX_ECONSTRAINT = -21,    /* cross-field rule broken (one of, together) */
     LEX_EFRAMES = -22,        /* wrong number of frames */
+    LEX_EDUPLICATE = -23,     /* a map holds the same key twice */
+    LEX_EUTF8 = -24,          /* a string is not valid UTF-8 */
 
     /* files and configuration */
     LEX_EPARSE = -30,         /* syntax error in a config, rules or data file */

@@ -83,6 +83,8 @@ lex_status_t lex_status_for_error(int err)
     case LEX_EUNKNOWNFIELD:
     case LEX_EFORMAT:
     case LEX_ECONSTRAINT:
+    case LEX_EDUPLICATE:
+    case LEX_EUTF8:
         return LEX_ST_BAD_BODY;
     default:
         return LEX_ST_INTERNAL;

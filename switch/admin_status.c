@@ -53,6 +53,7 @@ static void answer_envelope(lex_switch_t *sw, const lex_envelope_t *q, const cha
     lex_envelope_add_dst(r, q->src);
     r->ref = q->id;
     snprintf(r->ctl, sizeof r->ctl, "%s", q->ctl);
+    snprintf(r->purpose, sizeof r->purpose, "%s", q->purpose); /* echoed, as on every answer */
     r->ts_us = lex_now_us();
 }
 

@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <msgpack.h>
+#include "auditlog_integrity.h"
 #include "auditlog_internal.h"
 #include "lex_body.h"
 #include "lex_buf.h"
@@ -105,18 +107,28 @@ static int open_db(lex_log_t *log, char *err, size_t errlen)
                      : i == CF_BY_ORI || i == CF_BY_STATE || i == CF_BY_ID ||
                                i == CF_BY_TIME                            ? log->index_opts
                                                                           : log->opts;
-    char *rerr = NULL;
-    if (log->reader)
-        log->db = rocksdb_open_for_read_only_column_families(log->opts, log->path, CF_COUNT,
-                                                             cf_names, cf_opts, log->cf, 0, &rerr);
-    else
-        log->db = rocksdb_open_column_families(log->opts, log->path, CF_COUNT, cf_names, cf_opts,
-                                               log->cf, &rerr);
-    if (rerr) {
+    int rc = log->reader ? 0 : lex_log_integrity_precheck(log->path, err, errlen);
+    if (rc != 0)
+        return rc;
+    for (int attempt = 0;; attempt++) {
+        char *rerr = NULL;
+        if (log->reader)
+            log->db = rocksdb_open_for_read_only_column_families(
+                log->opts, log->path, CF_COUNT, cf_names, cf_opts, log->cf, 0, &rerr);
+        else
+            log->db = rocksdb_open_column_families(log->opts, log->path, CF_COUNT, cf_names,
+                                                   cf_opts, log->cf, &rerr);
+        if (!rerr)
+            return 0;
         log->db = NULL;
-        return lex_log_rocks_fail(rerr, err, errlen, log->path);
+        /* a reader may catch the writer's last batch half-written: look again */
+        if (log->reader && attempt < 5 && strstr(rerr, "orruption")) {
+            rocksdb_free(rerr);
+            usleep(20000u << attempt);
+            continue;
+        }
+        return lex_log_integrity_fail(log->path, cf_names, CF_COUNT, rerr, err, errlen);
     }
-    return 0;
 }
 
 static void close_db(lex_log_t *log)
@@ -132,8 +144,8 @@ static void close_db(lex_log_t *log)
     log->db = NULL;
 }
 
-static int open_common(const char *dir, int reader, lex_durability_t mode, lex_log_t **out,
-                       char *err, size_t errlen)
+static int open_common(const char *dir, int reader, lex_durability_t mode,
+                       lex_log_open_mode_t how, lex_log_t **out, char *err, size_t errlen)
 {
     *out = NULL;
     if (sodium_init() < 0)
@@ -152,7 +164,7 @@ static int open_common(const char *dir, int reader, lex_durability_t mode, lex_l
         return LEX_EROCKSDB;
     }
     rocksdb_options_set_create_if_missing(log->opts, !reader);
-    rocksdb_options_set_create_missing_column_families(log->opts, !reader);
+    lex_log_integrity_options(log->opts, dir, reader, how);
     /* lz4 while records are fresh, zstd once compacted to the last level
      * (Debian's librocksdb has both; docs/LOG.md "On disk") */
     rocksdb_options_set_compression(log->opts, rocksdb_lz4_compression);
@@ -190,6 +202,8 @@ static int open_common(const char *dir, int reader, lex_durability_t mode, lex_l
         uint64_t base = lex_log_load_base(log);
         log->index_base = log->base_written = log->base_syncing = base;
     }
+    if (rc == 0 && !reader && how == LEX_LOG_OPEN_STRICT)
+        rc = lex_log_integrity_check_head(log, err, errlen);
     if (rc != 0) {
         lex_log_close(&log);
         return rc;
@@ -203,12 +217,17 @@ static int open_common(const char *dir, int reader, lex_durability_t mode, lex_l
 int lex_log_open(const char *dir, lex_durability_t mode, lex_log_t **out, char *err,
                  size_t errlen)
 {
-    return open_common(dir, 0, mode, out, err, errlen);
+    return open_common(dir, 0, mode, LEX_LOG_OPEN_STRICT, out, err, errlen);
+}
+
+int lex_log_open_salvage(const char *dir, lex_log_t **out, char *err, size_t errlen)
+{
+    return open_common(dir, 0, LEX_DURABILITY_SYNC, LEX_LOG_OPEN_SALVAGE, out, err, errlen);
 }
 
 int lex_log_open_reader(const char *dir, lex_log_t **out, char *err, size_t errlen)
 {
-    return open_common(dir, 1, LEX_DURABILITY_SYNC, out, err, errlen);
+    return open_common(dir, 1, LEX_DURABILITY_SYNC, LEX_LOG_OPEN_STRICT, out, err, errlen);
 }
 
 static int write_batch(lex_log_t *log);

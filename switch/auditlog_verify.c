@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "auditlog_internal.h"
+#include "auditlog_verify_loss.h"
 #include "lex_error.h"
 
 typedef struct {
@@ -14,6 +15,7 @@ typedef struct {
     lex_log_verify_t *res;
     const uint8_t *pk;             /* NULL: signatures not checked */
     rocksdb_iterator_t *cp;        /* checkpoints, walked alongside */
+    int unlinked;                  /* the next record follows damage: its link is not checked */
 } walk_t;
 
 static int fault(lex_log_verify_t *res, lex_log_fault_t f, uint64_t seq, const char *fmt, ...)
@@ -124,12 +126,15 @@ static int walk(walk_t *w)
     int prev_anchored = 0;
     rocksdb_iterator_t *it =
         rocksdb_create_iterator_cf(w->log->db, w->log->ropts, w->log->cf[CF_DEFAULT]);
-    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+    for (rocksdb_iter_seek_to_first(it);
+         rocksdb_iter_valid(it) ||
+         (w->unlinked = lex_log_verify_past_damage(w->log, &it, w->cp, &expect, prev, res));
+         rocksdb_iter_next(it)) {
         size_t klen, vlen;
         const char *k = rocksdb_iter_key(it, &klen);
         const char *v = rocksdb_iter_value(it, &vlen);
         uint64_t seq = klen == 8 ? lex_log_get_be64((const uint8_t *)k) : 0;
-        if (seq != expect) {
+        if (seq != expect && !lex_log_verify_gap_jump(w->log, w->pk, v, vlen, seq, expect, prev)) {
             if (pending)
                 rc = blame(w, pending, 0);
             else if (seq > expect)
@@ -151,7 +156,9 @@ static int walk(walk_t *w)
                                  (unsigned long long)seq);
             break;
         }
-        int linked = memcmp(rec.prev_hash, prev, 32) == 0;
+        lex_log_verify_note_gap(w->log, w->pk, &rec, res);
+        int linked = w->unlinked || memcmp(rec.prev_hash, prev, 32) == 0;
+        w->unlinked = 0;
         uint64_t inner_seq = rec.seq;
         memcpy(prev, rec.hash, 32);
         msgpack_unpacked_destroy(&up);
@@ -253,6 +260,8 @@ int lex_log_verify_full(lex_log_t *log, const char *pubkey_path, lex_log_verify_
     rocksdb_iter_destroy(w.cp);
     if (rc == 0)
         rc = lex_log_verify_cuts(log, 0, res); /* retention removed only old records */
+    if (rc == 0)
+        rc = lex_log_verify_loss_verdict(res); /* damage walked past, recorded gaps */
     return rc;
 }
 

@@ -35,6 +35,7 @@ void lex_switch_config_defaults(lex_switch_config_t *cfg)
     cfg->retention_slice = 100000;
     cfg->clock_step_ms = 2000;
     cfg->log_reserve_mb = 256;
+    cfg->no_record_delay_max_ms = 2000;
     cfg->log_level = LEX_LOG_INFO;
 }
 
@@ -66,6 +67,7 @@ static const option_t options[] = {
     INT_OPT(log_reserve_mb, 0, 100000000),
     STR_OPT(upstream),   STR_OPT(upstream_serves), STR_OPT(upstream_key),
     STR_OPT(upstream_switch_key),
+    INT_OPT(no_record_delay_max_ms, 0, 60000),
 };
 
 int lex_switch_config_set(lex_switch_config_t *cfg, const char *name, const char *value, char *err,

@@ -42,6 +42,7 @@ typedef struct {
                                       large is a step: logged, counted, recorded */
     int log_reserve_mb;            /* free space kept on the data filesystem: below it new
                                       queries get ST log-full (diskwatch.c); 0 = no check */
+    int no_record_delay_max_ms;    /* a rule's no-record waits like a real miss, at most this; 0 = never */
     char upstream[LEX_PATH_MAX];   /* switch to join, e.g. "tcp://10.0.0.1:7400"; "" = none */
     char upstream_serves[LEX_PATH_MAX];  /* destination patterns claimed there ("NV*") */
     char upstream_key[LEX_PATH_MAX];     /* this switch's key for the link ("" = curve_key) */

@@ -22,7 +22,7 @@
 
 /* One ST log-failed to rid about the message ref; counted only if sent. */
 static void send_unlogged(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, const char *to_ori,
-                          uint64_t ref, const char *ctl)
+                          uint64_t ref, const char *ctl, const char *pur)
 {
     lex_envelope_t env;
     lex_envelope_init(&env);
@@ -33,6 +33,7 @@ static void send_unlogged(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, 
         lex_envelope_add_dst(&env, to_ori);
     env.ref = ref;
     snprintf(env.ctl, sizeof env.ctl, "%s", ctl ? ctl : "");
+    snprintf(env.purpose, sizeof env.purpose, "%s", pur ? pur : ""); /* echoed, as on every status */
     env.ts_us = lex_now_us();
     lex_buf_t e, b;
     lex_buf_init(&e);
@@ -85,13 +86,13 @@ void lex_logfail_answer(lex_switch_t *sw, outbox_t *held)
             e.ref == 0)
             continue;
         /* an answer, a status or a WELCOME that cannot go unrecorded */
-        send_unlogged(sw, m->rid, m->rid_len, e.ndst ? e.dst[0] : "", e.ref, e.ctl);
+        send_unlogged(sw, m->rid, m->rid_len, e.ndst ? e.dst[0] : "", e.ref, e.ctl, e.purpose);
     }
     held->count = 0;
     lex_buf_reset(&held->data);
     while (sw->flight_head) {
         flight_t *f = sw->flight_head;
-        send_unlogged(sw, f->rid, f->rid_len, f->req_ori, f->req_id, f->ctl);
+        send_unlogged(sw, f->rid, f->rid_len, f->req_ori, f->req_id, f->ctl, f->purpose);
         lex_flight_close(sw, f);
     }
 }

@@ -45,6 +45,7 @@ static void flush_durable(lex_switch_t *sw, outbox_t *ob)
         commit_and_flush(sw);
     }
     lex_stats_sent(sw, lex_mono_us());
+    lex_mimic_sent(sw, lex_mono_us());
 }
 
 static void sync_work(uv_work_t *req)
@@ -67,6 +68,7 @@ static void sync_done(uv_work_t *req, int status)
         /* not durable: what the fsync covered, and what waits for the
          * next, is never sent as it stands */
         lex_stats_unsent(sw);
+        lex_mimic_unsent(sw);
         lex_logline_limited(&sw_fail_lim, 5, LEX_LOG_ERROR,
                             "AUDIT LOG FSYNC FAILED: %zu messages held back",
                             sw->wal_syncing.count + sw->wal_wait.count);
@@ -128,10 +130,12 @@ static void commit_and_flush(lex_switch_t *sw)
         return;
     uint64_t t0 = lex_mono_us();
     int rc = lex_log_commit(sw->log);
+    lex_mimic_committed(sw, rc == 0); /* held statuses may go once their records are in */
     if (records)
         lex_stats_commit(sw, records, lex_mono_us() - t0, rc == 0);
     if (rc != 0) {
         lex_stats_unsent(sw);
+        lex_mimic_unsent(sw);
         lex_logline_limited(&sw_fail_lim, 5, LEX_LOG_ERROR,
                             "AUDIT LOG COMMIT FAILED (%s): %zu messages held back",
                             lex_strerror(rc), sw->outbox.count);
@@ -151,6 +155,7 @@ static void commit_and_flush(lex_switch_t *sw)
         lex_buf_reset(&sw->outbox.data);
         return;
     }
+    lex_witness_publish(sw); /* a new checkpoint leaves with this commit's messages */
     if (lex_log_deferring(sw->log)) {
         /* written, not yet synced: the messages wait for an fsync */
         sw->wal_dirty |= records > 0;
@@ -169,6 +174,7 @@ static void commit_and_flush(lex_switch_t *sw)
         sw->nbounced = 0;
     }
     lex_stats_sent(sw, lex_mono_us());
+    lex_mimic_sent(sw, lex_mono_us());
 }
 
 /* Receives one message; 0 when one was handled, LEX_EAGAIN when none. */
@@ -267,6 +273,12 @@ static void after_upstream(lex_switch_t *sw)
     look_again(sw);
 }
 
+static void after_mimic(lex_switch_t *sw)
+{
+    commit_and_flush(sw);
+    look_again(sw);
+}
+
 static void on_zmq(uv_poll_t *h, int status, int events)
 {
     (void)status;
@@ -316,6 +328,7 @@ static void close_all(lex_switch_t *sw)
     uv_close((uv_handle_t *)&sw->sigterm, NULL);
     uv_close((uv_handle_t *)&sw->sighup, NULL);
     uv_close((uv_handle_t *)&sw->stop_async, NULL);
+    lex_mimic_close(sw);
     lex_upstream_close(sw);
 }
 
@@ -349,11 +362,14 @@ static void on_tick(uv_timer_t *h)
     lex_log_tick(sw->log); /* a signed checkpoint when one is due on an idle log */
     lex_clock_tick(sw, now);
     lex_retention_tick(sw, now);
+    lex_scrub_tick(sw);
     lex_log_get_stats(sw->log, &after);
     if (lex_log_deferring(sw->log) && after.commits != before.commits) {
         sw->wal_dirty = 1;
         sync_start(sw);
     }
+    if (lex_witness_publish(sw) + lex_witness_answer_due(sw)) /* behind the fsync just started */
+        commit_and_flush(sw);
     if (sw->draining && (lex_flight_count(sw) == 0 || now >= sw->drain_deadline_us) &&
         (!sw->log_failed || now >= sw->drain_deadline_us) &&
         (!sync_pending(sw) || now >= sw->drain_deadline_us + 1000000u)) {
@@ -362,6 +378,7 @@ static void on_tick(uv_timer_t *h)
                     lex_flight_count(sw));
             lex_route_expire(sw, UINT64_MAX);
         }
+        lex_mimic_release(sw, UINT64_MAX); /* held no-records go before BYE */
         lex_route_bye_all(sw);
         commit_and_flush(sw);
         close_all(sw);
@@ -646,6 +663,10 @@ int lex_switch_new(const lex_switch_config_t *cfg, lex_switch_t **out, char *err
     sw->zpoll.data = sw->mon_poll.data = sw->tick.data = sw->more.data = sw->sigint.data =
         sw->sigterm.data = sw->sighup.data = sw->stop_async.data = sw;
     sw->loop_ready = 1;
+    if ((rc = lex_mimic_open(sw, after_mimic)) != 0) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     if ((rc = lex_upstream_open(sw, after_upstream, err, errlen)) != 0)
         goto fail;
     if (cfg->metrics_bind[0]) {
@@ -758,12 +779,14 @@ void lex_switch_destroy(lex_switch_t **swp)
         zmq_close(sw->router);
     lex_zap_close(sw);
     lex_upstream_destroy(sw);
+    lex_mimic_destroy(sw);
     free(sw->peers);
     free(sw->bounced);
     free(sw->gone);
     free(sw->backlogged);
     if (sw->zctx)
         zmq_ctx_term(sw->zctx);
+    lex_scrub_close(sw);
     lex_log_close(&sw->log);
     lex_holds_close(&sw->holds);
     lex_policy_destroy(&sw->policy);

@@ -96,51 +96,147 @@ static void emit_for(lex_switch_t *sw, uint64_t fid, const uint8_t *rid, size_t 
 
 #define emit(sw, ...) emit_for(sw, 0, __VA_ARGS__)
 
-/* Sends an ST to a connection. to_ori may be "" when the sender is unknown;
- * on_behalf is what the log names as the status's source (a state whose rule
- * refused, or the switch). */
-static void send_status_from(lex_switch_t *sw, const char *from_ori, const uint8_t *rid,
-                             size_t rid_len, const char *conn, const char *to_ori, uint64_t ref,
-                             const char *ctl, const char *on_behalf, int code, const char *decision,
-                             const char *rule, const char *fmt, ...)
+/* Whom a status goes to and what it echoes of the message it answers. */
+typedef struct {
+    const uint8_t *rid;
+    size_t rid_len;
+    const char *conn;          /* the connection, as the log names it */
+    const char *to_ori;        /* the addressee; "" when unknown */
+    uint64_t ref;              /* id of the message answered (0: none) */
+    const char *ctl, *pur;     /* echoed from it */
+    const char *dest;          /* the query destination it is about (body `dst`); NULL: none */
+} reply_t;
+
+/* A status made to read as a responder's answer through this switch. */
+typedef struct {
+    char src[LEX_ORI_LEN + 1]; /* the responder's ORI */
+    uint32_t hops;             /* the hop its answer would carry */
+    uint64_t delay_us;         /* held back this long (0: at once) */
+} status_as_t;
+
+static reply_t reply_to_msg(const uint8_t *rid, size_t rid_len, const char *conn,
+                            const lex_envelope_t *e, const char *dest)
+{
+    return (reply_t){rid, rid_len, conn, e ? e->src : "", e ? e->id : 0, e ? e->ctl : "",
+                     e ? e->purpose : "", dest};
+}
+
+static reply_t reply_to_flight(const flight_t *f, const char *conn)
+{
+    return (reply_t){f->rid, f->rid_len, conn, f->req_ori, f->req_id, f->ctl, f->purpose,
+                     f->dest};
+}
+
+/* As emit, but the message waits in mimic.c until due_us (its record is
+ * appended now, so it is committed before the message can leave). */
+static void emit_held(lex_switch_t *sw, uint64_t due_us, const reply_t *r,
+                      const lex_envelope_t *env, const void *body, size_t body_len,
+                      const char *log_src, const char *decision, const char *rule, int status)
+{
+    lex_buf_reset(&sw->scratch_env);
+    if (lex_envelope_encode(env, &sw->scratch_env) != 0) {
+        lex_logline_write(LEX_LOG_ERROR, "out of memory encoding an envelope");
+        return;
+    }
+    lex_route_log_record(sw, LEX_DIR_OUT, r->conn, env->key, log_src, r->to_ori, env->id,
+                         env->ref, decision, rule, status, sw->scratch_env.data,
+                         sw->scratch_env.len, body, body_len);
+    if (lex_mimic_hold(sw, due_us, r->rid, r->rid_len, sw->scratch_env.data, sw->scratch_env.len,
+                       body, body_len) != 0 &&
+        lex_outbox_add(sw, r->rid, r->rid_len, 0, sw->scratch_env.data, sw->scratch_env.len, body,
+                       body_len) != 0)
+        lex_logline_write(LEX_LOG_ERROR, "out of memory queueing a message");
+    sw->stats.statuses++;
+}
+
+/* Sends an ST (docs/PROTOCOL.md, "Status codes"): `pur` and `ctl` echoed,
+ * body `dst` naming the destination when it is about one. as: NULL for the
+ * switch speaking for itself. on_behalf is what the log names as the
+ * status's source (a state whose rule refused, or the switch). */
+static void status_out(lex_switch_t *sw, const reply_t *r, const status_as_t *as,
+                       const char *on_behalf, int code, const char *decision, const char *rule,
+                       const char *text)
+{
+    lex_envelope_t env;
+    lex_envelope_init(&env);
+    env.id = ++sw->next_status_id;
+    strcpy(env.key, "ST");
+    copy_str(env.src, sizeof env.src, as ? as->src : SWITCH_ORI);
+    if (r->to_ori && lex_ori_valid(r->to_ori))
+        lex_envelope_add_dst(&env, r->to_ori);
+    env.ref = r->ref;
+    copy_str(env.ctl, sizeof env.ctl, r->ctl);
+    copy_str(env.purpose, sizeof env.purpose, r->pur);
+    env.hops = as ? as->hops : 0;
+    uint64_t delay = as ? as->delay_us : 0;
+    env.ts_us = lex_now_us() + delay; /* when it leaves, as a responder's would read */
+    lex_buf_reset(&sw->scratch_body);
+    lex_status_body_dst(&sw->scratch_body, code, text, r->dest);
+    if (delay)
+        emit_held(sw, lex_mono_us() + delay, r, &env, sw->scratch_body.data,
+                  sw->scratch_body.len, on_behalf, decision, rule, code);
+    else
+        emit(sw, r->rid, r->rid_len, r->conn, &env, sw->scratch_body.data, sw->scratch_body.len,
+             on_behalf, r->to_ori, decision, rule, code);
+}
+
+static void reply_status(lex_switch_t *sw, const reply_t *r, const char *on_behalf, int code,
+                         const char *decision, const char *rule, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+
+static void reply_status(lex_switch_t *sw, const reply_t *r, const char *on_behalf, int code,
+                         const char *decision, const char *rule, const char *fmt, ...)
 {
     char text[256];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    lex_envelope_t env;
-    lex_envelope_init(&env);
-    env.id = ++sw->next_status_id;
-    strcpy(env.key, "ST");
-    copy_str(env.src, sizeof env.src, from_ori ? from_ori : SWITCH_ORI);
-    if (to_ori && lex_ori_valid(to_ori))
-        lex_envelope_add_dst(&env, to_ori);
-    env.ref = ref;
-    copy_str(env.ctl, sizeof env.ctl, ctl);
-    env.ts_us = lex_now_us();
-    lex_buf_reset(&sw->scratch_body);
-    lex_status_body(&sw->scratch_body, code, text);
-    emit(sw, rid, rid_len, conn, &env, sw->scratch_body.data, sw->scratch_body.len, on_behalf,
-         to_ori, decision, rule, code);
+    status_out(sw, r, NULL, on_behalf, code, decision, rule, text);
 }
 
-#define send_status(sw, ...) send_status_from(sw, NULL, __VA_ARGS__)
+/* The older form: a status about no destination, with nothing but ctl to
+ * echo. Prefer reply_status. */
+static void send_status(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, const char *conn,
+                        const char *to_ori, uint64_t ref, const char *ctl, const char *on_behalf,
+                        int code, const char *decision, const char *rule, const char *fmt, ...)
+    __attribute__((format(printf, 12, 13), unused));
 
-/* A state's rule refused: a no-record answer is sent in the words, and
- * from the ORI, of the state's responder, exactly as a real miss would be. */
-static void send_denial(lex_switch_t *sw, const session_t *responder, const uint8_t *rid,
-                        size_t rid_len, const char *conn, const char *to_ori, uint64_t ref,
-                        const char *ctl, const char *state, const char *dest,
+static void send_status(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, const char *conn,
+                        const char *to_ori, uint64_t ref, const char *ctl, const char *on_behalf,
+                        int code, const char *decision, const char *rule, const char *fmt, ...)
+{
+    char text[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    reply_t r = {rid, rid_len, conn, to_ori, ref, ctl, "", NULL};
+    status_out(sw, &r, NULL, on_behalf, code, decision, rule, text);
+}
+
+/* A state's rule refused. A no-record reads as a real miss through this
+ * switch would, field for field: the responder's ORI and hop, the same
+ * words, and, refused at query time, sent after a delay drawn from the
+ * state's responders' own answer times. answer: the responder's answer
+ * when the rule refused that (its timing is already real), else NULL. */
+static void send_denial(lex_switch_t *sw, const reply_t *r, const session_t *responder,
+                        const char *state, const lex_envelope_t *answer,
                         const lex_decision_t *d)
 {
-    if (d->deny_status == LEX_ST_NO_RECORD)
-        send_status_from(sw, responder && responder->noris ? responder->oris[0] : NULL, rid,
-                         rid_len, conn, to_ori, ref, ctl, state, d->deny_status, "deny",
-                         d->rule_id, "%s", LEX_NO_RECORD_TEXT);
-    else
-        send_status(sw, rid, rid_len, conn, to_ori, ref, ctl, state, d->deny_status, "deny",
-                    d->rule_id, "%s: denied by the state's policy", dest);
+    if (d->deny_status != LEX_ST_NO_RECORD) {
+        reply_status(sw, r, state, d->deny_status, "deny", d->rule_id,
+                     "%s: denied by the state's policy", r->dest ? r->dest : state);
+        return;
+    }
+    status_as_t as = {{0}, 0, 0};
+    if (answer) {
+        copy_str(as.src, sizeof as.src, answer->src);
+        as.hops = answer->hops + 1;
+    } else {
+        lex_mimic_plan(sw, state, responder, &as.delay_us, &as.hops, as.src);
+    }
+    status_out(sw, r, &as, state, LEX_ST_NO_RECORD, "deny", d->rule_id, LEX_NO_RECORD_TEXT);
 }
 
 /* Refuses a received message outright: one in-record, one ST back. */
@@ -154,8 +250,25 @@ static void refuse(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, const c
     lex_route_log_record(sw, LEX_DIR_IN, conn, e && e->key[0] ? e->key : "?", e ? e->src : "",
                e && e->ndst ? e->dst[0] : "", e ? e->id : 0, e ? e->ref : 0, "refuse", "", code,
                env, env_len, body, body_len);
-    send_status(sw, rid, rid_len, conn, e ? e->src : "", e ? e->id : 0, e ? e->ctl : "",
-                SWITCH_ORI, code, "status", "", "%s", text);
+    reply_t r = reply_to_msg(rid, rid_len, conn, e, NULL);
+    reply_status(sw, &r, SWITCH_ORI, code, "status", "", "%s", text);
+}
+
+/* 1 when a HELLO's src is one of the ORIs it registers (or, for a switch
+ * that serves patterns, the switch's own name): a node may not introduce
+ * itself as one ORI and register others. */
+static int hello_names_src(const void *body, size_t body_len, const char *src)
+{
+    msgpack_unpacked up;
+    if (lex_body_parse(body, body_len, &up) != 0)
+        return 0;
+    int found = lex_mp_get(&up.data, "serves") && strcmp(src, SWITCH_ORI) == 0;
+    const msgpack_object *oris = lex_mp_get(&up.data, "oris");
+    for (uint32_t i = 0; !found && oris && oris->type == MSGPACK_OBJECT_ARRAY &&
+                         i < oris->via.array.size; i++)
+        found = lex_mp_str_eq(&oris->via.array.ptr[i], src);
+    msgpack_unpacked_destroy(&up);
+    return found;
 }
 
 static void handle_hello(lex_switch_t *sw, const uint8_t *rid, size_t rid_len,
@@ -164,6 +277,13 @@ static void handle_hello(lex_switch_t *sw, const uint8_t *rid, size_t rid_len,
 {
     char why[256];
     session_t *s = NULL;
+    if (!hello_names_src(body, body_len, e->src)) {
+        lex_logline_write(LEX_LOG_WARN, "HELLO from %s refused: src %s is not among its oris",
+                          conn, e->src);
+        refuse(sw, rid, rid_len, conn, e, env, env_len, body, body_len, LEX_ST_HELLO_REFUSED,
+               "HELLO src %s is not one of the ORIs it registers (oris)", e->src);
+        return;
+    }
     int st = lex_session_register(sw, rid, rid_len, peer_key, body, body_len, &s, why, sizeof why);
     if (st != 0) {
         sw->stats.spoofed += st == LEX_ST_SPOOFED_ORI;
@@ -271,8 +391,9 @@ static void forward_query(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, 
 {
     flight_t *f = lex_flight_open(sw);
     if (!f) {
-        send_status(sw, rid, rid_len, conn, e->src, e->id, e->ctl, SWITCH_ORI, LEX_ST_INTERNAL,
-                    "status", "", "%s: out of memory", dest);
+        reply_t r = reply_to_msg(rid, rid_len, conn, e, dest);
+        reply_status(sw, &r, SWITCH_ORI, LEX_ST_INTERNAL, "status", "", "%s: out of memory",
+                     dest);
         return;
     }
     memcpy(f->rid, rid, rid_len);
@@ -321,13 +442,14 @@ static void hold_query(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, con
     h.expires_us = h.held_us + (uint64_t)sw->cfg.hold_expiry_s * 1000000u;
     h.body = (char *)body;
     h.body_len = body_len;
+    reply_t r = reply_to_msg(rid, rid_len, conn, e, dest);
     if (lex_holds_add(sw->holds, &h) != 0) {
-        send_status(sw, rid, rid_len, conn, e->src, e->id, e->ctl, SWITCH_ORI, LEX_ST_INTERNAL,
-                    "status", "", "%s: the query could not be held for review", dest);
+        reply_status(sw, &r, SWITCH_ORI, LEX_ST_INTERNAL, "status", "",
+                     "%s: the query could not be held for review", dest);
         return;
     }
-    send_status(sw, rid, rid_len, conn, e->src, e->id, e->ctl, state, LEX_ST_HELD, "review", rule,
-                "%s: held for review by the state (hold %llu)", dest, (unsigned long long)h.id);
+    reply_status(sw, &r, state, LEX_ST_HELD, "review", rule,
+                 "%s: held for review by the state (hold %llu)", dest, (unsigned long long)h.id);
 }
 
 static void handle_query(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, session_t *s,
@@ -383,14 +505,14 @@ static void handle_query(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, s
     for (uint32_t i = 0; i < e->ndst; i++) {
         dest_plan_t *p = &plans[i];
         const char *on_behalf = p->rules_state[0] ? p->rules_state : e->dst[i];
+        reply_t r = reply_to_msg(rid, rid_len, s->conn, e, e->dst[i]);
         if (p->decision.action == LEX_ACT_DENY) {
-            send_denial(sw, p->responder, rid, rid_len, s->conn, e->src, e->id, e->ctl, on_behalf,
-                        e->dst[i], &p->decision);
+            send_denial(sw, &r, p->responder, on_behalf, NULL, &p->decision);
             continue;
         }
         if (p->status) {
-            send_status(sw, rid, rid_len, s->conn, e->src, e->id, e->ctl, SWITCH_ORI, p->status,
-                        "status", "", "%s: %s", e->dst[i], p->why);
+            reply_status(sw, &r, SWITCH_ORI, p->status, "status", "", "%s: %s", e->dst[i],
+                         p->why);
             continue;
         }
         if (p->decision.action == LEX_ACT_REVIEW) {
@@ -430,6 +552,8 @@ static void handle_response(lex_switch_t *sw, const uint8_t *rid, size_t rid_len
                "%s", why);
         return;
     }
+    if (f->rules_state[0]) /* how this state's answers look and take: mimic.c */
+        lex_mimic_observe(sw, f->rules_state, f->opened_us, e->hops, e->src);
     lex_policy_subject_t subject = {
         .ori = f->req_ori,
         .agency = sw->directory ? lex_directory_find(sw->directory, f->req_ori) : NULL,
@@ -454,9 +578,13 @@ static void handle_response(lex_switch_t *sw, const uint8_t *rid, size_t rid_len
                decision_names[d.action], d.rule_id, code, env, env_len, body, body_len);
 
     const char *on_behalf = f->rules_state[0] ? f->rules_state : f->dest;
+    /* conn of the out-record is the requester's connection */
+    session_t *req = lex_session_find(sw, f->rid, f->rid_len);
+    char conn[LEX_CONN_MAX + 1];
+    conn_hex(f->rid, f->rid_len, conn);
+    reply_t r = reply_to_flight(f, req ? req->conn : conn);
     if (d.action == LEX_ACT_DENY) {
-        send_denial(sw, s, f->rid, f->rid_len, s->conn, f->req_ori, f->req_id, f->ctl, on_behalf,
-                    f->dest, &d);
+        send_denial(sw, &r, s, on_behalf, e, &d);
         lex_flight_close(sw, f);
         return;
     }
@@ -469,28 +597,37 @@ static void handle_response(lex_switch_t *sw, const uint8_t *rid, size_t rid_len
                                    &removed) != 0) {
             /* validated already, so only memory can fail: never leak the
              * unredacted body */
-            send_status(sw, f->rid, f->rid_len, s->conn, f->req_ori, f->req_id, f->ctl,
-                        SWITCH_ORI, LEX_ST_INTERNAL, "status", "", "%s: redaction failed",
-                        f->dest);
+            reply_status(sw, &r, SWITCH_ORI, LEX_ST_INTERNAL, "status", "",
+                         "%s: redaction failed", f->dest);
             lex_flight_close(sw, f);
             return;
         }
         out_body = sw->scratch_body.data;
         out_len = sw->scratch_body.len;
+    } else if (is_status) {
+        /* a responder's status in the switch's one shape, naming the
+         * destination; a miss in the words every miss uses, so that a
+         * rule's no-record (send_denial) reads the same */
+        char text[257];
+        lex_status_parse(body, body_len, &code, text, sizeof text);
+        lex_buf_reset(&sw->scratch_body);
+        lex_status_body_dst(&sw->scratch_body, code,
+                            code == LEX_ST_NO_RECORD ? LEX_NO_RECORD_TEXT : text, f->dest);
+        out_body = sw->scratch_body.data;
+        out_len = sw->scratch_body.len;
     }
     lex_envelope_t fwd = *e;
+    fwd.id = ++sw->next_status_id; /* every answer to a requester is numbered by the switch */
     fwd.ndst = 0;
     lex_envelope_add_dst(&fwd, f->req_ori);
     fwd.ref = f->req_id;
     fwd.hops = e->hops + 1;
+    if (!fwd.ts_us)
+        fwd.ts_us = lex_now_us();
     copy_str(fwd.ctl, sizeof fwd.ctl, f->ctl);
     copy_str(fwd.purpose, sizeof fwd.purpose, f->purpose);
-    /* conn of the out-record is the requester's connection */
-    session_t *req = lex_session_find(sw, f->rid, f->rid_len);
-    char conn[LEX_CONN_MAX + 1];
-    conn_hex(f->rid, f->rid_len, conn);
-    emit(sw, f->rid, f->rid_len, req ? req->conn : conn, &fwd, out_body, out_len, e->src,
-         f->req_ori, decision_names[d.action], d.rule_id, code);
+    emit(sw, f->rid, f->rid_len, r.conn, &fwd, out_body, out_len, e->src, f->req_ori,
+         decision_names[d.action], d.rule_id, code);
     lex_flight_close(sw, f);
 }
 
@@ -512,9 +649,9 @@ static void handle_admin(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, s
         if (!to)
             to = lex_peer_route(sw, dst, e->src, s);
         if (!to) {
-            send_status(sw, rid, rid_len, s->conn, e->src, e->id, e->ctl, SWITCH_ORI,
-                        LEX_ST_NO_ROUTE, "status", "", "%s: no node is serving this destination",
-                        dst);
+            reply_t r = reply_to_msg(rid, rid_len, s->conn, e, dst);
+            reply_status(sw, &r, SWITCH_ORI, LEX_ST_NO_ROUTE, "status", "",
+                         "%s: no node is serving this destination", dst);
             continue;
         }
         lex_envelope_t fwd = *e;
@@ -583,6 +720,7 @@ static void send_review_answer(lex_switch_t *sw, const uint8_t *rid, size_t rid_
     lex_envelope_add_dst(&r, q->src);
     r.ref = q->id;
     copy_str(r.ctl, sizeof r.ctl, q->ctl);
+    copy_str(r.purpose, sizeof r.purpose, q->purpose);
     r.ts_us = lex_now_us();
     emit(sw, rid, rid_len, conn, &r, sw->scratch_body.data, sw->scratch_body.len, SWITCH_ORI,
          q->src, "operator", "", 0);
@@ -708,11 +846,12 @@ static void handle_operator(lex_switch_t *sw, const uint8_t *rid, size_t rid_len
         return;
     }
     session_t *req = lex_session_by_ori(sw, copy.req_ori);
-    if (req)
-        send_status(sw, req->rid, req->rid_len, req->conn, copy.req_ori, copy.req_id, copy.ctl,
-                    copy.state, LEX_ST_DENIED, "deny", e->src, "%s: denied after review",
-                    copy.dest);
-    else
+    if (req) {
+        reply_t r = {req->rid, req->rid_len, req->conn, copy.req_ori, copy.req_id, copy.ctl,
+                     copy.purpose, copy.dest};
+        reply_status(sw, &r, copy.state, LEX_ST_DENIED, "deny", e->src,
+                     "%s: denied after review", copy.dest);
+    } else
         lex_route_log_record(sw, LEX_DIR_OUT, "", "ST", copy.state, copy.req_ori, 0, copy.req_id, "deny",
                    e->src, LEX_ST_DENIED, NULL, 0, NULL, 0);
     send_review_answer(sw, rid, rid_len, s->conn, e, NULL, "", 0, "hold %llu denied%s",
@@ -728,11 +867,12 @@ void lex_route_expire_holds(lex_switch_t *sw)
         if (lex_holds_remove(sw->holds, h->id) != 0)
             return; /* reported; tried again next tick */
         session_t *req = lex_session_by_ori(sw, copy.req_ori);
-        if (req)
-            send_status(sw, req->rid, req->rid_len, req->conn, copy.req_ori, copy.req_id,
-                        copy.ctl, copy.state, LEX_ST_EXPIRED, "expired", copy.rule_id,
-                        "%s: not reviewed in time", copy.dest);
-        else
+        if (req) {
+            reply_t r = {req->rid, req->rid_len, req->conn, copy.req_ori, copy.req_id, copy.ctl,
+                         copy.purpose, copy.dest};
+            reply_status(sw, &r, copy.state, LEX_ST_EXPIRED, "expired", copy.rule_id,
+                         "%s: not reviewed in time", copy.dest);
+        } else
             lex_route_log_record(sw, LEX_DIR_OUT, "", "ST", copy.state, copy.req_ori, 0, copy.req_id,
                        "expired", copy.rule_id, LEX_ST_EXPIRED, NULL, 0, NULL, 0);
     }
@@ -777,9 +917,9 @@ void lex_route_fail_bounced(lex_switch_t *sw)
         session_t *req = lex_session_find(sw, f->rid, f->rid_len);
         char conn[LEX_CONN_MAX + 1];
         conn_hex(f->rid, f->rid_len, conn);
-        send_status(sw, f->rid, f->rid_len, req ? req->conn : conn, f->req_ori, f->req_id, f->ctl,
-                    f->dest, LEX_ST_BUSY, "status", "", "%s: the destination's queue is full",
-                    f->dest);
+        reply_t r = reply_to_flight(f, req ? req->conn : conn);
+        reply_status(sw, &r, f->dest, LEX_ST_BUSY, "status", "",
+                     "%s: the destination's queue is full", f->dest);
         lex_flight_close(sw, f);
     }
     sw->nbounced = 0;
@@ -950,6 +1090,10 @@ void lex_route_message(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, con
     case LEX_CLASS_SESSION:
         if (strcmp(e.key, "HB") == 0)
             return; /* liveness only; not logged */
+        if (strcmp(e.key, "CP") == 0) {
+            lex_witness_subscribe(sw, s, &e, env, env_len, body, body_len);
+            return;
+        }
         if (strcmp(e.key, "BYE") == 0) {
             lex_route_log_record(sw, LEX_DIR_IN, s->conn, e.key, e.src, "", e.id, 0, "session", "", 0, env,
                        env_len, body, body_len);
@@ -983,8 +1127,8 @@ static void fail_flight(lex_switch_t *sw, flight_t *f, int code, const char *why
     conn_hex(f->rid, f->rid_len, conn);
     if (code == LEX_ST_TIMEOUT)
         sw->stats.timeouts++;
-    send_status(sw, f->rid, f->rid_len, req ? req->conn : conn, f->req_ori, f->req_id, f->ctl,
-                f->dest, code, "status", "", "%s: %s", f->dest, why);
+    reply_t r = reply_to_flight(f, req ? req->conn : conn);
+    reply_status(sw, &r, f->dest, code, "status", "", "%s: %s", f->dest, why);
     lex_flight_close(sw, f);
 }
 

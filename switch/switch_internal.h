@@ -54,6 +54,8 @@ typedef struct session {
     int conn_fd;               /* its connection's descriptor (conn_limits.c); -1 unknown */
     uint32_t conn_gen;         /* which accept of conn_fd it registered on */
     struct lex_outq *outq;     /* messages its full queue could not take yet (outq.c), or NULL */
+    int witness;               /* asked for signed checkpoints (CP; witness.c) */
+    uint64_t witness_at;       /* its first request named this record: answer due (0: none) */
     int operator_conn;         /* an operator's connection: its ORIs are not in the ORI table */
 } session_t;
 
@@ -189,6 +191,14 @@ struct lex_switch {
     uint64_t loop_ran_us;         /* monotonic time the tick last ran (stall.c) */
     uint64_t resumed_us;          /* when the loop ran again after a stall; 0 never */
     uint64_t last_stall_ms;       /* how long the last stall was */
+    struct lex_mimic *mimic;      /* rule no-records held back like real misses (mimic.c) */
+    uint64_t witness_published;   /* checkpoints (log stats) already sent to witnesses */
+    int witness_any;              /* some session asked for checkpoints */
+    size_t witness_at_due;        /* first requests waiting for their answer (witness.c) */
+    lex_log_t *scrub_log;         /* reader the start-up check reads through (log_scrub.c) */
+    uint64_t scrub_cursor;        /* next record it reads */
+    int scrub_done;
+    uint64_t log_damaged;         /* records it found it cannot read */
     struct lex_handshake_watch *handshakes;  /* failed-handshake monitor (CURVE only), or NULL */
     /* disk space (diskwatch.c) and a dead log (logfail.c) */
     int log_full;                 /* free space below log_reserve_mb: no new queries */
@@ -365,6 +375,36 @@ uint64_t lex_stall_heard_since(const lex_switch_t *sw, uint64_t last_heard_us);
  * queries time out. */
 int lex_stall_recent(const lex_switch_t *sw, uint64_t now_us);
 
+/* mimic.c: a rule's no-record sent with the timing and envelope of a real
+ * miss. after is called (commit and send) when held statuses are due. */
+typedef struct lex_mimic lex_mimic_t;
+int lex_mimic_open(lex_switch_t *sw, void (*after)(lex_switch_t *sw));
+void lex_mimic_close(lex_switch_t *sw);      /* closes the timer (with the loop's handles) */
+void lex_mimic_destroy(lex_switch_t *sw);    /* frees what still waits */
+/* An answer from a responder of state came, with this hop and src, to a
+ * query forwarded at opened_us (monotonic). Its latency counts once it is
+ * sent on (lex_mimic_sent, beside lex_stats_sent), or not at all
+ * (lex_mimic_unsent). */
+void lex_mimic_observe(lex_switch_t *sw, const char *state, uint64_t opened_us, uint32_t hops,
+                       const char *src);
+void lex_mimic_sent(lex_switch_t *sw, uint64_t now_us);
+void lex_mimic_unsent(lex_switch_t *sw);
+/* For a rule's no-record about state: how long to hold it (0: at once),
+ * the hop and the src a real answer through this switch would carry. */
+void lex_mimic_plan(lex_switch_t *sw, const char *state, const session_t *responder,
+                    uint64_t *delay_us, uint32_t *hops, char src[LEX_ORI_LEN + 1]);
+/* Holds a message whose audit record was appended in this pass; it may go
+ * (lex_mimic_release) at due_us once lex_mimic_committed(sw, 1) saw the
+ * record committed. Copies env and body. */
+int lex_mimic_hold(lex_switch_t *sw, uint64_t due_us, const uint8_t *rid, size_t rid_len,
+                   const void *env, size_t env_len, const void *body, size_t body_len);
+/* After each log commit: ok = the records of held messages are in the log;
+ * else those messages are dropped with their records. */
+void lex_mimic_committed(lex_switch_t *sw, int ok);
+/* Moves held messages due by now_us into the outbox; returns how many. */
+size_t lex_mimic_release(lex_switch_t *sw, uint64_t now_us);
+size_t lex_mimic_waiting(const lex_switch_t *sw);
+
 /* diskwatch.c: free space on the data filesystem, looked at on the tick.
  * Below cfg.log_reserve_mb the switch is log-full: new queries get ST
  * log-full while open ones are still answered and logged; it resumes by
@@ -390,6 +430,23 @@ void lex_logfail_arm(lex_switch_t *sw);
  * `lexctl retention confirm`. */
 void lex_retention_tick(lex_switch_t *sw, uint64_t now_us);
 
+/* witness.c: signed checkpoints to the sessions that asked (CP). subscribe
+ * answers a CP request with the newest checkpoint; publish queues a new
+ * checkpoint for every witness in the outbox, so it leaves with (after the
+ * fsync of) the commit that wrote it; returns how many it queued. */
+void lex_witness_subscribe(lex_switch_t *sw, session_t *s, const lex_envelope_t *e,
+                           const void *env, size_t env_len, const void *body, size_t body_len);
+size_t lex_witness_publish(lex_switch_t *sw);
+/* Answers the first requests of the last tick, which name a record the
+ * witness holds a checkpoint of, with what the log holds there: one pass
+ * over the log for all of them (a point read of the writer's unsorted
+ * memtable costs a sort of it). Returns how many it queued. */
+size_t lex_witness_answer_due(lex_switch_t *sw);
+
+/* log_scrub.c: reads the whole log once after the start, a slice a tick,
+ * and reports records in damaged table blocks; close frees its reader. */
+void lex_scrub_tick(lex_switch_t *sw);
+void lex_scrub_close(lex_switch_t *sw);
 /* clock.c: start sets the reckoned time once the log is open; tick checks
  * the wall clock against the monotonic one (a step is logged, counted and
  * recorded with decision "clock") and gives the log the reckoned time;

@@ -1,5 +1,6 @@
 /* test_body.c: body helpers: status bodies and redaction at any depth. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 #include "lex_body.h"
 #include "lex_error.h"
@@ -100,4 +101,103 @@ Test(body, frame_declaring_more_elements_than_bytes_is_refused)
     cr_assert_eq(lex_mp_get(&up.data, "b")->via.map.size, 1);
     cr_assert_eq(lex_mp_get(&up.data, "c")->type, MSGPACK_OBJECT_EXT);
     msgpack_unpacked_destroy(&up);
+}
+
+Test(body, utf8_check_takes_valid_text_and_refuses_the_rest)
+{
+    cr_assert(lex_utf8_valid("plain", 5));
+    cr_assert(lex_utf8_valid("\xc3\xa9\xe2\x82\xac\xf0\x9f\x9a\x93", 9));
+    cr_assert(!lex_utf8_valid("\x80", 1), "a lone continuation byte");
+    cr_assert(!lex_utf8_valid("\xc0\xaf", 2), "an overlong slash");
+    cr_assert(!lex_utf8_valid("\xed\xb0\x80", 3), "a surrogate");
+    cr_assert(!lex_utf8_valid("\xf5\x80\x80\x80", 4), "above U+10FFFF");
+    cr_assert(!lex_utf8_valid("\xe2\x82", 2), "cut short");
+}
+
+/* Unpacks b and runs the strict check on it. */
+static int check(const lex_buf_t *b)
+{
+    msgpack_unpacked up;
+    cr_assert_eq(lex_body_parse(b->data, b->len, &up), 0);
+    int rc = lex_mp_check(&up.data);
+    msgpack_unpacked_destroy(&up);
+    return rc;
+}
+
+Test(body, strict_check_finds_a_key_twice_at_any_depth)
+{
+    lex_buf_t b;
+    lex_buf_init(&b);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &b, lex_buf_write);
+    msgpack_pack_map(&pk, 1);
+    lex_mp_pack_str(&pk, "records");
+    msgpack_pack_array(&pk, 1);
+    msgpack_pack_map(&pk, 2);
+    lex_mp_pack_kv_str(&pk, "name", "DOE,JANE");
+    lex_mp_pack_kv_str(&pk, "name", "ROE,RICHARD");
+    cr_assert_eq(check(&b), LEX_EDUPLICATE);
+
+    /* a big map goes the sorted way: the duplicate is found there too */
+    lex_buf_reset(&b);
+    msgpack_pack_map(&pk, 1000);
+    for (int i = 0; i < 1000; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "k%d", i == 999 ? 17 : i);
+        lex_mp_pack_kv_uint(&pk, k, (uint64_t)i);
+    }
+    cr_assert_eq(check(&b), LEX_EDUPLICATE);
+    lex_buf_reset(&b);
+    msgpack_pack_map(&pk, 1000);
+    for (int i = 0; i < 1000; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "k%d", i);
+        lex_mp_pack_kv_uint(&pk, k, (uint64_t)i);
+    }
+    cr_assert_eq(check(&b), 0, "1000 different keys");
+    lex_buf_free(&b);
+}
+
+Test(body, strict_check_finds_bad_utf8_deep_and_leaves_bin_alone)
+{
+    lex_buf_t b;
+    lex_buf_init(&b);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &b, lex_buf_write);
+    msgpack_pack_map(&pk, 2);
+    lex_mp_pack_str(&pk, "photo");
+    msgpack_pack_bin(&pk, 2);
+    msgpack_pack_bin_body(&pk, "\xff\xfe", 2);
+    lex_mp_pack_str(&pk, "records");
+    msgpack_pack_array(&pk, 1);
+    msgpack_pack_map(&pk, 1);
+    lex_mp_pack_kv_str(&pk, "name", "DOE,JANE");
+    cr_assert_eq(check(&b), 0, "bytes in bin are not text");
+    lex_buf_reset(&b);
+    msgpack_pack_map(&pk, 1);
+    lex_mp_pack_str(&pk, "records");
+    msgpack_pack_array(&pk, 1);
+    msgpack_pack_map(&pk, 1);
+    lex_mp_pack_kv_str(&pk, "name", "DOE\xc3\x28");
+    cr_assert_eq(check(&b), LEX_EUTF8);
+    lex_buf_free(&b);
+}
+
+Test(body, status_body_names_its_destination_and_keeps_text_utf8)
+{
+    lex_buf_t b;
+    lex_buf_init(&b);
+    cr_assert_eq(lex_status_body_dst(&b, LEX_ST_NO_ROUTE, "NV: \xff nobody", "NV"), 0);
+    msgpack_unpacked up;
+    cr_assert_eq(lex_body_parse(b.data, b.len, &up), 0);
+    cr_assert_eq(up.data.via.map.size, 4);
+    char dst[8], text[64];
+    cr_assert_eq(lex_mp_str(lex_mp_get(&up.data, "dst"), dst, sizeof dst), 0);
+    cr_assert_str_eq(dst, "NV");
+    cr_assert_eq(lex_mp_str(lex_mp_get(&up.data, "text"), text, sizeof text), 0,
+                 "the switch's own text is valid UTF-8");
+    cr_assert_str_eq(text, "NV: ? nobody");
+    cr_assert_eq(lex_mp_check(&up.data), 0);
+    msgpack_unpacked_destroy(&up);
+    lex_buf_free(&b);
 }

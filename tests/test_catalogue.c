@@ -107,7 +107,7 @@ Test(catalogue, each_violation_has_its_own_code)
     cr_assert_str_eq(field, "lic");
     cr_assert_eq(validate("DQ", dq_lic_long, NULL), LEX_ELENGTH);
     cr_assert_eq(validate("DQ", dq_extra, NULL), LEX_EUNKNOWNFIELD);
-    cr_assert_eq(validate("DQ", dq_twice, NULL), LEX_EFORMAT);
+    cr_assert_eq(validate("DQ", dq_twice, NULL), LEX_EDUPLICATE);
     cr_assert_eq(validate("KQ", kq_empty, &field), LEX_EMISSING);
     cr_assert_str_eq(field, "lic");
     cr_assert_eq(validate("DQ", not_map, NULL), LEX_ENOTMAP);

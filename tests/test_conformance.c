@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <msgpack.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <zmq.h>
@@ -25,12 +26,14 @@ typedef struct {
 /* One received message, decoded by hand from the two frames. */
 typedef struct {
     int nframes;
-    char k[16], src[16], ctl[40], dst[4][16];
+    char k[16], src[16], ctl[40], pur[16], dst[4][16];
     unsigned ndst;
-    uint64_t v, id, ref, ts;
-    int has_v, has_id, has_ts;
+    uint64_t v, id, ref, ts, hop;
+    int has_v, has_id, has_ts, has_pur, has_hop;
     msgpack_unpacked body;
     int body_ok;
+    char raw_env[2048], raw_body[4096];   /* the frames as they came */
+    size_t raw_env_len, raw_body_len;
 } wire_t;
 
 static uint64_t now_ms(void)
@@ -71,16 +74,18 @@ static void send_frames(peer_t *p, const msgpack_sbuffer *const *frames, int n)
                                i + 1 < n ? ZMQ_SNDMORE : 0), 0);
 }
 
-/* Envelope {v, id, k, src, dst?, ctl?, ref?, ts} and body; returns the id. */
-static uint64_t send_msg(peer_t *p, const char *key, const char *src, const char *dst,
-                         const char *ctl, uint64_t ref, const msgpack_sbuffer *body)
+/* Envelope {v, id, k, src, dst?, ctl?, pur?, ref?, ts} and body; dst may
+ * be a comma list; returns the id. */
+static uint64_t send_msg_pur(peer_t *p, const char *key, const char *src, const char *dst,
+                             const char *ctl, const char *pur, uint64_t ref,
+                             const msgpack_sbuffer *body)
 {
     msgpack_sbuffer env;
     msgpack_sbuffer_init(&env);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &env, msgpack_sbuffer_write);
     uint64_t id = p->next_id++;
-    msgpack_pack_map(&pk, 5 + (dst != NULL) + (ctl != NULL) + (ref != 0));
+    msgpack_pack_map(&pk, 5 + (dst != NULL) + (ctl != NULL) + (pur != NULL) + (ref != 0));
     pack_str(&pk, "v");
     msgpack_pack_uint64(&pk, 1);
     pack_str(&pk, "id");
@@ -90,13 +95,24 @@ static uint64_t send_msg(peer_t *p, const char *key, const char *src, const char
     pack_str(&pk, "src");
     pack_str(&pk, src);
     if (dst) {
+        char list[128];
+        snprintf(list, sizeof list, "%s", dst);
+        unsigned n = 1;
+        for (const char *c = list; *c; c++)
+            n += *c == ',';
         pack_str(&pk, "dst");
-        msgpack_pack_array(&pk, 1);
-        pack_str(&pk, dst);
+        msgpack_pack_array(&pk, n);
+        char *save = NULL;
+        for (char *d = strtok_r(list, ",", &save); d; d = strtok_r(NULL, ",", &save))
+            pack_str(&pk, d);
     }
     if (ctl) {
         pack_str(&pk, "ctl");
         pack_str(&pk, ctl);
+    }
+    if (pur) {
+        pack_str(&pk, "pur");
+        pack_str(&pk, pur);
     }
     if (ref) {
         pack_str(&pk, "ref");
@@ -109,6 +125,12 @@ static uint64_t send_msg(peer_t *p, const char *key, const char *src, const char
     send_frames(p, frames, 2);
     msgpack_sbuffer_destroy(&env);
     return id;
+}
+
+static uint64_t send_msg(peer_t *p, const char *key, const char *src, const char *dst,
+                         const char *ctl, uint64_t ref, const msgpack_sbuffer *body)
+{
+    return send_msg_pur(p, key, src, dst, ctl, NULL, ref, body);
 }
 
 static const msgpack_object *map_get(const msgpack_object *map, const char *name)
@@ -179,7 +201,10 @@ static int recv_wire(peer_t *p, wire_t *m, int timeout_ms)
     m->has_v = get_uint(e, "v", &m->v);
     m->has_id = get_uint(e, "id", &m->id);
     m->has_ts = get_uint(e, "ts", &m->ts);
+    m->has_hop = get_uint(e, "hop", &m->hop);
     get_uint(e, "ref", &m->ref);
+    m->has_pur = map_get(e, "pur") != NULL;
+    copy_str(map_get(e, "pur"), m->pur, sizeof m->pur);
     copy_str(map_get(e, "k"), m->k, sizeof m->k);
     copy_str(map_get(e, "src"), m->src, sizeof m->src);
     copy_str(map_get(e, "ctl"), m->ctl, sizeof m->ctl);
@@ -190,13 +215,19 @@ static int recv_wire(peer_t *p, wire_t *m, int timeout_ms)
             copy_str(&dst->via.array.ptr[i], m->dst[m->ndst++], sizeof m->dst[0]);
     }
     msgpack_unpacked_destroy(&env);
+    m->raw_env_len = zmq_msg_size(&frame[0]) < sizeof m->raw_env ? zmq_msg_size(&frame[0]) : 0;
+    memcpy(m->raw_env, zmq_msg_data(&frame[0]), m->raw_env_len);
+    /* the body is read from a copy kept in m: msgpack-c's strings point
+     * into the bytes they were unpacked from, and the frame is closed below */
+    cr_assert_lt(zmq_msg_size(&frame[1]), sizeof m->raw_body, "a body too big for this test");
+    m->raw_body_len = zmq_msg_size(&frame[1]);
+    memcpy(m->raw_body, zmq_msg_data(&frame[1]), m->raw_body_len);
     msgpack_unpacked_init(&m->body);
-    if (zmq_msg_size(&frame[1]) == 0) {
+    if (m->raw_body_len == 0) {
         msgpack_unpacked_destroy(&m->body);   /* an empty frame is an empty map */
     } else {
         off = 0;
-        cr_assert_eq(msgpack_unpack_next(&m->body, zmq_msg_data(&frame[1]),
-                                         zmq_msg_size(&frame[1]), &off),
+        cr_assert_eq(msgpack_unpack_next(&m->body, m->raw_body, m->raw_body_len, &off),
                      MSGPACK_UNPACK_SUCCESS, "body is not msgpack");
         cr_assert_eq(m->body.data.type, MSGPACK_OBJECT_MAP, "body is not a map");
         m->body_ok = 1;
@@ -543,4 +574,375 @@ Test(conformance, hello_for_an_ori_outside_the_directory_is_refused)
     char text[300];
     cr_assert_eq(expect_status(&agency_peer, id, 5000, text, sizeof text), 30 /* hello-refused */);
     cr_assert(strstr(text, "ZZ9999999"), "the refusal names the ORI: %s", text);
+}
+
+/* The next ST answering ref, whole (caller: wire_done); fails when none comes. */
+static void recv_status(peer_t *p, uint64_t ref, wire_t *m, int timeout_ms)
+{
+    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+    for (;;) {
+        uint64_t now = now_ms();
+        cr_assert(now < deadline && recv_key(p, "ST", m, (int)(deadline - now)) == 0,
+                  "no ST answering message %llu", (unsigned long long)ref);
+        if (m->ref == ref)
+            return;
+        wire_done(m);
+    }
+}
+
+/* Sends an envelope {v, id, k, src, ts} followed by the extra key/value
+ * string pairs as given (a "dst" value is packed as a one-element array),
+ * so a test can repeat a field or put any bytes in a string. */
+static uint64_t send_env_pairs(peer_t *p, const char *key, const char *src,
+                               const char *const *pairs, const msgpack_sbuffer *body)
+{
+    size_t n = 0;
+    while (pairs[2 * n])
+        n++;
+    msgpack_sbuffer env;
+    msgpack_sbuffer_init(&env);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &env, msgpack_sbuffer_write);
+    uint64_t id = p->next_id++;
+    msgpack_pack_map(&pk, 5 + n);
+    pack_str(&pk, "v");
+    msgpack_pack_uint64(&pk, 1);
+    pack_str(&pk, "id");
+    msgpack_pack_uint64(&pk, id);
+    pack_str(&pk, "k");
+    pack_str(&pk, key);
+    pack_str(&pk, "src");
+    pack_str(&pk, src);
+    pack_str(&pk, "ts");
+    msgpack_pack_uint64(&pk, (uint64_t)time(NULL) * 1000000u);
+    for (size_t i = 0; i < n; i++) {
+        pack_str(&pk, pairs[2 * i]);
+        if (strcmp(pairs[2 * i], "dst") == 0)
+            msgpack_pack_array(&pk, 1);
+        pack_str(&pk, pairs[2 * i + 1]);
+    }
+    msgpack_sbuffer empty = {0};
+    const msgpack_sbuffer *frames[2] = {&env, body ? body : &empty};
+    send_frames(p, frames, 2);
+    msgpack_sbuffer_destroy(&env);
+    return id;
+}
+
+/* A body {records: [{name: NAME, name2?...}], count: 1} whose one record
+ * holds the given key/value string pairs. */
+static msgpack_sbuffer dr_with_record(const char *const *pairs)
+{
+    size_t n = 0;
+    while (pairs[2 * n])
+        n++;
+    msgpack_sbuffer b;
+    msgpack_sbuffer_init(&b);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2);
+    pack_str(&pk, "records");
+    msgpack_pack_array(&pk, 1);
+    msgpack_pack_map(&pk, n);
+    for (size_t i = 0; i < n; i++) {
+        pack_str(&pk, pairs[2 * i]);
+        pack_str(&pk, pairs[2 * i + 1]);
+    }
+    pack_str(&pk, "count");
+    msgpack_pack_uint64(&pk, 1);
+    return b;
+}
+
+/* The responder answers its next DQ with body; returns what the responder
+ * was told (an ST code) or -1 when the answer was taken. */
+static int answer_next_query(const msgpack_sbuffer *body, const char *key)
+{
+    wire_t in;
+    cr_assert_eq(recv_key(&state_peer, "DQ", &in, 5000), 0, "the responder got no DQ");
+    uint64_t flight = in.id;
+    wire_done(&in);
+    uint64_t id = send_msg(&state_peer, key, RESPONDER, agency, NULL, flight, body);
+    wire_t m;
+    uint64_t deadline = now_ms() + 3 * HB_MS;
+    while (now_ms() < deadline && recv_wire(&state_peer, &m, HB_MS) == 0) {
+        int code = strcmp(m.k, "ST") == 0 && m.ref == id ? (int)body_int(&m, "code") : -1;
+        wire_done(&m);
+        if (code >= 0)
+            return code;
+    }
+    return -1;
+}
+
+Test(conformance, envelope_with_a_field_given_twice_is_refused)
+{
+    hello(&state_peer, RESPONDER, "NV", "DQ");
+    hello(&agency_peer, agency, NULL, NULL);
+    msgpack_sbuffer q = dq_by_licence("N1");
+    /* two purposes: a first-wins reader and a last-wins one would differ */
+    const char *pairs[] = {"dst", "NV", "pur", "C", "pur", "E", NULL};
+    uint64_t id = send_env_pairs(&agency_peer, "DQ", agency, pairs, &q);
+    char text[300];
+    cr_assert_eq(expect_status(&agency_peer, id, 5000, text, sizeof text), 21 /* bad-envelope */);
+    cr_assert(strstr(text, "pur") && strstr(text, "twice"), "the status says why: %s", text);
+    const char *same[] = {"dst", "NV", "src", agency, NULL};
+    id = send_env_pairs(&agency_peer, "DQ", agency, same, &q);
+    cr_assert_eq(expect_status(&agency_peer, id, 5000, NULL, 0), 21, "even with equal values");
+    msgpack_sbuffer_destroy(&q);
+    wire_t m;
+    cr_assert_neq(recv_key(&state_peer, "DQ", &m, 3 * HB_MS), 0, "a refused query was forwarded");
+}
+
+Test(conformance, envelope_string_that_is_not_utf8_is_refused)
+{
+    hello(&state_peer, RESPONDER, "NV", "DQ");
+    hello(&agency_peer, agency, NULL, NULL);
+    msgpack_sbuffer q = dq_by_licence("N1");
+    const char *pairs[] = {"dst", "NV", "ctl", "case \xff\xfe", NULL};
+    uint64_t id = send_env_pairs(&agency_peer, "DQ", agency, pairs, &q);
+    msgpack_sbuffer_destroy(&q);
+    char text[300];
+    cr_assert_eq(expect_status(&agency_peer, id, 5000, text, sizeof text), 21 /* bad-envelope */);
+    cr_assert(strstr(text, "ctl") && strstr(text, "UTF-8"), "the status says why: %s", text);
+    wire_t m;
+    cr_assert_neq(recv_key(&state_peer, "DQ", &m, 3 * HB_MS), 0, "a refused query was forwarded");
+}
+
+Test(conformance, body_with_a_key_given_twice_is_refused_at_any_depth)
+{
+    hello(&state_peer, RESPONDER, "NV", "DQ");
+    hello(&agency_peer, agency, NULL, NULL);
+    msgpack_sbuffer q;
+    msgpack_sbuffer_init(&q);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &q, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2);
+    pack_str(&pk, "lic");
+    pack_str(&pk, "N1");
+    pack_str(&pk, "lic");
+    pack_str(&pk, "N2");
+    uint64_t id = send_msg(&agency_peer, "DQ", agency, "NV", NULL, 0, &q);
+    msgpack_sbuffer_destroy(&q);
+    char text[300];
+    cr_assert_eq(expect_status(&agency_peer, id, 5000, text, sizeof text), 22 /* bad-body */);
+    cr_assert(strstr(text, "twice"), "%s", text);
+
+    /* inside a record of the answer: the responder is told, the agency
+     * never sees the ambiguous record */
+    q = dq_by_licence("N1");
+    id = send_msg(&agency_peer, "DQ", agency, "NV", NULL, 0, &q);
+    msgpack_sbuffer_destroy(&q);
+    const char *twice[] = {"name", "DOE,JANE", "name", "ROE,RICHARD", NULL};
+    msgpack_sbuffer r = dr_with_record(twice);
+    cr_assert_eq(answer_next_query(&r, "DR"), 22, "the responder gets bad-body");
+    msgpack_sbuffer_destroy(&r);
+    wire_t m;
+    cr_assert_neq(recv_key(&agency_peer, "DR", &m, 3 * HB_MS), 0, "the record was forwarded");
+}
+
+Test(conformance, body_string_that_is_not_utf8_is_refused_at_any_depth)
+{
+    hello(&state_peer, RESPONDER, "NV", "DQ");
+    hello(&agency_peer, agency, NULL, NULL);
+    msgpack_sbuffer q = dq_by_licence("N1\xc3\x28");
+    uint64_t id = send_msg(&agency_peer, "DQ", agency, "NV", NULL, 0, &q);
+    msgpack_sbuffer_destroy(&q);
+    char text[300];
+    cr_assert_eq(expect_status(&agency_peer, id, 5000, text, sizeof text), 22 /* bad-body */);
+    cr_assert(strstr(text, "lic") && strstr(text, "UTF-8"), "%s", text);
+
+    q = dq_by_licence("N1");
+    send_msg(&agency_peer, "DQ", agency, "NV", NULL, 0, &q);
+    msgpack_sbuffer_destroy(&q);
+    const char *surrogate[] = {"name", "DOE,\xed\xa0\x80", NULL};
+    msgpack_sbuffer r = dr_with_record(surrogate);
+    cr_assert_eq(answer_next_query(&r, "DR"), 22, "the responder gets bad-body");
+    msgpack_sbuffer_destroy(&r);
+    wire_t m;
+    cr_assert_neq(recv_key(&agency_peer, "DR", &m, 3 * HB_MS), 0, "the record was forwarded");
+}
+
+Test(conformance, hello_whose_src_is_not_among_its_oris_is_refused)
+{
+    const char *other = lex_test_ori_of(&sw, "SO", "TX");
+    msgpack_sbuffer b;
+    msgpack_sbuffer_init(&b);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 1);
+    pack_str(&pk, "oris");
+    msgpack_pack_array(&pk, 1);
+    pack_str(&pk, other);
+    uint64_t id = send_msg(&agency_peer, "HELLO", agency, NULL, NULL, 0, &b);
+    msgpack_sbuffer_destroy(&b);
+    char text[300];
+    cr_assert_eq(expect_status(&agency_peer, id, 5000, text, sizeof text), 30 /* hello-refused */);
+    cr_assert(strstr(text, agency), "the refusal names the src: %s", text);
+    /* and nothing was registered */
+    msgpack_sbuffer q = dq_by_licence("N1");
+    id = send_msg(&agency_peer, "DQ", other, "NV", NULL, 0, &q);
+    msgpack_sbuffer_destroy(&q);
+    cr_assert_eq(expect_status(&agency_peer, id, 5000, NULL, 0), 27 /* not-registered */);
+}
+
+Test(conformance, statuses_the_switch_makes_echo_pur_and_ctl)
+{
+    hello(&agency_peer, agency, NULL, NULL);
+    msgpack_sbuffer q = dq_by_licence("N1");
+    uint64_t id = send_msg_pur(&agency_peer, "DQ", agency, "TX", "c-7", "C", 0, &q);
+    wire_t m;
+    recv_status(&agency_peer, id, &m, 5000);
+    cr_assert_eq(body_int(&m, "code"), 11 /* no-route */);
+    cr_assert(m.has_pur, "a switch-made status echoes pur");
+    cr_assert_str_eq(m.pur, "C");
+    cr_assert_str_eq(m.ctl, "c-7");
+    wire_done(&m);
+    /* a refusal of the whole message too */
+    msgpack_sbuffer empty;
+    msgpack_sbuffer_init(&empty);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &empty, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 0);
+    id = send_msg_pur(&agency_peer, "DQ", agency, "TX", "c-8", "J", 0, &empty);
+    msgpack_sbuffer_destroy(&empty);
+    recv_status(&agency_peer, id, &m, 5000);
+    cr_assert_eq(body_int(&m, "code"), 22 /* bad-body */);
+    cr_assert_str_eq(m.pur, "J");
+    cr_assert_str_eq(m.ctl, "c-8");
+    wire_done(&m);
+    msgpack_sbuffer_destroy(&q);
+}
+
+Test(conformance, each_status_of_a_fan_out_names_its_destination)
+{
+    hello(&state_peer, RESPONDER, "NV", "DQ");
+    hello(&agency_peer, agency, NULL, NULL);
+    msgpack_sbuffer q = dq_by_licence("N1");
+    uint64_t id = send_msg_pur(&agency_peer, "DQ", agency, "NV,TX,AZ", NULL, "C", 0, &q);
+    msgpack_sbuffer_destroy(&q);
+    /* the responder's own miss for NV */
+    msgpack_sbuffer st;
+    msgpack_sbuffer_init(&st);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &st, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2);
+    pack_str(&pk, "code");
+    msgpack_pack_uint64(&pk, 2);
+    pack_str(&pk, "text");
+    pack_str(&pk, "nothing on file for N1");
+    cr_assert_eq(answer_next_query(&st, "ST"), -1, "the responder's status was taken");
+    msgpack_sbuffer_destroy(&st);
+    int seen_nv = 0, seen_tx = 0, seen_az = 0;
+    for (int i = 0; i < 3; i++) {
+        wire_t m;
+        recv_status(&agency_peer, id, &m, 5000);
+        char dst[16], text[300];
+        body_str(&m, "dst", dst, sizeof dst);
+        body_str(&m, "text", text, sizeof text);
+        int code = (int)body_int(&m, "code");
+        if (strcmp(dst, "NV") == 0) {
+            seen_nv++;
+            cr_assert_eq(code, 2, "NV: the responder's no-record");
+            cr_assert_str_eq(text, "no record", "a miss always reads the same");
+            cr_assert_str_eq(m.src, RESPONDER);
+        } else if (strcmp(dst, "TX") == 0 || strcmp(dst, "AZ") == 0) {
+            seen_tx += dst[0] == 'T';
+            seen_az += dst[0] == 'A';
+            cr_assert_eq(code, 11, "%s: no-route", dst);
+        } else {
+            cr_assert_fail("a status without its destination in dst: '%s' (%s)", dst, text);
+        }
+        wire_done(&m);
+    }
+    cr_assert(seen_nv == 1 && seen_tx == 1 && seen_az == 1, "one status per destination");
+}
+
+/* A second switch for the rules tests: Nevada answers no KQ by rule. */
+static void rules_setup(void)
+{
+    lex_test_switch_prepare(&sw);
+    lex_test_write_rules(&sw, "NV", "rule nv-no-history\n"
+                                    "  key KQ\n"
+                                    "  deny no-record\n");
+    lex_test_switch_start(&sw, NULL);
+    snprintf(agency, sizeof agency, "%s", lex_test_ori_of(&sw, "PD", "CA"));
+    peer_open(&state_peer, sw.endpoint);
+    peer_open(&agency_peer, sw.endpoint);
+}
+
+TestSuite(conformance_rules, .init = rules_setup, .fini = teardown, .timeout = 60);
+
+/* The envelope's keys in their order, comma-joined. */
+static void key_order(const char *raw, size_t len, char *out, size_t size)
+{
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    cr_assert_eq(msgpack_unpack_next(&up, raw, len, NULL), MSGPACK_UNPACK_SUCCESS);
+    out[0] = 0;
+    for (uint32_t i = 0; i < up.data.via.map.size; i++) {
+        const msgpack_object *k = &up.data.via.map.ptr[i].key;
+        size_t used = strlen(out);
+        snprintf(out + used, size - used, "%s%.*s", i ? "," : "", (int)k->via.str.size,
+                 k->via.str.ptr);
+    }
+    msgpack_unpacked_destroy(&up);
+}
+
+Test(conformance_rules, a_rules_no_record_reads_exactly_like_a_real_miss)
+{
+    hello(&state_peer, RESPONDER, "NV", "DQ");
+    hello(&agency_peer, agency, NULL, NULL);
+
+    /* a real miss: the responder answers DQ with its own no-record */
+    msgpack_sbuffer q = dq_by_licence("N1");
+    uint64_t real_id = send_msg_pur(&agency_peer, "DQ", agency, "NV", "case-9", "C", 0, &q);
+    msgpack_sbuffer st;
+    msgpack_sbuffer_init(&st);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &st, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 3);
+    pack_str(&pk, "code");
+    msgpack_pack_uint64(&pk, 2);
+    pack_str(&pk, "name");
+    pack_str(&pk, "no-record");
+    pack_str(&pk, "text");
+    pack_str(&pk, "no record");
+    cr_assert_eq(answer_next_query(&st, "ST"), -1);
+    msgpack_sbuffer_destroy(&st);
+    wire_t real;
+    recv_status(&agency_peer, real_id, &real, 5000);
+
+    /* the rule's: KQ to Nevada is answered no-record by the switch */
+    uint64_t rule_id = send_msg_pur(&agency_peer, "KQ", agency, "NV", "case-9", "C", 0, &q);
+    msgpack_sbuffer_destroy(&q);
+    wire_t rule;
+    recv_status(&agency_peer, rule_id, &rule, 5000);
+    wire_t none;
+    cr_assert_neq(recv_key(&state_peer, "KQ", &none, HB_MS), 0, "the denied query was forwarded");
+
+    char real_keys[200], rule_keys[200];
+    key_order(real.raw_env, real.raw_env_len, real_keys, sizeof real_keys);
+    key_order(rule.raw_env, rule.raw_env_len, rule_keys, sizeof rule_keys);
+    cr_assert_str_eq(rule_keys, real_keys, "envelope keys and their order");
+    cr_assert_eq(rule.v, real.v);
+    cr_assert_str_eq(rule.k, real.k);
+    cr_assert_str_eq(rule.src, real.src, "from the responder's ORI");
+    cr_assert_str_eq(rule.src, RESPONDER);
+    cr_assert_eq(rule.ndst, real.ndst);
+    cr_assert_str_eq(rule.dst[0], real.dst[0]);
+    cr_assert_str_eq(rule.ctl, real.ctl);
+    cr_assert(rule.has_pur && real.has_pur, "pur echoed on both");
+    cr_assert_str_eq(rule.pur, real.pur);
+    cr_assert(rule.has_hop && real.has_hop, "hop on both");
+    cr_assert_eq(rule.hop, real.hop);
+    cr_assert_eq(rule.ref, rule_id);
+    cr_assert_eq(real.ref, real_id);
+    cr_assert(rule.has_ts && real.has_ts && rule.has_id && real.has_id);
+    cr_assert_neq(rule.id, real.id, "ids are the switch's, one counter");
+    cr_assert_eq(rule.raw_body_len, real.raw_body_len);
+    cr_assert_eq(memcmp(rule.raw_body, real.raw_body, real.raw_body_len), 0,
+                 "the bodies are byte for byte the same");
+    char dst[16];
+    body_str(&rule, "dst", dst, sizeof dst);
+    cr_assert_str_eq(dst, "NV");
+    wire_done(&real);
+    wire_done(&rule);
 }

@@ -1,7 +1,9 @@
 /* test_conformance_curve.c: the CURVE and ZAP part of docs/PROTOCOL.md
  * against the real switch, with raw libzmq and msgpack-c calls only: a key
  * bound in the directory is welcomed, an unknown key gets no reply at all,
- * and a bound key claiming an ORI outside its binding gets spoofed-ori.
+ * a bound key claiming an ORI outside its binding gets spoofed-ori, and
+ * the strict-protocol refusals hold with CURVE as without: a HELLO whose
+ * src is not among its oris, a field given twice, a string not UTF-8.
  * Key files are read by hand (`public = ...`, `secret = ...`). */
 #include <criterion/criterion.h>
 #include <msgpack.h>
@@ -12,6 +14,8 @@
 
 static lex_test_switch_t sw;
 static void *ctx;
+static void *opened[8];   /* dealers of the test, closed by teardown even after a failure */
+static int nopened;
 
 /* Reads "name = value" of a key file into out (41 bytes). */
 static void key_line(const char *path, const char *name, char out[41])
@@ -49,6 +53,8 @@ static void *curve_dealer(const char *key_file)
     cr_assert_eq(zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, pub, 41), 0);
     cr_assert_eq(zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, sec, 41), 0);
     cr_assert_eq(zmq_connect(s, sw.endpoint), 0);
+    if (nopened < 8)
+        opened[nopened++] = s;
     return s;
 }
 
@@ -137,6 +143,10 @@ static void setup(void)
 
 static void teardown(void)
 {
+    /* closed here, so a test that failed half way cannot hang the term */
+    for (int i = 0; i < nopened; i++)
+        zmq_close(opened[i]);
+    nopened = 0;
     zmq_ctx_term(ctx);
     lex_test_switch_cleanup(&sw);
 }
@@ -167,7 +177,155 @@ Test(conformance_curve, bound_key_is_welcomed_unknown_key_hears_nothing)
     recv_key(greedy, 5000, key, &code);
     cr_assert_str_eq(key, "ST");
     cr_assert_eq(code, 26, "spoofed-ori, got %d", code);
-    zmq_close(bound);
-    zmq_close(stranger);
-    zmq_close(greedy);
+}
+
+/* Sends {v, id, k, src, ts} plus the key/value string pairs of env_pairs
+ * (a "dst" value packed as a one-element array), and a body of the string
+ * pairs of body_pairs: keys may repeat and strings hold any bytes. */
+static void send_pairs(void *s, uint64_t id, const char *key, const char *src,
+                       const char *const *env_pairs, const char *const *body_pairs)
+{
+    msgpack_sbuffer env, body;
+    msgpack_sbuffer_init(&env);
+    msgpack_sbuffer_init(&body);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &env, msgpack_sbuffer_write);
+    size_t n = 0, m = 0;
+    while (env_pairs[2 * n])
+        n++;
+    while (body_pairs[2 * m])
+        m++;
+    msgpack_pack_map(&pk, 5 + n);
+    pack_str(&pk, "v");
+    msgpack_pack_uint64(&pk, 1);
+    pack_str(&pk, "id");
+    msgpack_pack_uint64(&pk, id);
+    pack_str(&pk, "k");
+    pack_str(&pk, key);
+    pack_str(&pk, "src");
+    pack_str(&pk, src);
+    pack_str(&pk, "ts");
+    msgpack_pack_uint64(&pk, 1);
+    for (size_t i = 0; i < n; i++) {
+        pack_str(&pk, env_pairs[2 * i]);
+        if (strcmp(env_pairs[2 * i], "dst") == 0)
+            msgpack_pack_array(&pk, 1);
+        pack_str(&pk, env_pairs[2 * i + 1]);
+    }
+    msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, m);
+    for (size_t i = 0; i < 2 * m; i++)
+        pack_str(&pk, body_pairs[i]);
+    cr_assert_geq(zmq_send(s, env.data, env.size, ZMQ_SNDMORE), 0);
+    cr_assert_geq(zmq_send(s, body.data, body.size, 0), 0);
+    msgpack_sbuffer_destroy(&env);
+    msgpack_sbuffer_destroy(&body);
+}
+
+/* The first ST within 5 s (other messages skipped); its code. */
+static int next_status(void *s)
+{
+    char key[16];
+    int code;
+    for (int i = 0; i < 20; i++) {
+        recv_key(s, 5000, key, &code);
+        cr_assert(key[0], "no answer at all");
+        if (strcmp(key, "ST") == 0)
+            return code;
+    }
+    cr_assert_fail("no ST");
+    return -1;
+}
+
+static char police[LEX_ORI_LEN + 1], sheriff[LEX_ORI_LEN + 1];
+
+/* A switch with an agency key bound to a Nevada police ORI and a Nevada
+ * sheriff's; returns a dealer registered as the police ORI. */
+static void *welcomed_police(char key_path[LEX_TEST_PATH])
+{
+    snprintf(police, sizeof police, "%s", lex_test_ori_of(&sw, "PD", "NV"));
+    snprintf(sheriff, sizeof sheriff, "%s", lex_test_ori_of(&sw, "SO", "NV"));
+    char patterns[64];
+    snprintf(patterns, sizeof patterns, "%s %s", police, sheriff);
+    lex_test_make_key(&sw, "nvpolice", "agency", patterns, key_path);
+    lex_test_switch_start(&sw, NULL);
+    void *s = curve_dealer(key_path);
+    send_hello(s, police);
+    char key[16];
+    int code;
+    recv_key(s, 5000, key, &code);
+    cr_assert_str_eq(key, "WELCOME");
+    return s;
+}
+
+Test(conformance_curve, hello_whose_src_is_not_among_its_oris_is_refused)
+{
+    char path[LEX_TEST_PATH];
+    welcomed_police(path);
+    void *other = curve_dealer(path);
+    /* both ORIs are the key's, yet src must be one of the HELLO's own */
+    msgpack_sbuffer env, body;
+    msgpack_sbuffer_init(&env);
+    msgpack_sbuffer_init(&body);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 1);
+    pack_str(&pk, "oris");
+    msgpack_pack_array(&pk, 1);
+    pack_str(&pk, sheriff);
+    msgpack_packer_init(&pk, &env, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 4);
+    pack_str(&pk, "v");
+    msgpack_pack_uint64(&pk, 1);
+    pack_str(&pk, "id");
+    msgpack_pack_uint64(&pk, 9);
+    pack_str(&pk, "k");
+    pack_str(&pk, "HELLO");
+    pack_str(&pk, "src");
+    pack_str(&pk, police);
+    cr_assert_geq(zmq_send(other, env.data, env.size, ZMQ_SNDMORE), 0);
+    cr_assert_geq(zmq_send(other, body.data, body.size, 0), 0);
+    msgpack_sbuffer_destroy(&env);
+    msgpack_sbuffer_destroy(&body);
+    cr_assert_eq(next_status(other), 30, "hello-refused");
+}
+
+Test(conformance_curve, envelope_with_a_field_given_twice_is_refused)
+{
+    char path[LEX_TEST_PATH];
+    void *s = welcomed_police(path);
+    const char *env[] = {"dst", "NV", "pur", "C", "pur", "E", NULL};
+    const char *body[] = {"lic", "N1", NULL};
+    send_pairs(s, 2, "DQ", police, env, body);
+    cr_assert_eq(next_status(s), 21, "bad-envelope");
+}
+
+Test(conformance_curve, envelope_string_that_is_not_utf8_is_refused)
+{
+    char path[LEX_TEST_PATH];
+    void *s = welcomed_police(path);
+    const char *env[] = {"dst", "NV", "ctl", "\xc0\xaf", NULL};
+    const char *body[] = {"lic", "N1", NULL};
+    send_pairs(s, 2, "DQ", police, env, body);
+    cr_assert_eq(next_status(s), 21, "bad-envelope");
+}
+
+Test(conformance_curve, body_with_a_key_given_twice_is_refused)
+{
+    char path[LEX_TEST_PATH];
+    void *s = welcomed_police(path);
+    const char *env[] = {"dst", "NV", NULL};
+    const char *body[] = {"lic", "N1", "lic", "N2", NULL};
+    send_pairs(s, 2, "DQ", police, env, body);
+    cr_assert_eq(next_status(s), 22, "bad-body");
+}
+
+Test(conformance_curve, body_string_that_is_not_utf8_is_refused)
+{
+    char path[LEX_TEST_PATH];
+    void *s = welcomed_police(path);
+    const char *env[] = {"dst", "NV", NULL};
+    const char *body[] = {"lic", "N1\xff", NULL};
+    send_pairs(s, 2, "DQ", police, env, body);
+    cr_assert_eq(next_status(s), 22, "bad-body");
 }

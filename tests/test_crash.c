@@ -20,6 +20,7 @@
 #include "lex_buf.h"
 #include "lex_error.h"
 #include "lex_query_text.h"
+#include "lex_status.h"
 
 #define SEEN_MAX 40000
 
@@ -236,4 +237,89 @@ Test(crash, every_received_message_is_logged_across_a_kill_and_restart)
     fprintf(stderr, "test_crash: %zu messages received before the kill, log at %llu; %zu in all, "
                     "log at %llu\n",
             before, (unsigned long long)killed_at, nseen, (unsigned long long)last);
+}
+
+#define SLOW_ANSWER_MS 3000   /* how long the Nevada responder takes to answer */
+
+typedef struct {
+    uint64_t ref;
+    int found;                 /* the out ST no-record answering ref */
+} find_st_t;
+
+static int find_no_record(const lex_log_record_t *r, void *arg)
+{
+    find_st_t *f = arg;
+    if (r->dir == LEX_DIR_OUT && strcmp(r->key, "ST") == 0 && r->ref == f->ref &&
+        r->status == LEX_ST_NO_RECORD && strcmp(r->decision, "deny") == 0)
+        f->found = 1;
+    return f->found;
+}
+
+/* 1 when the log (read beside the running switch) holds the out ST no-record
+ * answering ref. */
+static int no_record_logged(uint64_t ref)
+{
+    lex_log_t *log = NULL;
+    char err[256];
+    if (lex_log_open_reader(sw.data, &log, err, sizeof err) != 0)
+        return 0;
+    find_st_t f = {ref, 0};
+    lex_log_scan(log, 0, 0, find_no_record, &f);
+    lex_log_close(&log);
+    return f.found;
+}
+
+Test(crash, a_rules_no_record_waiting_like_a_real_miss_is_logged_before_a_kill)
+{
+    lex_test_write_rules(&sw, "NV", "rule nv-no-history\n"
+                                    "  key KQ\n"
+                                    "  deny no-record\n");
+    const char *extra[] = {"--set", "no_record_delay_max_ms=60000", NULL};
+    lex_test_switch_start(&sw, extra);
+    lex_node_t *resp = responder_new();
+    lex_node_t *req = lex_test_node(&sw, lex_test_ori_of(&sw, "PD", "CA"));
+
+    /* a slow real answer teaches the switch how long Nevada takes */
+    send_query(req, "NV", 1);
+    lex_message_t m;
+    cr_assert_eq(lex_node_recv(resp, &m, 5000), 0, "the responder got no query");
+    lex_message_t q = m;
+    uint64_t answer_at = lex_mono_us() + SLOW_ANSWER_MS * 1000u;
+    while (lex_mono_us() < answer_at) /* heartbeats keep both sessions */
+        lex_node_recv(resp, &m, 50), lex_node_recv(req, &m, 0);
+    answer(resp, &q);
+    int got_dr = 0;
+    for (uint64_t until = lex_mono_us() + 5000000u; !got_dr && lex_mono_us() < until;)
+        got_dr = lex_node_recv(req, &m, 100) == 0 && strcmp(m.env.key, "DR") == 0;
+    cr_assert(got_dr, "the requester got no DR");
+
+    /* the rule's no-record is held for about as long, its record already in */
+    char *words[] = {"lic=N0000001"};
+    lex_buf_t body;
+    lex_buf_init(&body);
+    char err[128];
+    cr_assert_eq(lex_query_body_from_words("KQ", words, 1, &body, err, sizeof err), 0, "%s", err);
+    lex_envelope_t env;
+    lex_envelope_init(&env);
+    strcpy(env.key, "KQ");
+    strcpy(env.purpose, "C");
+    lex_envelope_add_dst(&env, "NV");
+    cr_assert_eq(lex_node_send(req, &env, body.data, body.len), 0);
+    lex_buf_free(&body);
+    int logged = 0;
+    for (uint64_t until = lex_mono_us() + 2000000u; !logged && lex_mono_us() < until;)
+        logged = no_record_logged(env.id);
+    cr_assert(logged, "the no-record's record is not in the log while it waits");
+    int early = 0;
+    while (lex_node_recv(req, &m, 0) == 0)
+        early |= strcmp(m.env.key, "ST") == 0 && m.env.ref == env.id;
+    cr_assert(!early, "the no-record came at once, not when a real miss would");
+
+    cr_assert_eq(kill(sw.pid, SIGKILL), 0);
+    int status;
+    cr_assert_eq(waitpid(sw.pid, &status, 0), sw.pid);
+    sw.pid = 0;
+    cr_assert(no_record_logged(env.id), "the record survives the kill");
+    lex_node_destroy(&req);
+    lex_node_destroy(&resp);
 }

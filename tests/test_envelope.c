@@ -225,3 +225,35 @@ Test(envelope, hop_count_over_255_or_not_a_number_is_refused)
                         NULL};
     cr_assert_eq(decode_kv(ok, NULL), 0);
 }
+
+Test(envelope, a_field_given_twice_is_refused_whichever_copy_comes_first)
+{
+    const char *same[] = {"v", "#1", "id", "#1", "k", "DQ", "src", "CA0190000", "src",
+                          "CA0190000", NULL};
+    const char *field;
+    cr_assert_eq(decode_kv(same, &field), LEX_EDUPLICATE);
+    cr_assert_str_eq(field, "src");
+    const char *differ[] = {"v", "#1", "id", "#1", "k", "DQ", "src", "CA0190000", "pur", "C",
+                            "pur", "E", NULL};
+    cr_assert_eq(decode_kv(differ, &field), LEX_EDUPLICATE);
+    cr_assert_str_eq(field, "pur");
+    const char *ids[] = {"id", "#1", "v", "#1", "id", "#2", "k", "DQ", "src", "CA0190000", NULL};
+    cr_assert_eq(decode_kv(ids, &field), LEX_EDUPLICATE);
+    cr_assert_str_eq(field, "id");
+}
+
+Test(envelope, a_string_that_is_not_utf8_is_refused)
+{
+    const char *bad[] = {"\xff", "\xc3\x28", "\xe0\x80\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+                         "ok\xc3", NULL};
+    for (int i = 0; bad[i]; i++) {
+        const char *kv[] = {"v", "#1", "id", "#1", "k", "DQ", "src", "CA0190000", "ctl", bad[i],
+                            NULL};
+        const char *field;
+        cr_assert_eq(decode_kv(kv, &field), LEX_EUTF8, "case %d", i);
+        cr_assert_str_eq(field, "ctl");
+    }
+    const char *good[] = {"v", "#1", "id", "#1", "k", "DQ", "src", "CA0190000", "ctl",
+                          "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x9a\x93", NULL};
+    cr_assert_eq(decode_kv(good, NULL), 0, "multi-byte UTF-8 is fine");
+}

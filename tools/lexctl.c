@@ -19,6 +19,8 @@ static const subcommand_t subcommands[] = {
     {"export", lexctl_export, "write audit-log records as JSON lines (with frames and hashes)"},
     {"report", lexctl_report, "a state's transparency report from the audit log's running counts"},
     {"verify", lexctl_verify, "walk the audit log's hash chain and report the first broken link"},
+    {"repair", lexctl_repair, "salvage a log with a damaged WAL and record the loss (signed gap)"},
+    {"witness", lexctl_witness, "keep a switch's signed audit-log checkpoints outside its data dir"},
     {"retention", lexctl_retention, "show or confirm a retention cut that waits (over the share)"},
     {"rules", lexctl_rules, "check rules files, or test what a state's rules decide"},
     {"status", lexctl_status, "show a running switch: rates, queues, connected nodes"},

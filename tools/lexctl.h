@@ -4,6 +4,8 @@
 #ifndef LEXCTL_H
 #define LEXCTL_H
 
+#include "lex_auditlog.h"
+
 int lexctl_send(int argc, char **argv);    /* lexctl_send.c */
 int lexctl_tail(int argc, char **argv);    /* lexctl_log.c */
 int lexctl_audit(int argc, char **argv);   /* lexctl_log.c */
@@ -16,6 +18,15 @@ int lexctl_sample(int argc, char **argv);
 int lexctl_keys(int argc, char **argv);       /* lexctl_keys.c */
 int lexctl_review(int argc, char **argv);  /* lexctl_review.c */
 int lexctl_status(int argc, char **argv);  /* lexctl_status.c */
+int lexctl_repair(int argc, char **argv);  /* lexctl_repair.c */
+int lexctl_witness(int argc, char **argv); /* lexctl_witness.c */
+
+/* For lexctl verify: prints the damaged ranges and gap records the walk
+ * crossed and returns the exit code (0 intact, 1 broken or damaged, 3 only
+ * recorded gaps; lexctl_repair.c); compares a witness directory's
+ * checkpoints with the log, printing the verdict, 0 or 1 (lexctl_witness.c). */
+int lexctl_verify_report_loss(const lex_log_verify_t *res);
+int lexctl_verify_witness(lex_log_t *log, const char *dir, const char *pubkey, const char *data);
 int lexctl_retention(int argc, char **argv); /* lexctl_retention.c */
 
 /* Registers with the switch at endpoint as the operator desk ORI and waits

@@ -474,6 +474,8 @@ static const char *fault_name(lex_log_fault_t f)
     case LEX_LOG_UNREADABLE: return "UNREADABLE";
     case LEX_LOG_ADDED: return "ADDED";
     case LEX_LOG_BAD_CHECKPOINT: return "BAD CHECKPOINT";
+    case LEX_LOG_DAMAGED: return "DAMAGED";
+    case LEX_LOG_GAP: return "GAP";
     case LEX_LOG_YOUNG_CUT: return "YOUNG CUT";
     }
     return "?";
@@ -484,16 +486,18 @@ int lexctl_verify(int argc, char **argv)
     static const struct option opts[] = {{"data", required_argument, 0, 'd'},
                                          {"key", required_argument, 0, 'k'},
                                          {"retention-days", required_argument, 0, 'r'},
+                                         {"witness", required_argument, 0, 'w'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    const char *data = LEXCTL_DEFAULT_DATA, *pubkey = NULL;
+    const char *data = LEXCTL_DEFAULT_DATA, *pubkey = NULL, *witness = NULL;
     long min_days = 0;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "d:k:r:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:k:r:w:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': data = optarg; break;
         case 'k': pubkey = optarg; break;
+        case 'w': witness = optarg; break;
         case 'r':
             min_days = strtol(optarg, NULL, 10);
             if (min_days <= 0) {
@@ -503,13 +507,19 @@ int lexctl_verify(int argc, char **argv)
             break;
         case 'h':
             printf("usage: lexctl verify [--data DIR] [--key PUBLIC-KEY-FILE] [--retention-days N]\n"
+                   "                     [--witness DIR]\n"
                    "Walks the whole audit log: every record in order and linked to the one\n"
                    "before, the head entry, and every signed checkpoint (public key from\n"
                    "--key, default DIR/audit-sign.pub; keep a copy away from the switch).\n"
                    "Exits 0 when intact, 1 naming the first changed, removed or reordered\n"
                    "record otherwise. Retention cuts are checked too: each must have removed\n"
                    "only records older than its period by the log's proved times (and, with\n"
-                   "--retention-days, a period at least that long).\n");
+                   "--retention-days, a period at least that long). Table blocks that fail\n"
+                   "their checksum are reported as DAMAGED with their record range, and the\n"
+                   "walk goes on past them (exit 1); records given up by `lexctl repair` are\n"
+                   "reported as a GAP (exit 3). --witness DIR also checks every checkpoint a\n"
+                   "witness kept (lexctl witness) against the log: a log truncated, rolled\n"
+                   "back or rewritten exits 1.\n");
             return 0;
         default: return 2;
         }
@@ -552,12 +562,19 @@ int lexctl_verify(int argc, char **argv)
                    (unsigned long long)res.cuts, when, (double)res.cut_period_us / 86400e6,
                    (double)(res.cut_reckoned_us - res.cut_proved_us) / 86400e6);
         }
+    } else if (res.fault == LEX_LOG_GAP || res.fault == LEX_LOG_DAMAGED) {
+        printf("chain NOT intact: %llu records verified (%llu to %llu), and records lost:\n",
+               (unsigned long long)res.records, (unsigned long long)res.first_seq,
+               (unsigned long long)res.last_seq);
     } else if (res.bad_seq) {
         printf("chain BROKEN at record %llu: %s: %s\n", (unsigned long long)res.bad_seq,
                fault_name(res.fault), res.what);
     } else {
         printf("cannot verify: %s%s%s\n", lex_strerror(rc), res.what[0] ? ": " : "", res.what);
     }
+    int code = res.bad_seq || rc == 0 ? lexctl_verify_report_loss(&res) : 1;
+    if (witness && lexctl_verify_witness(log, witness, pubkey, data) != 0)
+        code = 1;
     lex_log_close(&log);
-    return rc == 0 ? 0 : 1;
+    return code;
 }

@@ -73,6 +73,8 @@ typedef enum {
     LEX_LOG_UNREADABLE,    /* a record's value does not decode */
     LEX_LOG_ADDED,         /* records after the head entry (appended behind the switch) */
     LEX_LOG_BAD_CHECKPOINT,/* a checkpoint's signature does not verify */
+    LEX_LOG_DAMAGED,       /* records in table blocks that fail their checksum */
+    LEX_LOG_GAP,           /* records lost and said so by a signed gap record (lexctl repair) */
     LEX_LOG_YOUNG_CUT,     /* retention removed records younger than its period, or without
                               a record of the cut */
 } lex_log_fault_t;
@@ -88,6 +90,15 @@ typedef struct {
     int signed_ok;               /* 1 if the public key was found and used */
     uint64_t base;               /* records up to it were removed by retention (0: none) */
     uint64_t base_time_us;       /* when the checkpoint at base was signed */
+    /* damage and recorded loss, walked past (docs/LOG.md "Damage") */
+    uint64_t damaged;            /* records in table blocks that fail their checksum */
+    uint64_t damaged_from, damaged_to; /* the first damaged range */
+    unsigned damaged_ranges;
+    char damage_what[128];       /* what RocksDB said of the first */
+    uint64_t gaps;               /* signed gap records */
+    uint64_t gap_lost;           /* records they say were lost */
+    uint64_t gap_seq, gap_from, gap_to; /* the first: its own seq and the range it covers */
+    char gap_reason[400];
     uint64_t cuts;               /* retention cuts on record (lex_log_verify_cuts) */
     uint64_t cut_reckoned_us;    /* the newest cut: the switch's reckoned time then, */
     uint64_t cut_period_us;      /* its retention period, */

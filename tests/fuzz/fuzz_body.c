@@ -2,8 +2,9 @@
  * input byte picks a catalogue key (in catalogue order), the rest is the
  * body, validated with lex_body_validate. A valid body is then redacted (what
  * a state's redact rule does to a response) and the result must be a map
- * with none of the names left at any depth; ST bodies are also read with
- * lex_status_parse. */
+ * with none of the names left at any depth; a valid body holds no key twice
+ * and no string that is not UTF-8, at any depth; ST bodies are also read
+ * with lex_status_parse. */
 #include <string.h>
 #include <msgpack.h>
 #include "fuzz.h"
@@ -66,6 +67,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(field != NULL);
     FUZZ_CHECK(rc <= 0);
     if (rc == 0) {
+        msgpack_unpacked up;
+        FUZZ_CHECK(lex_body_parse(body, len, &up) == 0);
+        FUZZ_CHECK(lex_mp_check(&up.data) == 0);
+        msgpack_unpacked_destroy(&up);
         /* the names a rule gives, then those plus the key's personal fields */
         const char *names[RULE_FIELDS + LEX_MSG_FIELDS_MAX];
         size_t n = 0;

@@ -1,9 +1,11 @@
 /* fuzz_envelope.c: frame 1 of every message, as the switch meets it on its
  * ROUTER socket: lex_envelope_decode over arbitrary bytes. What decodes must
  * encode again and decode to the same envelope (a round trip through our own
- * codec), so nothing is accepted that the switch could not forward intact. */
+ * codec), so nothing is accepted that the switch could not forward intact;
+ * and no accepted frame holds a key twice or a string that is not UTF-8. */
 #include <string.h>
 #include "fuzz.h"
+#include "lex_body.h"
 #include "lex_buf.h"
 #include "lex_envelope.h"
 #include "lex_error.h"
@@ -37,6 +39,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(env.version == LEX_PROTOCOL_VERSION);
     FUZZ_CHECK(lex_ori_valid(env.src));
     FUZZ_CHECK(env.ndst <= LEX_DEST_MAX);
+    msgpack_unpacked up;
+    FUZZ_CHECK(lex_body_parse(data, size, &up) == 0);
+    FUZZ_CHECK(lex_mp_check(&up.data) == 0);
+    msgpack_unpacked_destroy(&up);
 
     lex_buf_t out;
     lex_buf_init(&out);

@@ -201,7 +201,7 @@ int lex_test_switch_stop(lex_test_switch_t *t)
 void lex_test_switch_cleanup(lex_test_switch_t *t)
 {
     lex_test_switch_stop(t);
-    lex_test_rmrf(t->dir);
+    if (!getenv("LEX_TEST_KEEP")) lex_test_rmrf(t->dir);
 }
 
 lex_node_t *lex_test_node(const lex_test_switch_t *t, const char *ori)
