@@ -708,7 +708,8 @@ int lex_switch_run(lex_switch_t *sw)
     uv_signal_start(&sw->sigterm, on_signal, SIGTERM);
     uv_signal_start(&sw->sighup, on_sighup, SIGHUP);
     lex_logfail_arm(sw);
-    sw->last_heartbeat_us = sw->last_sample_us = lex_mono_us();
+    /* loop_ran_us too: a stall before the first tick is still a stall */
+    sw->last_heartbeat_us = sw->last_sample_us = sw->loop_ran_us = lex_mono_us();
     lex_stats_sample(sw, sw->last_sample_us);
     if (write_pid_file(sw) != 0)
         lex_logline_write(LEX_LOG_WARN, "cannot write %s/lexswitch.pid", sw->cfg.data_dir);
