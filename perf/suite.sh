@@ -58,9 +58,12 @@ fd_limit=$(ulimit -n)
 # faster than one large one, and each stays well inside the limit
 holder_max=$(( (fd_limit - 200) / 2 ))
 [ $holder_max -gt 4500 ] && holder_max=4500
-if [ "$fd_limit" -lt $(( nodes + 200 )) ]; then
-  echo "suite: open-file limit $fd_limit is too low for $nodes nodes; using $(( fd_limit - 400 ))" >&2
-  nodes=$(( fd_limit - 400 ))
+# the switch accepts its limit less a reserve (docs/OPERATIONS.md, "Limits"):
+# 64 plus one descriptor in 16, at most 1024 more; 300 for the other nodes
+reserve=$(( 64 + (fd_limit / 16 < 1024 ? fd_limit / 16 : 1024) + 300 ))
+if [ "$fd_limit" -lt $(( nodes + reserve )) ]; then
+  echo "suite: open-file limit $fd_limit is too low for $nodes nodes; using $(( fd_limit - reserve ))" >&2
+  nodes=$(( fd_limit - reserve ))
 fi
 
 work=$(mktemp -d /tmp/lexsuite.XXXXXX)

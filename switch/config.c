@@ -27,6 +27,9 @@ void lex_switch_config_defaults(lex_switch_config_t *cfg)
     cfg->rate_burst = 40000;
     cfg->node_inflight_max = 50000;
     cfg->retention_days = 400;
+    cfg->hello_timeout_ms = 10000;
+    cfg->conn_queue_bytes = 4 << 20;
+    cfg->conn_stuck_ms = 10000;
     cfg->retention_check_s = 3600;
     cfg->retention_max_share = 10;
     cfg->retention_slice = 100000;
@@ -57,6 +60,8 @@ static const option_t options[] = {
     STR_OPT(curve_key),  INT_OPT(dev_plain, 0, 1),
     INT_OPT(rate_limit, 0, 100000000),        INT_OPT(rate_burst, 1, 100000000),
     INT_OPT(node_inflight_max, 1, 10000000), INT_OPT(retention_days, 0, 36500),
+    INT_OPT(max_connections, 0, 10000000),    INT_OPT(hello_timeout_ms, 100, 600000),
+    INT_OPT(conn_queue_bytes, 65536, 1 << 30), INT_OPT(conn_stuck_ms, 100, 3600000),
     INT_OPT(retention_check_s, 1, 86400),     INT_OPT(retention_max_share, 1, 100),
     INT_OPT(retention_slice, 10, 100000000),  INT_OPT(clock_step_ms, 10, 86400000),
     INT_OPT(log_reserve_mb, 0, 100000000),

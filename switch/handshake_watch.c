@@ -57,23 +57,9 @@ int lex_handshake_watch_open(lex_switch_t *sw, char *err, size_t errlen)
     }
     sw->handshakes = w;
     w->all_tokens = ALL_BURST;
-    int events = ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED |
-                 ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                 ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
-    if (zmq_socket_monitor(sw->router, MONITOR_ENDPOINT, events) != 0)
-        goto fail;
-    w->sock = zmq_socket(sw->zctx, ZMQ_PAIR);
-    /* a deep queue: the loop drains it every pass, and a full one would
-     * block libzmq's I/O thread, every connection with it */
-    int hwm = 100000, linger = 0;
-    if (!w->sock || zmq_setsockopt(w->sock, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 ||
-        zmq_setsockopt(w->sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
-        zmq_connect(w->sock, MONITOR_ENDPOINT) != 0)
-        goto fail;
+    /* a socket has one monitor: conn_limits.c reads it and hands every
+     * event here (lex_handshake_watch_event) */
     return 0;
-fail:
-    snprintf(err, errlen, "cannot watch handshakes: %s", zmq_strerror(zmq_errno()));
-    return LEX_EZMQ;
 }
 
 int lex_handshake_watch_start(lex_switch_t *sw, uv_poll_cb on_readable)
@@ -113,9 +99,9 @@ void lex_handshake_watch_close(lex_switch_t *sw)
     struct lex_handshake_watch *w = sw->handshakes;
     if (!w)
         return;
-    /* stop the monitor first: libzmq would otherwise block sending an
-     * event to a PAIR nobody reads */
-    if (sw->router)
+    /* with a monitor of its own, stop it first: libzmq would otherwise
+     * block sending an event to a PAIR nobody reads */
+    if (sw->router && w->sock)
         zmq_socket_monitor(sw->router, NULL, 0);
     if (w->sock)
         zmq_close(w->sock);
@@ -264,8 +250,41 @@ static void failed(lex_switch_t *sw, int event, uint32_t value, const char *endp
                          "refuse", "", LEX_ST_HANDSHAKE_FAILED, "", 0, text, strlen(text));
 }
 
-/* One monitor event: frame 1 is a 16-bit event and a 32-bit value, frame 2
- * the endpoint (for a bound socket, its own address). */
+void lex_handshake_watch_event(lex_switch_t *sw, int event, uint32_t value,
+                               const char *endpoint)
+{
+    struct lex_handshake_watch *w = sw->handshakes;
+    if (!w)
+        return;
+    int fd = (int)value;
+    if (event == ZMQ_EVENT_ACCEPTED) {
+        char *entry = calloc(2, ADDR_MAX);
+        free(lex_table_del(w->by_fd, &fd, sizeof fd)); /* a stale one: the fd was reused */
+        if (!entry || describe_peer(fd, entry, entry + ADDR_MAX) != 0 ||
+            lex_table_put(w->by_fd, &fd, sizeof fd, entry) != 0)
+            free(entry);
+    } else if (event == ZMQ_EVENT_DISCONNECTED) {
+        char *entry = lex_table_del(w->by_fd, &fd, sizeof fd);
+        if (w->pending_event && w->pending_event != ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+            failed(sw, w->pending_event, w->pending_value, endpoint, entry);
+        w->pending_event = 0;
+        free(entry);
+    } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+        /* the authenticator refused the key: zap.c has written that record */
+        sw->stats.handshake_failures[LEX_HANDSHAKE_AUTH]++;
+        w->pending_event = event;
+    } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ||
+               event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+        /* a failure is followed at once by its connection's DISCONNECTED
+         * (one I/O thread), which names the connection */
+        w->pending_event = event;
+        w->pending_value = value;
+    }
+}
+
+/* One monitor event from a monitor of its own: frame 1 is a 16-bit event
+ * and a 32-bit value, frame 2 the endpoint (for a bound socket, its own
+ * address). */
 static int handle_one(lex_switch_t *sw)
 {
     struct lex_handshake_watch *w = sw->handshakes;
@@ -289,29 +308,7 @@ static int handle_one(lex_switch_t *sw)
                                                              : sizeof endpoint - 1;
     memcpy(endpoint, zmq_msg_data(&addr), elen);
     endpoint[elen] = 0;
-    int fd = (int)value;
-    if (event == ZMQ_EVENT_ACCEPTED) {
-        char *entry = calloc(2, ADDR_MAX);
-        free(lex_table_del(w->by_fd, &fd, sizeof fd)); /* a stale one: the fd was reused */
-        if (!entry || describe_peer(fd, entry, entry + ADDR_MAX) != 0 ||
-            lex_table_put(w->by_fd, &fd, sizeof fd, entry) != 0)
-            free(entry);
-    } else if (event == ZMQ_EVENT_DISCONNECTED) {
-        char *entry = lex_table_del(w->by_fd, &fd, sizeof fd);
-        if (w->pending_event && w->pending_event != ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
-            failed(sw, w->pending_event, w->pending_value, endpoint, entry);
-        w->pending_event = 0;
-        free(entry);
-    } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
-        /* the authenticator refused the key: zap.c has written that record */
-        sw->stats.handshake_failures[LEX_HANDSHAKE_AUTH]++;
-        w->pending_event = event;
-    } else {
-        /* a failure is followed at once by its connection's DISCONNECTED
-         * (one I/O thread), which names the connection */
-        w->pending_event = event;
-        w->pending_value = value;
-    }
+    lex_handshake_watch_event(sw, event, value, endpoint);
 done:
     zmq_msg_close(&head);
     zmq_msg_close(&addr);

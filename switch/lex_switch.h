@@ -31,6 +31,10 @@ typedef struct {
     int rate_burst;                /* queries one session may send at once above the rate */
     int node_inflight_max;         /* open queries at one responder before new ones get ST busy */
     int retention_days;            /* audit-log records older than this are removed; 0 = never */
+    int max_connections;           /* connections accepted at once; 0 = from the descriptor limit */
+    int hello_timeout_ms;          /* a connection without a session this long is closed */
+    int conn_queue_bytes;          /* bytes waiting for one connection before it counts as full */
+    int conn_stuck_ms;             /* a connection full this long loses its session */
     int retention_check_s;         /* seconds between retention passes */
     int retention_slice;           /* records one retention slice removes at most */
     int retention_max_share;       /* percent of the log one pass may remove unconfirmed */

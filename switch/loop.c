@@ -209,9 +209,11 @@ static int recv_one(lex_switch_t *sw)
     }
     /* the authenticator named the connection by its CURVE key */
     const char *peer_key = sw->zap && frames > 0 ? zmq_msg_gets(&f1, "User-Id") : NULL;
+    sw->cur_srcfd = frames > 0 ? zmq_msg_get(&f1, ZMQ_SRCFD) : -1; /* for HELLO (conn_limits.c) */
     lex_route_message(sw, zmq_msg_data(&rid), zmq_msg_size(&rid), peer_key ? peer_key : "",
                       frames, zmq_msg_data(&f1), zmq_msg_size(&f1), zmq_msg_data(&f2),
                       zmq_msg_size(&f2));
+    sw->cur_srcfd = -1;
     zmq_msg_close(&f2);
     zmq_msg_close(&f1);
     zmq_msg_close(&rid);
@@ -234,9 +236,17 @@ static void on_more(uv_idle_t *h)
 
 static void pump(lex_switch_t *sw)
 {
+    /* connections that closed first: a descriptor seen again is a new one */
+    lex_conns_pump(sw);
+    if (sw->nbacklogged) /* a pipe that drained wakes the ROUTER's descriptor */
+        lex_outq_retry(sw);
     for (int pass = 0; pass < PASSES_PER_WAKE; pass++) {
         if (!readable(sw)) {
             uv_idle_stop(&sw->more);
+            if (sw->ngone) { /* what they sent is read: now their sessions end */
+                lex_route_end_gone(sw);
+                commit_and_flush(sw);
+            }
             return;
         }
         sw->pass_us = lex_mono_us();
@@ -276,6 +286,16 @@ static void on_zmq(uv_poll_t *h, int status, int events)
     pump(h->data);
 }
 
+static void on_monitor(uv_poll_t *h, int status, int events)
+{
+    (void)status;
+    (void)events;
+    lex_switch_t *sw = h->data;
+    lex_conns_pump(sw); /* a closed connection ends its session: statuses to send */
+    commit_and_flush(sw);
+    look_again(sw);
+}
+
 static void on_zap(uv_poll_t *h, int status, int events)
 {
     (void)status;
@@ -299,6 +319,7 @@ static void close_all(lex_switch_t *sw)
     lex_metrics_http_close(sw);
     lex_handshake_watch_stop(sw);
     uv_close((uv_handle_t *)&sw->zpoll, NULL);
+    uv_close((uv_handle_t *)&sw->mon_poll, NULL);
     if (sw->zap)
         uv_close((uv_handle_t *)&sw->zap_poll, NULL);
     uv_close((uv_handle_t *)&sw->tick, NULL);
@@ -315,11 +336,14 @@ static void on_tick(uv_timer_t *h)
 {
     lex_switch_t *sw = h->data;
     uint64_t now = lex_mono_us();
+    lex_stall_check(sw, now);
     pump(sw);
     if (sw->zap)
         lex_zap_pump(sw); /* edge-triggered: never leave a request waiting */
-    lex_handshake_watch_pump(sw);
-    lex_route_expire(sw, now);
+    if (!lex_stall_recent(sw, now))
+        lex_route_expire(sw, now);
+    lex_conns_tick(sw, now);
+    lex_outq_tick(sw, now);
     lex_upstream_tick(sw, now);
     lex_diskwatch_tick(sw, now);
     if (now - sw->last_sample_us >= 1000000u) {
@@ -558,6 +582,7 @@ int lex_switch_new(const lex_switch_config_t *cfg, lex_switch_t **out, char *err
         return LEX_ENOMEM;
     int rc = LEX_ENOMEM;
     sw->cfg = *cfg;
+    sw->cur_srcfd = -1;
     lex_buf_init(&sw->scratch_env);
     lex_buf_init(&sw->scratch_body);
     sw->catalogue = lex_catalogue_builtin();
@@ -597,11 +622,10 @@ int lex_switch_new(const lex_switch_config_t *cfg, lex_switch_t **out, char *err
         snprintf(err, errlen, "cannot create ROUTER socket: %s", zmq_strerror(zmq_errno()));
         goto fail;
     }
-    int one = 1, linger = 1000, hwm = 500000;
+    int one = 1, linger = 1000, hwm = 500000; /* receive side; sends: lex_conns_open */
     int64_t maxsize = 4 * LEX_MSG_MAX; /* between 1x and 4x the limit a sender gets ST too-large */
     zmq_setsockopt(sw->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
     zmq_setsockopt(sw->router, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(sw->router, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(sw->router, ZMQ_RCVHWM, &hwm, sizeof hwm);
     zmq_setsockopt(sw->router, ZMQ_MAXMSGSIZE, &maxsize, sizeof maxsize);
     if (!cfg->bind_tcp[0] && !cfg->bind_ipc[0]) {
@@ -609,7 +633,8 @@ int lex_switch_new(const lex_switch_config_t *cfg, lex_switch_t **out, char *err
         rc = LEX_EINVAL;
         goto fail;
     }
-    if ((rc = setup_security(sw, err, errlen)) != 0)
+    if ((rc = setup_security(sw, err, errlen)) != 0 ||
+        (rc = lex_conns_open(sw, err, errlen)) != 0)
         goto fail;
     if ((rc = bind_one(sw, cfg->bind_tcp, err, errlen)) != 0 ||
         (rc = bind_one(sw, cfg->bind_ipc, err, errlen)) != 0)
@@ -624,6 +649,7 @@ int lex_switch_new(const lex_switch_config_t *cfg, lex_switch_t **out, char *err
     size_t fdsize = sizeof fd;
     zmq_getsockopt(sw->router, ZMQ_FD, &fd, &fdsize);
     uv_poll_init(&sw->loop, &sw->zpoll, fd);
+    uv_poll_init(&sw->loop, &sw->mon_poll, lex_conns_monitor_fd(sw));
     uv_timer_init(&sw->loop, &sw->tick);
     uv_idle_init(&sw->loop, &sw->more);
     uv_signal_init(&sw->loop, &sw->sigint);
@@ -637,8 +663,8 @@ int lex_switch_new(const lex_switch_config_t *cfg, lex_switch_t **out, char *err
         uv_poll_init(&sw->loop, &sw->zap_poll, zfd);
         sw->zap_poll.data = sw;
     }
-    sw->zpoll.data = sw->tick.data = sw->more.data = sw->sigint.data = sw->sigterm.data =
-        sw->sighup.data = sw->stop_async.data = sw;
+    sw->zpoll.data = sw->mon_poll.data = sw->tick.data = sw->more.data = sw->sigint.data =
+        sw->sigterm.data = sw->sighup.data = sw->stop_async.data = sw;
     sw->loop_ready = 1;
     if ((rc = lex_mimic_open(sw, after_mimic)) != 0) {
         snprintf(err, errlen, "out of memory");
@@ -679,12 +705,14 @@ int lex_switch_run(lex_switch_t *sw)
     }
     lex_hello_check_warn_broad(sw);
     uv_poll_start(&sw->zpoll, UV_READABLE, on_zmq);
+    uv_poll_start(&sw->mon_poll, UV_READABLE, on_monitor);
     uv_timer_start(&sw->tick, on_tick, TICK_MS, TICK_MS);
     uv_signal_start(&sw->sigint, on_signal, SIGINT);
     uv_signal_start(&sw->sigterm, on_signal, SIGTERM);
     uv_signal_start(&sw->sighup, on_sighup, SIGHUP);
     lex_logfail_arm(sw);
-    sw->last_heartbeat_us = sw->last_sample_us = lex_mono_us();
+    /* loop_ran_us too: a stall before the first tick is still a stall */
+    sw->last_heartbeat_us = sw->last_sample_us = sw->loop_ran_us = lex_mono_us();
     lex_stats_sample(sw, sw->last_sample_us);
     if (write_pid_file(sw) != 0)
         lex_logline_write(LEX_LOG_WARN, "cannot write %s/lexswitch.pid", sw->cfg.data_dir);
@@ -749,7 +777,8 @@ void lex_switch_destroy(lex_switch_t **swp)
     lex_table_destroy(&sw->sessions_by_rid);
     lex_table_destroy(&sw->sessions_by_ori);
     lex_stats_free(&sw->stats);
-    lex_handshake_watch_close(sw); /* stops the ROUTER's monitor first */
+    lex_conns_destroy(sw); /* stops the ROUTER's monitor first */
+    lex_handshake_watch_close(sw);
     if (sw->router)
         zmq_close(sw->router);
     lex_zap_close(sw);
@@ -757,6 +786,8 @@ void lex_switch_destroy(lex_switch_t **swp)
     lex_mimic_destroy(sw);
     free(sw->peers);
     free(sw->bounced);
+    free(sw->gone);
+    free(sw->backlogged);
     if (sw->zctx)
         zmq_ctx_term(sw->zctx);
     lex_scrub_close(sw);

@@ -241,6 +241,35 @@ int lex_metrics_render(lex_switch_t *sw, lex_buf_t *out)
            st->directory_reload_failures);
     single(out, "lexswitch_queries_in_flight", "gauge",
            "Queries forwarded and not yet answered.", lex_flight_count(sw));
+    uint64_t conns[6];
+    lex_conns_counts(sw, conns);
+    single(out, "lexswitch_connections", "gauge", "Connections open on the ROUTER.", conns[0]);
+    single(out, "lexswitch_connections_max", "gauge",
+           "Connections the switch accepts at once (max_connections or the descriptor limit).",
+           conns[1]);
+    single(out, "lexswitch_descriptor_limit", "gauge",
+           "The switch's descriptor limit (RLIMIT_NOFILE, raised to the hard limit at start).",
+           conns[5]);
+    family(out, "lexswitch_connections_refused_total", "counter",
+           "New connections closed at once: at the cap, or out of descriptors.");
+    put(out, "lexswitch_connections_refused_total{reason=\"cap\"} %llu\n",
+        (unsigned long long)conns[2]);
+    put(out, "lexswitch_connections_refused_total{reason=\"descriptors\"} %llu\n",
+        (unsigned long long)conns[3]);
+    single(out, "lexswitch_hello_timeouts_total", "counter",
+           "Connections closed because they held no session for hello_timeout_ms.", conns[4]);
+    single(out, "lexswitch_sessions_lost_total", "counter",
+           "Sessions ended at once because their connection went away.", st->sessions_lost);
+    single(out, "lexswitch_sessions_stuck_total", "counter",
+           "Sessions dropped because their queue stayed full for conn_stuck_ms.",
+           st->sessions_stuck);
+    single(out, "lexswitch_messages_undelivered_total", "counter",
+           "Messages not sent because their connection's queue was full.", st->undelivered);
+    single(out, "lexswitch_busy_total", "counter",
+           "Queries refused with ST busy (a destination or requester backed up).", st->busy);
+    single(out, "lexswitch_stalls_total", "counter",
+           "Times the switch's own loop did not run for a while (stopped, paused, blocked).",
+           st->stalls);
     lex_promhist_render(&st->query_seconds, "lexswitch_query_duration_seconds",
                         "Time from forwarding a query to sending its answer to the requester.",
                         out);

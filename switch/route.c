@@ -4,6 +4,7 @@
  * to flights; and answers every refusal with an ST status. Every message in
  * and every message out gets an audit record; outgoing messages wait in the
  * outbox until loop.c has committed those records. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -295,6 +296,7 @@ static void handle_hello(lex_switch_t *sw, const uint8_t *rid, size_t rid_len,
         refuse(sw, rid, rid_len, conn, e, env, env_len, body, body_len, st, "%s", why);
         return;
     }
+    lex_conns_bind(sw, s, sw->cur_srcfd);
     lex_route_log_record(sw, LEX_DIR_IN, s->conn, e->key, e->src, "", e->id, 0, "session", "", 0, env,
                env_len, body, body_len);
     lex_envelope_t w;
@@ -366,6 +368,11 @@ static void plan_destination(lex_switch_t *sw, const session_t *from, const lex_
     } else if (!lex_session_answers_key(p->responder, e->key)) {
         p->status = LEX_ST_NOT_SERVED;
         p->why = "the destination does not answer this message key";
+    } else if (lex_outq_full(sw, p->responder)) {
+        /* it is not reading what it was sent: more would only wait */
+        sw->stats.busy++;
+        p->status = LEX_ST_BUSY;
+        p->why = "the destination is not reading its queue; try again later";
     } else if (p->responder->open_flights >= (uint64_t)sw->cfg.node_inflight_max) {
         /* a slow or stuck responder: refuse now rather than queue without end */
         sw->stats.busy++;
@@ -462,6 +469,13 @@ static void handle_query(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, s
     if (e->ndst == 0) {
         refuse(sw, rid, rid_len, s->conn, e, env, env_len, body, body_len, LEX_ST_BAD_ENVELOPE,
                "%s", "a query must name at least one destination");
+        return;
+    }
+    if (lex_outq_full(sw, s)) {
+        /* its answers would have nowhere to go */
+        sw->stats.busy++;
+        refuse(sw, rid, rid_len, s->conn, e, env, env_len, body, body_len, LEX_ST_BUSY, "%s",
+               "this connection is not reading its answers; read them and try again");
         return;
     }
     const char *kind = lex_query_kind(e->key, body, body_len);
@@ -932,6 +946,59 @@ void lex_route_fail_bounced(lex_switch_t *sw)
     sw->nbounced = 0;
 }
 
+void lex_route_end_session(lex_switch_t *sw, session_t *s, const char *why, int close_conn)
+{
+    lex_logline_write(LEX_LOG_WARN, "node %s (%s, ORI %s) dropped: %s; %llu open queries get "
+                      "node-lost", s->conn, s->role, s->noris ? s->oris[0] : "-", why,
+                      (unsigned long long)s->open_flights);
+    /* the record says the session ended and why (no BYE came from it) */
+    lex_route_log_record(sw, LEX_DIR_OUT, s->conn, "BYE", LEX_SWITCH_ORI,
+                         s->noris ? s->oris[0] : "", 0, 0, close_conn ? "dropped" : "conn-lost",
+                         "", LEX_ST_NODE_LOST, NULL, 0, why, strlen(why));
+    lex_route_fail_flights_of(sw, s);
+    if (close_conn)
+        lex_conns_close(sw, s);
+    lex_session_remove(sw, s);
+}
+
+void lex_route_end_gone(lex_switch_t *sw)
+{
+    for (size_t i = 0; i < sw->ngone; i++) {
+        session_t *s = lex_session_find(sw, sw->gone[i].rid, sw->gone[i].len);
+        if (s) {
+            sw->stats.sessions_lost++;
+            lex_route_end_session(sw, s, "its connection closed", 0);
+        }
+    }
+    sw->ngone = 0;
+}
+
+void lex_route_undelivered(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, const void *env,
+                           size_t env_len)
+{
+    static uint64_t logged_us, logged_count;
+    sw->stats.undelivered++;
+    lex_envelope_t e;
+    const char *field = "";
+    char conn[LEX_CONN_MAX + 1];
+    conn_hex(rid, rid_len, conn);
+    if (lex_envelope_decode(env, env_len, &e, &field) != 0)
+        lex_envelope_init(&e);
+    /* the message's own out-record is committed; this one says it never left */
+    lex_route_log_record(sw, LEX_DIR_OUT, conn, e.key[0] ? e.key : "?", e.src,
+                         e.ndst ? e.dst[0] : "", e.id, e.ref, "undelivered", "", LEX_ST_BUSY, env,
+                         env_len, NULL, 0);
+    uint64_t now = lex_mono_us();
+    if (logged_us == 0 || now - logged_us >= 10000000u) {
+        lex_logline_write(LEX_LOG_WARN, "%llu messages undelivered since the last report: the "
+                          "queue of connection %s is full (it does not read); %llu in all",
+                          (unsigned long long)(sw->stats.undelivered - logged_count), conn,
+                          (unsigned long long)sw->stats.undelivered);
+        logged_us = now;
+        logged_count = sw->stats.undelivered;
+    }
+}
+
 void lex_route_message(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, const char *peer_key,
                        int nframes, const void *env, size_t env_len, const void *body,
                        size_t body_len)
@@ -1104,6 +1171,7 @@ void lex_route_fail_flights_of(lex_switch_t *sw, session_t *s)
 }
 
 typedef struct {
+    const lex_switch_t *sw;
     session_t **list;
     size_t n;
     uint64_t cutoff;
@@ -1115,7 +1183,8 @@ static void collect_dead(const void *key, size_t len, void *value, void *arg)
     (void)len;
     reap_t *r = arg;
     session_t *s = value;
-    if (s->last_heard_us < r->cutoff)
+    /* after a stall of the switch itself, silence counts from its resumption */
+    if (lex_stall_heard_since(r->sw, s->last_heard_us) < r->cutoff)
         r->list[r->n++] = s;
 }
 
@@ -1127,7 +1196,7 @@ void lex_route_reap(lex_switch_t *sw, uint64_t now_us)
     size_t total = lex_table_count(sw->sessions_by_rid);
     if (total == 0)
         return;
-    reap_t r = {calloc(total, sizeof(session_t *)), 0, now_us - window};
+    reap_t r = {sw, calloc(total, sizeof(session_t *)), 0, now_us - window};
     if (!r.list)
         return;
     lex_table_each(sw->sessions_by_rid, collect_dead, &r);
@@ -1155,8 +1224,11 @@ static void send_session_msg(lex_switch_t *sw, session_t *s, const char *key)
     if (zmq_send(sw->router, s->rid, s->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
         zmq_send(sw->router, sw->scratch_env.data, sw->scratch_env.len,
                  ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-        zmq_send(sw->router, "", 0, ZMQ_DONTWAIT) < 0)
+        zmq_send(sw->router, "", 0, ZMQ_DONTWAIT) < 0) {
         sw->stats.send_failures++;
+        if (zmq_errno() == EHOSTUNREACH) /* ended after the walk (lex_route_end_gone) */
+            lex_outbox_note_gone(sw, s->rid, s->rid_len);
+    }
 }
 
 typedef struct {

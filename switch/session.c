@@ -69,6 +69,7 @@ void lex_session_remove(lex_switch_t *sw, session_t *s)
             unlink_state(sw, s, idx);
     }
     lex_table_del(sw->sessions_by_rid, s->rid, s->rid_len);
+    lex_conns_forget_session(sw, s);
     if (s->peer)
         lex_peer_forget(sw, s);
     free(s->oris);
@@ -147,6 +148,7 @@ int lex_session_register(lex_switch_t *sw, const uint8_t *rid, size_t rid_len,
         st = refuse(why, whylen, "%s", "out of memory");
         goto done;
     }
+    s->conn_fd = -1;
     if (peer_key[0]) {
         s->bind = lex_directory_key(sw->directory, peer_key);
         if (!s->bind) { /* the authenticator admitted it, so the directory changed */

@@ -168,6 +168,15 @@ int lex_stats_write(lex_switch_t *sw, const char *path)
                "\"keys_broad\": %zu, ",
             (unsigned long long)s->hello_refused, (unsigned long long)handshakes,
             lex_directory_key_count(sw->directory), lex_directory_broad_count(sw->directory));
+    uint64_t conns[6];
+    lex_conns_counts(sw, conns);
+    fprintf(f, "\"busy\": %llu, \"undelivered\": %llu, \"sessions_lost\": %llu, "
+               "\"sessions_stuck\": %llu, \"stalls\": %llu, \"connections_refused\": %llu, "
+               "\"hello_timeouts\": %llu, ",
+            (unsigned long long)s->busy, (unsigned long long)s->undelivered,
+            (unsigned long long)s->sessions_lost, (unsigned long long)s->sessions_stuck,
+            (unsigned long long)s->stalls, (unsigned long long)(conns[2] + conns[3]),
+            (unsigned long long)conns[4]);
     fprintf(f, "\"by_decision\": {\"allow\": %llu, \"deny\": %llu, \"redact\": %llu, "
                "\"review\": %llu}, ",
             (unsigned long long)s->by_decision[0], (unsigned long long)s->by_decision[1],

@@ -51,6 +51,9 @@ typedef struct session {
     int peer;                  /* lex_peer_kind_t: a node, a switch that joined, or our upstream */
     char (*serves)[LEX_ORI_LEN + 1];  /* a joined switch's destination patterns (peer.c) */
     size_t nserves;
+    int conn_fd;               /* its connection's descriptor (conn_limits.c); -1 unknown */
+    uint32_t conn_gen;         /* which accept of conn_fd it registered on */
+    struct lex_outq *outq;     /* messages its full queue could not take yet (outq.c), or NULL */
     int witness;               /* asked for signed checkpoints (CP; witness.c) */
     uint64_t witness_at;       /* its first request named this record: answer due (0: none) */
     int operator_conn;         /* an operator's connection: its ORIs are not in the ORI table */
@@ -101,6 +104,10 @@ typedef struct {
     uint64_t spoofed;          /* ORI claims outside the session's key binding or session */
     uint64_t rate_limited;     /* queries refused over a session's rate */
     uint64_t busy;             /* queries refused because the destination was backed up */
+    uint64_t undelivered;      /* messages dropped because their connection's queue was full */
+    uint64_t sessions_lost;    /* sessions ended because their connection went away */
+    uint64_t sessions_stuck;   /* sessions dropped because they stopped reading */
+    uint64_t stalls;           /* times the switch's own loop did not run for a while */
     uint64_t takeovers;        /* ORIs taken from a session that was gone (session_claim.c) */
     uint64_t ori_in_use;       /* HELLOs refused: a live session of another connection holds an ORI */
     uint64_t revoked;          /* sessions ended or narrowed by a directory reload */
@@ -174,6 +181,16 @@ struct lex_switch {
     session_t **peers;            /* switches that joined this one (peer.c) */
     size_t npeers;
     struct lex_upstream *upstream;  /* link to the switch this one joined (upstream.c), or NULL */
+    struct lex_conns *conns;      /* connection count, cap and HELLO deadlines (conn_limits.c) */
+    uv_poll_t mon_poll;           /* the ROUTER's monitor events */
+    int cur_srcfd;                /* descriptor the message being routed came in on; -1 none */
+    struct { uint8_t rid[RID_MAX]; size_t len; } *gone;  /* connections a send found gone */
+    size_t ngone, gone_cap;
+    session_t **backlogged;       /* sessions with messages waiting in their outq */
+    size_t nbacklogged, backlogged_cap;
+    uint64_t loop_ran_us;         /* monotonic time the tick last ran (stall.c) */
+    uint64_t resumed_us;          /* when the loop ran again after a stall; 0 never */
+    uint64_t last_stall_ms;       /* how long the last stall was */
     struct lex_mimic *mimic;      /* rule no-records held back like real misses (mimic.c) */
     uint64_t witness_published;   /* checkpoints (log stats) already sent to witnesses */
     int witness_any;              /* some session asked for checkpoints */
@@ -250,6 +267,11 @@ void lex_outbox_flush(lex_switch_t *sw);
 void lex_outbox_flush_box(lex_switch_t *sw, outbox_t *ob);
 int lex_outbox_take(outbox_t *dst, outbox_t *src);
 void lex_outbox_free(outbox_t *ob);
+/* A message was handed to ZeroMQ: the counter its kind adds to (m->counts). */
+void lex_outbox_count_sent(lex_switch_t *sw, int counts);
+/* rid's connection closed, or a send found it gone: its session ends once
+ * the ROUTER is drained (lex_route_end_gone). */
+int lex_outbox_note_gone(lex_switch_t *sw, const uint8_t *rid, size_t rid_len);
 
 /* handshake_watch.c: handshakes that fail before ZAP (no CURVE, wrong
  * switch key), from the ROUTER's socket monitor; CURVE only. */
@@ -265,6 +287,10 @@ int lex_handshake_watch_open(lex_switch_t *sw, char *err, size_t errlen); /* bef
 /* Polls the monitor on the loop; on_readable pumps (and commits). */
 int lex_handshake_watch_start(lex_switch_t *sw, uv_poll_cb on_readable);
 void lex_handshake_watch_pump(lex_switch_t *sw);  /* drains waiting events */
+/* One event of the ROUTER's monitor (conn_limits.c reads the monitor and
+ * hands each here): accepted, disconnected, handshake failed. */
+void lex_handshake_watch_event(lex_switch_t *sw, int event, uint32_t value,
+                               const char *endpoint);
 void lex_handshake_watch_stop(lex_switch_t *sw);  /* closes the loop handle */
 void lex_handshake_watch_close(lex_switch_t *sw); /* before the ROUTER closes */
 /* 1 when a record of a refused handshake from rate_key (a peer's IP, or an
@@ -300,6 +326,58 @@ void lex_route_expire_holds(lex_switch_t *sw);               /* review time-outs
 void lex_route_bye_all(lex_switch_t *sw);
 /* Fails every flight owed by s with ST node-lost (before removing s). */
 void lex_route_fail_flights_of(lex_switch_t *sw, session_t *s);
+/* Ends s at once: logs why, its open queries get ST node-lost, its
+ * connection is closed when close_conn, the session removed. */
+void lex_route_end_session(lex_switch_t *sw, session_t *s, const char *why, int close_conn);
+/* Ends the sessions whose connection closed or a send found gone
+ * (sw->gone); loop.c calls it once the ROUTER is drained, so what they
+ * sent before they went has been handled. */
+void lex_route_end_gone(lex_switch_t *sw);
+/* Records a message its connection's full queue could not take (ST busy
+ * in the record), logs it now and then, counts it. */
+void lex_route_undelivered(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, const void *env,
+                           size_t env_len);
+
+/* conn_limits.c: the descriptor limit, the connection cap (enforced at
+ * accept by conn_gate.c), the ROUTER's monitor events, HELLO deadlines and
+ * closing one connection. See docs/OPERATIONS.md, "Limits". */
+int lex_conns_open(lex_switch_t *sw, char *err, size_t errlen);   /* before the ROUTER binds */
+int lex_conns_monitor_fd(lex_switch_t *sw);                        /* for the loop's uv_poll */
+/* Reads the monitor's events: a connection that closed ends its session. */
+void lex_conns_pump(lex_switch_t *sw);
+void lex_conns_tick(lex_switch_t *sw, uint64_t now_us);            /* HELLO deadlines, refusals */
+/* s registered on the connection whose descriptor is fd (cur_srcfd). */
+void lex_conns_bind(lex_switch_t *sw, session_t *s, int fd);
+/* Before s is freed: forgets it (and its outq). */
+void lex_conns_forget_session(lex_switch_t *sw, session_t *s);
+/* Closes s's connection (libzmq notices and drops it); 0 or LEX_ENOTFOUND. */
+int lex_conns_close(lex_switch_t *sw, const session_t *s);
+void lex_conns_destroy(lex_switch_t *sw);
+/* For metrics: live connections, the cap, refused at the cap, refused out
+ * of descriptors, closed without HELLO, the descriptor limit. */
+void lex_conns_counts(const lex_switch_t *sw, uint64_t out[6]);
+
+/* outq.c: a session's own queue in front of libzmq's (bounded in bytes by
+ * conn_queue_bytes): what a full pipe would not take waits here, in order. */
+/* 1 when s's queue is over its budget (new queries to or from it get busy). */
+int lex_outq_full(const lex_switch_t *sw, const session_t *s);
+/* Queues a copy of m (its bytes in data) for s, after what waits;
+ * LEX_EAGAIN over budget. */
+int lex_outq_push(lex_switch_t *sw, session_t *s, const outmsg_t *m, const char *data);
+int lex_outq_waiting(const session_t *s);  /* 1 when messages wait in s's queue */
+void lex_outq_retry(lex_switch_t *sw);     /* sends what the pipes take now */
+/* Drops the sessions whose queue stayed full for conn_stuck_ms. */
+void lex_outq_tick(lex_switch_t *sw, uint64_t now_us);
+void lex_outq_free(lex_switch_t *sw, session_t *s);
+
+/* stall.c: notices when the switch itself did not run (SIGSTOP, a paused
+ * VM, a blocked disk) so nodes are not judged silent for its own gap. */
+void lex_stall_check(lex_switch_t *sw, uint64_t now_us);   /* first thing each tick */
+/* When silence is counted from: never before the loop resumed. */
+uint64_t lex_stall_heard_since(const lex_switch_t *sw, uint64_t last_heard_us);
+/* 1 shortly after a stall: answers waiting in the socket are read before
+ * queries time out. */
+int lex_stall_recent(const lex_switch_t *sw, uint64_t now_us);
 
 /* mimic.c: a rule's no-record sent with the timing and envelope of a real
  * miss. after is called (commit and send) when held statuses are due. */

@@ -141,6 +141,7 @@ static void welcomed(lex_switch_t *sw, const void *body, size_t body_len)
         }
         memcpy(s->rid, UPSTREAM_RID, sizeof UPSTREAM_RID);
         s->rid_len = sizeof UPSTREAM_RID;
+        s->conn_fd = -1; /* not a ROUTER connection */
         for (size_t i = 0; i < s->rid_len; i++)
             snprintf(s->conn + 2 * i, 3, "%02x", s->rid[i]);
         strcpy(s->role, "upstream");

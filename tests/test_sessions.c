@@ -199,7 +199,10 @@ Test(sessions, a_second_hello_for_a_live_ori_gets_ori_in_use_and_a_crashed_holde
     lex_node_destroy(&next);
     const char *log = audit_text();
     cr_assert(strstr(log, "ori-in-use"), "refusal not in the audit log:\n%s", log);
-    cr_assert(strstr(log, "takeover"), "takeover not in the audit log:\n%s", log);
+    /* the crash is recorded: its session ended when its connection closed
+     * (conn-lost), or the new HELLO took the ORI over from it */
+    cr_assert(strstr(log, "takeover") || strstr(log, "conn-lost"),
+              "neither the lost session nor a takeover in the audit log:\n%s", log);
 }
 
 Test(sessions, a_frozen_holder_is_replaced_by_its_own_key_after_two_silent_heartbeats)
