@@ -105,21 +105,6 @@ static void start_switch_with_nofile(long nofile, const char *const *extra)
     lex_test_wait_file(ready, pid, "lexswitch");
 }
 
-static int metrics_port(void)
-{
-    char path[LEX_TEST_PATH + 16], line[256];
-    snprintf(path, sizeof path, "%s/switch.ready", sw.dir);
-    FILE *f = fopen(path, "r");
-    cr_assert_not_null(f);
-    int port = 0;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "http://127.0.0.1:%d/metrics", &port) == 1)
-            break;
-    fclose(f);
-    cr_assert_gt(port, 0, "the ready file names the metrics URL");
-    return port;
-}
-
 /* The value of one metric line ("name" or "name{labels}"), or -1. */
 static double metric(int port, const char *name)
 {
@@ -406,7 +391,7 @@ static void flood_at_the_descriptor_limit(const char *flood_scheme)
     const char *extra[] = {"--metrics-bind", "127.0.0.1:0", "--set", "hello_timeout_ms=60000",
                            "--bind-tcp", "tcp://127.0.0.1:0", NULL};
     start_switch_with_nofile(256, extra);
-    int port = metrics_port();
+    int port = lex_test_metrics_port(&sw);
     char target[LEX_TEST_PATH];
     ready_endpoint(flood_scheme, target);
     lex_test_states_start(&sw, "NV", DRIVERS);
@@ -480,7 +465,7 @@ Test(limits, a_requester_that_never_reads_is_bounded_refused_busy_then_dropped)
     const char *extra[] = {"--metrics-bind", "127.0.0.1:0", "--set", "conn_queue_bytes=1048576",
                            "--set", "conn_stuck_ms=3000", "--dead-after-ms", "60000", NULL};
     lex_test_switch_start(&sw, extra);
-    int port = metrics_port();
+    int port = lex_test_metrics_port(&sw);
     lex_test_states_start(&sw, "NV", DRIVERS);
     lex_node_t *good = lex_test_node(&sw, lex_test_ori_of(&sw, "PD", "CA"));
     expect_driver_answer(good);
@@ -552,7 +537,7 @@ Test(limits, a_connection_that_never_says_hello_is_closed_after_the_timeout)
     const char *extra[] = {"--metrics-bind", "127.0.0.1:0", "--set", "hello_timeout_ms=500",
                            NULL};
     lex_test_switch_start(&sw, extra);
-    int port = metrics_port();
+    int port = lex_test_metrics_port(&sw);
     void *ctx = zmq_ctx_new();
     void *raw = zmq_socket(ctx, ZMQ_DEALER);
     int linger = 0;
@@ -601,7 +586,7 @@ Test(limits, a_killed_responder_loses_its_queries_at_once_and_its_successor_gets
     const char *extra[] = {"--dead-after-ms", "30000", "--query-timeout-ms", "60000",
                            "--metrics-bind", "127.0.0.1:0", NULL};
     lex_test_switch_start(&sw, extra);
-    int port = metrics_port();
+    int port = lex_test_metrics_port(&sw);
     lex_test_states_start(&sw, "NV", DRIVERS);
     lex_node_t *n = lex_test_node(&sw, lex_test_ori_of(&sw, "PD", "CA"));
     expect_driver_answer(n);

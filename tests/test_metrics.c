@@ -56,59 +56,6 @@ Test(metrics, http_parser_accepts_scrapes_and_refuses_what_is_not_http)
     cr_assert_eq(parse("\x16\x03\x01\x02"), LEX_EPARSE, "a TLS hello");
 }
 
-/* One HTTP exchange with the endpoint over a real TCP socket; returns the
- * status code (0 when the server closed without answering). */
-static int http(int port, const char *request, char *out, size_t outlen)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    cr_assert_geq(fd, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0, "connect to metrics port");
-    cr_assert_eq(write(fd, request, strlen(request)), (ssize_t)strlen(request));
-    size_t len = 0;
-    for (;;) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        cr_assert_eq(poll(&p, 1, 10000), 1, "the server neither answered nor closed");
-        ssize_t n = read(fd, out + len, outlen - 1 - len);
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-        cr_assert_lt(len, outlen - 1, "response too large for the test buffer");
-    }
-    out[len] = 0;
-    close(fd);
-    int code = 0;
-    if (sscanf(out, "HTTP/1.1 %d", &code) != 1)
-        return 0;
-    return code;
-}
-
-/* Value of the sample line that starts with name (labels included). */
-static double sample(const char *text, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *p = text; (p = strstr(p, name)); p += n)
-        if ((p == text || p[-1] == '\n') && p[n] == ' ')
-            return strtod(p + n + 1, NULL);
-    return -1;
-}
-
-static int metrics_port(void)
-{
-    char path[LEX_TEST_PATH + 16], line[256];
-    snprintf(path, sizeof path, "%s/switch.ready", sw.dir);
-    FILE *f = fopen(path, "r");
-    cr_assert_not_null(f);
-    int port = 0;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "http://127.0.0.1:%d/metrics", &port) == 1)
-            break;
-    fclose(f);
-    cr_assert_gt(port, 0, "the ready file names the metrics URL");
-    return port;
-}
-
 Test(metrics, counters_move_with_real_queries_and_errors_get_their_codes)
 {
     lex_test_switch_prepare(&sw);
@@ -116,14 +63,14 @@ Test(metrics, counters_move_with_real_queries_and_errors_get_their_codes)
     const char *extra[] = {"--metrics-bind", "127.0.0.1:0", NULL};
     lex_test_switch_start(&sw, extra);
     lex_test_states_start(&sw, "NV", 1000);
-    int port = metrics_port();
+    int port = lex_test_metrics_port(&sw);
 
     static char out[262144];
-    cr_assert_eq(http(port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", out, sizeof out), 200,
-                 "%s", out);
+    cr_assert_eq(lex_test_http(port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", out, sizeof out),
+                 200, "%s", out);
     cr_assert(strstr(out, "Content-Type: text/plain; version=0.0.4") != NULL, "%s", out);
     cr_assert(strstr(out, "# TYPE lexswitch_query_duration_seconds histogram") != NULL);
-    double sessions_before = sample(out, "lexswitch_sessions{role=\"state\"}");
+    double sessions_before = lex_test_metric(out, "lexswitch_sessions{role=\"state\"}");
     cr_assert_eq(sessions_before, 1, "%s", out);
 
     lex_population_t *pop = NULL;
@@ -146,22 +93,24 @@ Test(metrics, counters_move_with_real_queries_and_errors_get_their_codes)
     }
     lex_population_destroy(&pop);
 
-    cr_assert_eq(http(port, "GET /metrics HTTP/1.0\r\n\r\n", out, sizeof out), 200);
-    cr_assert_eq(sample(out, "lexswitch_decisions_total{key=\"DQ\",decision=\"allow\"}"), 5,
-                 "%s", out);
-    cr_assert_eq(sample(out, "lexswitch_decisions_total{key=\"DQ\",decision=\"deny\"}"), 2);
-    cr_assert_eq(sample(out, "lexswitch_decisions_total{key=\"DR\",decision=\"allow\"}"), 5);
-    cr_assert_eq(sample(out, "lexswitch_messages_received_total{key=\"DQ\"}"), 7);
-    cr_assert_eq(sample(out, "lexswitch_query_duration_seconds_count"), 5);
-    cr_assert_eq(sample(out, "lexswitch_query_duration_seconds_bucket{le=\"+Inf\"}"), 5);
-    cr_assert_gt(sample(out, "lexswitch_query_duration_seconds_sum"), 0);
-    cr_assert_eq(sample(out, "lexswitch_queries_in_flight"), 0);
-    cr_assert_eq(sample(out, "lexswitch_sessions{role=\"state\"}"), 1);
-    cr_assert_geq(sample(out, "lexswitch_log_records_total"), 7 * 2 + 5 * 2);
-    cr_assert_gt(sample(out, "lexswitch_log_commits_total"), 0);
+    cr_assert_eq(lex_test_http(port, "GET /metrics HTTP/1.0\r\n\r\n", out, sizeof out), 200);
+    cr_assert_eq(lex_test_metric(out, "lexswitch_decisions_total{key=\"DQ\",decision=\"allow\"}"),
+                 5, "%s", out);
+    cr_assert_eq(lex_test_metric(out, "lexswitch_decisions_total{key=\"DQ\",decision=\"deny\"}"),
+                 2);
+    cr_assert_eq(lex_test_metric(out, "lexswitch_decisions_total{key=\"DR\",decision=\"allow\"}"),
+                 5);
+    cr_assert_eq(lex_test_metric(out, "lexswitch_messages_received_total{key=\"DQ\"}"), 7);
+    cr_assert_eq(lex_test_metric(out, "lexswitch_query_duration_seconds_count"), 5);
+    cr_assert_eq(lex_test_metric(out, "lexswitch_query_duration_seconds_bucket{le=\"+Inf\"}"), 5);
+    cr_assert_gt(lex_test_metric(out, "lexswitch_query_duration_seconds_sum"), 0);
+    cr_assert_eq(lex_test_metric(out, "lexswitch_queries_in_flight"), 0);
+    cr_assert_eq(lex_test_metric(out, "lexswitch_sessions{role=\"state\"}"), 1);
+    cr_assert_geq(lex_test_metric(out, "lexswitch_log_records_total"), 7 * 2 + 5 * 2);
+    cr_assert_gt(lex_test_metric(out, "lexswitch_log_commits_total"), 0);
 
     /* a message with one frame is malformed and rejected */
-    double malformed = sample(out, "lexswitch_messages_malformed_total");
+    double malformed = lex_test_metric(out, "lexswitch_messages_malformed_total");
     lex_envelope_t env;
     lex_envelope_init(&env);
     strcpy(env.key, "XX");
@@ -169,22 +118,24 @@ Test(metrics, counters_move_with_real_queries_and_errors_get_their_codes)
     cr_assert_eq(lex_node_send(pd, &env, NULL, 0), 0);
     cr_assert_eq(lex_test_recv_answer(pd, env.id, &m, 5000), 0);
     cr_assert_eq(lex_test_status_code(&m), 23, "unknown key");
-    cr_assert_eq(http(port, "GET /metrics HTTP/1.0\r\n\r\n", out, sizeof out), 200);
-    cr_assert_eq(sample(out, "lexswitch_messages_rejected_total"), 1, "%s", out);
-    cr_assert_eq(sample(out, "lexswitch_messages_received_total{key=\"UNKNOWN\"}"), 1);
-    cr_assert_eq(sample(out, "lexswitch_messages_malformed_total"), malformed);
+    cr_assert_eq(lex_test_http(port, "GET /metrics HTTP/1.0\r\n\r\n", out, sizeof out), 200);
+    cr_assert_eq(lex_test_metric(out, "lexswitch_messages_rejected_total"), 1, "%s", out);
+    cr_assert_eq(lex_test_metric(out, "lexswitch_messages_received_total{key=\"UNKNOWN\"}"), 1);
+    cr_assert_eq(lex_test_metric(out, "lexswitch_messages_malformed_total"), malformed);
 
-    cr_assert_eq(http(port, "GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n", out, sizeof out), 404);
-    cr_assert_eq(http(port, "POST /metrics HTTP/1.1\r\nHost: x\r\n\r\n", out, sizeof out), 405);
+    cr_assert_eq(lex_test_http(port, "GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n", out, sizeof out),
+                 404);
+    cr_assert_eq(lex_test_http(port, "POST /metrics HTTP/1.1\r\nHost: x\r\n\r\n", out, sizeof out),
+                 405);
     cr_assert(strstr(out, "Allow: GET") != NULL, "%s", out);
-    cr_assert_eq(http(port, "GET /metrics HTTP/1.1\n\n", out, sizeof out), 400, "%s", out);
-    cr_assert_eq(http(port, "HELLO THERE\r\n\r\n", out, sizeof out), 400);
+    cr_assert_eq(lex_test_http(port, "GET /metrics HTTP/1.1\n\n", out, sizeof out), 400, "%s", out);
+    cr_assert_eq(lex_test_http(port, "HELLO THERE\r\n\r\n", out, sizeof out), 400);
 
     /* a request head larger than the cap is refused, not buffered */
     static char big[LEX_HTTP_REQ_MAX + 200];
     int n = snprintf(big, sizeof big, "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Pad: ");
     memset(big + n, 'a', sizeof big - 1 - (size_t)n);
-    cr_assert_eq(http(port, big, out, sizeof out), 431, "%s", out);
+    cr_assert_eq(lex_test_http(port, big, out, sizeof out), 431, "%s", out);
 
     lex_node_destroy(&pd);
     lex_node_destroy(&ice);

@@ -316,7 +316,7 @@ int lex_test_stop_pid(pid_t pid)
     return stop_pid(pid);
 }
 
-void lex_test_metrics(const lex_test_switch_t *t, char *out, size_t outlen)
+int lex_test_metrics_port(const lex_test_switch_t *t)
 {
     char path[LEX_TEST_PATH + 16], line[256];
     snprintf(path, sizeof path, "%s/switch.ready", t->dir);
@@ -328,25 +328,38 @@ void lex_test_metrics(const lex_test_switch_t *t, char *out, size_t outlen)
             break;
     fclose(f);
     cr_assert_gt(port, 0, "the ready file names no metrics URL (--metrics-bind)");
+    return port;
+}
+
+int lex_test_http(int port, const char *request, char *out, size_t outlen)
+{
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     cr_assert_geq(fd, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0, "connect to metrics port");
-    static const char req[] = "GET /metrics HTTP/1.0\r\n\r\n";
-    cr_assert_eq(write(fd, req, sizeof req - 1), (ssize_t)(sizeof req - 1));
+    cr_assert_eq(write(fd, request, strlen(request)), (ssize_t)strlen(request));
     size_t len = 0;
     for (;;) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
-        cr_assert_eq(poll(&p, 1, 10000), 1, "the metrics endpoint neither answered nor closed");
+        cr_assert_eq(poll(&p, 1, 10000), 1, "the server neither answered nor closed");
         ssize_t n = read(fd, out + len, outlen - 1 - len);
         if (n <= 0)
             break;
         len += (size_t)n;
-        cr_assert_lt(len, outlen - 1, "metrics larger than the test buffer");
+        cr_assert_lt(len, outlen - 1, "response too large for the test buffer");
     }
     out[len] = 0;
     close(fd);
+    int code = 0;
+    if (sscanf(out, "HTTP/1.1 %d", &code) != 1)
+        return 0;
+    return code;
+}
+
+void lex_test_metrics(const lex_test_switch_t *t, char *out, size_t outlen)
+{
+    lex_test_http(lex_test_metrics_port(t), "GET /metrics HTTP/1.0\r\n\r\n", out, outlen);
 }
 
 double lex_test_metric(const char *text, const char *name)

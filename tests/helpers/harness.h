@@ -95,6 +95,15 @@ int lex_test_stop_pid(pid_t pid);
 /* First ORI in the simulation directory with this family and home state. */
 const char *lex_test_ori_of(const lex_test_switch_t *t, const char *family, const char *home);
 
+/* The port of the switch's metrics endpoint, from its ready file (started
+ * with --metrics-bind 127.0.0.1:0); fails the test if it names none. */
+int lex_test_metrics_port(const lex_test_switch_t *t);
+
+/* One HTTP exchange (request sent as is) with 127.0.0.1:port over a real
+ * TCP socket; the response, NUL-terminated, into out. Returns the status
+ * code, or 0 when the server closed without answering. */
+int lex_test_http(int port, const char *request, char *out, size_t outlen);
+
 /* The switch's /metrics text (started with --metrics-bind 127.0.0.1:0)
  * into out; fails the test if it cannot be read. */
 void lex_test_metrics(const lex_test_switch_t *t, char *out, size_t outlen);
