@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "harness.h"
+#include "traffic.h"
 #include "lex_auditlog.h"
 #include "lex_error.h"
 #include "lex_query_text.h"
@@ -78,45 +79,6 @@ static int lexctl(char *out, size_t outlen, const char *fmt, const char *arg)
     return lex_test_run(cmd, out, outlen);
 }
 
-static void send_dq(lex_node_t *req, unsigned i)
-{
-    char lic[32];
-    snprintf(lic, sizeof lic, "lic=I%07u", i);
-    char *words[] = {lic};
-    lex_buf_t body;
-    lex_buf_init(&body);
-    char err[128];
-    cr_assert_eq(lex_query_body_from_words("DQ", words, 1, &body, err, sizeof err), 0, "%s", err);
-    lex_envelope_t env;
-    lex_envelope_init(&env);
-    strcpy(env.key, "DQ");
-    strcpy(env.purpose, "C");
-    lex_envelope_add_dst(&env, "IL");
-    lex_node_send(req, &env, body.data, body.len);
-    lex_buf_free(&body);
-}
-
-/* Sends n queries to Illinois in rounds of 20 and waits for every answer
- * (a DR, or the state's no-record): each answer is an acknowledged record.
- * Returns the answers. */
-static unsigned ask_answered(lex_node_t *req, unsigned n, unsigned *next)
-{
-    unsigned got = 0;
-    uint64_t deadline = lex_mono_us() + 30000000u;
-    while (got < n && lex_mono_us() < deadline) {
-        unsigned round = n - got < 20 ? n - got : 20;
-        for (unsigned i = 0; i < round; i++)
-            send_dq(req, (*next)++);
-        lex_message_t m;
-        for (unsigned i = 0; i < round && lex_node_recv(req, &m, 3000) == 0;)
-            if (strcmp(m.env.key, "DR") == 0 || lex_test_status_code(&m) == LEX_ST_NO_RECORD) {
-                got++;
-                i++;
-            }
-    }
-    return got;
-}
-
 static uint64_t last_seq(const char *data)
 {
     lex_log_t *log = NULL;
@@ -163,9 +125,9 @@ Test(corruption, a_cut_wal_tail_refuses_start_and_repair_records_a_signed_gap)
     lex_test_states_start(&sw, "IL", 200);
     lex_node_t *req = lex_test_node(&sw, lex_test_ori_of(&sw, "PD", "CA"));
     unsigned next = 0;
-    cr_assert_eq(ask_answered(req, 120, &next), 120);
+    cr_assert_eq(lex_test_ask_answered(req, "IL", 120, &next), 120);
     for (int i = 0; i < 40; i++) /* still in flight at the kill */
-        send_dq(req, next++);
+        lex_test_send_dq(req, "IL", next++, NULL);
     cr_assert_eq(kill(sw.pid, SIGKILL), 0);
     int status;
     waitpid(sw.pid, &status, 0);
@@ -189,9 +151,9 @@ Test(corruption, a_cut_wal_tail_refuses_start_and_repair_records_a_signed_gap)
     /* the switch starts again and numbers on after the lost records */
     lex_test_switch_start(&sw, NULL);
     uint64_t deadline = lex_mono_us() + 20000000u;
-    while (ask_answered(req, 1, &next) < 1 && lex_mono_us() < deadline)
+    while (lex_test_ask_answered(req, "IL", 1, &next) < 1 && lex_mono_us() < deadline)
         ;
-    cr_assert_eq(ask_answered(req, 20, &next), 20);
+    cr_assert_eq(lex_test_ask_answered(req, "IL", 20, &next), 20);
     lex_node_destroy(&req);
     cr_assert_eq(lex_test_switch_stop(&sw), 0);
 

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "harness.h"
+#include "traffic.h"
 #include "lex_auditlog.h"
 #include "lex_body.h"
 #include "lex_buf.h"
@@ -24,20 +25,13 @@
 
 #define SEEN_MAX 40000
 
-/* One message a node received, as the log must know it. */
-typedef struct {
-    char key[LEX_KEY_MAX + 1];
-    char src[LEX_ORI_LEN + 1];
-    uint64_t id, ref;
-} seen_t;
-
 static lex_test_switch_t sw;
-static seen_t seen[SEEN_MAX];
-static size_t nseen;
+static lex_test_seen_t seen[SEEN_MAX];
+static lex_test_traffic_t tr;
 
 static void setup(void)
 {
-    nseen = 0;
+    tr = (lex_test_traffic_t){.seen = seen, .seen_max = SEEN_MAX};
     lex_test_switch_prepare(&sw);
 }
 
@@ -48,126 +42,27 @@ static void teardown(void)
 
 TestSuite(crash, .init = setup, .fini = teardown, .timeout = 120);
 
-static void note(const lex_message_t *m)
-{
-    cr_assert_lt(nseen, SEEN_MAX);
-    snprintf(seen[nseen].key, sizeof seen[nseen].key, "%s", m->env.key);
-    snprintf(seen[nseen].src, sizeof seen[nseen].src, "%s", m->env.src);
-    seen[nseen].id = m->env.id;
-    seen[nseen].ref = m->env.ref;
-    nseen++;
-}
-
-static lex_node_t *responder_new(void)
-{
-    const char *oris[] = {"NVDMV0000"}, *states[] = {"NV"}, *keys[] = {"DQ"};
-    lex_node_config_t cfg = {.endpoint = sw.endpoint, .role = "state", .oris = oris, .noris = 1,
-                             .states = states, .nstates = 1, .keys = keys, .nkeys = 1,
-                             .heartbeat_ms = 200};
-    lex_node_t *n = NULL;
-    cr_assert_eq(lex_node_new(&cfg, &n), 0);
-    cr_assert_eq(lex_node_wait_ready(n, 10000), 0, "responder: %s", lex_node_error(n));
-    return n;
-}
-
-/* Answers a DQ with an empty DR, as a miss in the state's records. */
-static void answer(lex_node_t *resp, const lex_message_t *q)
-{
-    if (strcmp(q->env.key, "DQ") != 0)
-        return;
-    lex_buf_t body;
-    lex_buf_init(&body);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &body, lex_buf_write);
-    msgpack_pack_map(&pk, 2);
-    lex_mp_pack_str(&pk, "records");
-    msgpack_pack_array(&pk, 0);
-    lex_mp_pack_kv_uint(&pk, "count", 0);
-    lex_envelope_t r;
-    lex_envelope_init(&r);
-    strcpy(r.key, "DR");
-    lex_envelope_add_dst(&r, q->env.src);
-    r.ref = q->env.id;
-    memcpy(r.ctl, q->env.ctl, sizeof r.ctl);
-    memcpy(r.purpose, q->env.purpose, sizeof r.purpose);
-    lex_node_send(resp, &r, body.data, body.len); /* EAGAIN while the switch is down: a loss */
-    lex_buf_free(&body);
-}
-
+/* Sends a DQ to state; a send the switch cannot take is a loss. */
 static void send_query(lex_node_t *req, const char *state, unsigned i)
 {
-    char lic[32];
-    snprintf(lic, sizeof lic, "lic=%s%07u", strcmp(state, "NV") == 0 ? "N" : "I", i);
-    char *words[] = {lic};
-    lex_buf_t body;
-    lex_buf_init(&body);
-    char err[128];
-    cr_assert_eq(lex_query_body_from_words("DQ", words, 1, &body, err, sizeof err), 0, "%s", err);
-    lex_envelope_t env;
-    lex_envelope_init(&env);
-    strcpy(env.key, "DQ");
-    strcpy(env.purpose, "C");
-    lex_envelope_add_dst(&env, state);
-    lex_node_send(req, &env, body.data, body.len);
-    lex_buf_free(&body);
+    lex_test_send_dq(req, state, i, NULL);
 }
 
 /* Receives whatever is waiting at both nodes; returns how many messages. */
 static size_t pump(lex_node_t *req, lex_node_t *resp, int wait_ms)
 {
-    size_t got = 0;
-    lex_message_t m;
-    while (lex_node_recv(resp, &m, 0) == 0) {
-        note(&m);
-        answer(resp, &m);
-        got++;
-    }
-    while (lex_node_recv(req, &m, got ? 0 : wait_ms) == 0) {
-        note(&m);
-        got++;
-    }
-    return got;
-}
-
-typedef struct {
-    const seen_t *want;
-    int found;
-} find_t;
-
-static int find_out(const lex_log_record_t *r, void *arg)
-{
-    find_t *f = arg;
-    if (r->dir == LEX_DIR_OUT && strcmp(r->key, f->want->key) == 0 && r->ref == f->want->ref)
-        f->found = 1;
-    return f->found;
+    return lex_test_traffic_pump(&tr, req, resp, wait_ms, 0);
 }
 
 /* Every noted message has its outgoing record; the log verifies. Returns
  * the last seq. */
 static uint64_t check_log(const char *when)
 {
-    lex_log_t *log = NULL;
-    char err[256];
-    cr_assert_eq(lex_log_open_reader(sw.data, &log, err, sizeof err), 0, "%s: %s", when, err);
-    size_t missing = 0;
-    for (size_t i = 0; i < nseen; i++) {
-        find_t f = {.want = &seen[i]};
-        cr_assert_eq(lex_log_scan_id(log, seen[i].id, find_out, &f), 0);
-        if (!f.found && missing++ < 5)
-            cr_log_error("%s: %s id=%llu ref=%llu was received but is not in the log", when,
-                         seen[i].key, (unsigned long long)seen[i].id,
-                         (unsigned long long)seen[i].ref);
-    }
-    cr_assert_eq(missing, 0, "%s: %zu of %zu received messages have no log record", when,
-                 missing, nseen);
     lex_log_verify_t res;
-    cr_assert_eq(lex_log_verify_full(log, NULL, &res), 0, "%s: record %llu: %s", when,
-                 (unsigned long long)res.bad_seq, res.what);
+    uint64_t last = lex_test_traffic_check_log(&tr, sw.data, when, &res);
     cr_assert_eq(res.first_seq, 1);
-    uint64_t last = lex_log_last_seq(log);
     cr_assert_eq(res.last_seq, last, "%s: the walk ended at %llu, the head says %llu", when,
                  (unsigned long long)res.last_seq, (unsigned long long)last);
-    lex_log_close(&log);
     return last;
 }
 
@@ -182,7 +77,7 @@ Test(crash, every_received_message_is_logged_across_a_kill_and_restart)
     const char *extra[] = {"--durability", getenv("LEX_CRASH_DURABILITY"), NULL};
     lex_test_switch_start(&sw, extra[1] ? extra : NULL);
     lex_test_states_start(&sw, "IL", 200);
-    lex_node_t *resp = responder_new();
+    lex_node_t *resp = lex_test_nv_responder(&sw);
     lex_node_t *req = lex_test_node(&sw, lex_test_ori_of(&sw, "PD", "CA"));
 
     /* load until the kill: queries to Nevada (noted at both ends) and to
@@ -198,7 +93,7 @@ Test(crash, every_received_message_is_logged_across_a_kill_and_restart)
     cr_assert_eq(waitpid(sw.pid, &status, 0), sw.pid);
     sw.pid = 0;
     pump(req, resp, 20); /* whatever was already on its way to the nodes */
-    size_t before = nseen;
+    size_t before = tr.nseen;
     cr_assert_gt(before, 0, "no message arrived before the kill");
     uint64_t killed_at = check_log("after SIGKILL");
 
@@ -208,27 +103,27 @@ Test(crash, every_received_message_is_logged_across_a_kill_and_restart)
     uint64_t deadline = lex_mono_us() + 20000000u;
     int nv_back = 0, il_back = 0;
     while (!(nv_back && il_back) && lex_mono_us() < deadline) {
-        size_t from = nseen;
+        size_t from = tr.nseen;
         send_query(req, "NV", sent++);
         send_query(req, "IL", sent++);
         pump(req, resp, 100);
-        for (size_t i = from; i < nseen; i++) {
+        for (size_t i = from; i < tr.nseen; i++) {
             nv_back |= strcmp(seen[i].src, "NVDMV0000") == 0;
             il_back |= strncmp(seen[i].src, "IL", 2) == 0;
         }
     }
     cr_assert(nv_back && il_back, "the nodes did not register again after the restart");
-    size_t restart_seen = nseen;
+    size_t restart_seen = tr.nseen;
     for (unsigned i = 0; i < 200; i++, sent++) {
         send_query(req, i % 3 == 2 ? "IL" : "NV", sent);
         if (i % 20 == 19)
             pump(req, resp, 1);
     }
     /* 200 answers at the requester and about 133 queries at the responder */
-    while (nseen - restart_seen < 300 && lex_mono_us() < deadline + 10000000u)
+    while (tr.nseen - restart_seen < 300 && lex_mono_us() < deadline + 10000000u)
         pump(req, resp, 50);
-    cr_assert_geq(nseen - restart_seen, 300, "only %zu messages after the restart",
-                  nseen - restart_seen);
+    cr_assert_geq(tr.nseen - restart_seen, 300, "only %zu messages after the restart",
+                  tr.nseen - restart_seen);
     lex_node_destroy(&req);
     lex_node_destroy(&resp);
     cr_assert_eq(lex_test_switch_stop(&sw), 0);
@@ -236,7 +131,7 @@ Test(crash, every_received_message_is_logged_across_a_kill_and_restart)
     cr_assert_gt(last, killed_at);
     fprintf(stderr, "test_crash: %zu messages received before the kill, log at %llu; %zu in all, "
                     "log at %llu\n",
-            before, (unsigned long long)killed_at, nseen, (unsigned long long)last);
+            before, (unsigned long long)killed_at, tr.nseen, (unsigned long long)last);
 }
 
 #define SLOW_ANSWER_MS 3000   /* how long the Nevada responder takes to answer */
@@ -276,7 +171,7 @@ Test(crash, a_rules_no_record_waiting_like_a_real_miss_is_logged_before_a_kill)
                                     "  deny no-record\n");
     const char *extra[] = {"--set", "no_record_delay_max_ms=60000", NULL};
     lex_test_switch_start(&sw, extra);
-    lex_node_t *resp = responder_new();
+    lex_node_t *resp = lex_test_nv_responder(&sw);
     lex_node_t *req = lex_test_node(&sw, lex_test_ori_of(&sw, "PD", "CA"));
 
     /* a slow real answer teaches the switch how long Nevada takes */
@@ -287,7 +182,7 @@ Test(crash, a_rules_no_record_waiting_like_a_real_miss_is_logged_before_a_kill)
     uint64_t answer_at = lex_mono_us() + SLOW_ANSWER_MS * 1000u;
     while (lex_mono_us() < answer_at) /* heartbeats keep both sessions */
         lex_node_recv(resp, &m, 50), lex_node_recv(req, &m, 0);
-    answer(resp, &q);
+    lex_test_answer_empty(resp, &q);
     int got_dr = 0;
     for (uint64_t until = lex_mono_us() + 5000000u; !got_dr && lex_mono_us() < until;)
         got_dr = lex_node_recv(req, &m, 100) == 0 && strcmp(m.env.key, "DR") == 0;

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "harness.h"
+#include "traffic.h"
 #include "lex_auditlog.h"
 #include "lex_body.h"
 #include "lex_buf.h"
@@ -28,25 +29,19 @@
 #define ASKED_MAX 4000
 #define RESERVE_MB 16
 
-typedef struct {
-    char key[LEX_KEY_MAX + 1];
-    uint64_t id, ref;
-    int status;
-} seen_t;
-
 static lex_test_switch_t sw;
 static char mnt[LEX_TEST_PATH - 8], filler[LEX_TEST_PATH + 16];
 static int mounted;
-static seen_t seen[SEEN_MAX];
-static size_t nseen;
-static uint64_t asked[ASKED_MAX]; /* query ids; 0 once answered */
-static size_t nasked;
+static lex_test_seen_t seen[SEEN_MAX];
+static uint64_t asked[ASKED_MAX];
 static lex_message_t pending[ASKED_MAX]; /* queries the responder holds */
-static size_t npending;
+static lex_test_traffic_t tr;
 
 static void setup(void)
 {
-    nseen = nasked = npending = 0;
+    tr = (lex_test_traffic_t){.seen = seen, .seen_max = SEEN_MAX, .asked = asked,
+                              .asked_max = ASKED_MAX, .strict = 1, .held = pending,
+                              .held_max = ASKED_MAX};
     mounted = 0;
     lex_test_switch_prepare(&sw);
 }
@@ -125,116 +120,19 @@ static void fill(uint64_t leave)
     close(fd);
 }
 
-static void note(const lex_message_t *m)
-{
-    cr_assert_lt(nseen, SEEN_MAX);
-    seen_t *s = &seen[nseen++];
-    snprintf(s->key, sizeof s->key, "%s", m->env.key);
-    s->id = m->env.id;
-    s->ref = m->env.ref;
-    s->status = lex_test_status_code(m);
-    for (size_t i = 0; i < nasked; i++)
-        if (asked[i] == m->env.ref)
-            asked[i] = 0;
-}
-
 static size_t unanswered(void)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < nasked; i++)
-        n += asked[i] != 0;
-    return n;
+    return lex_test_traffic_unanswered(&tr);
 }
 
-static lex_node_t *responder_new(void)
+static void pump(lex_node_t *req, lex_node_t *resp, int wait_ms, int hold)
 {
-    const char *oris[] = {"NVDMV0000"}, *states[] = {"NV"}, *keys[] = {"DQ"};
-    lex_node_config_t cfg = {.endpoint = sw.endpoint, .role = "state", .oris = oris, .noris = 1,
-                             .states = states, .nstates = 1, .keys = keys, .nkeys = 1,
-                             .heartbeat_ms = 200};
-    lex_node_t *n = NULL;
-    cr_assert_eq(lex_node_new(&cfg, &n), 0);
-    cr_assert_eq(lex_node_wait_ready(n, 10000), 0, "responder: %s", lex_node_error(n));
-    return n;
-}
-
-static void answer(lex_node_t *resp, const lex_message_t *q)
-{
-    lex_buf_t body;
-    lex_buf_init(&body);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &body, lex_buf_write);
-    msgpack_pack_map(&pk, 2);
-    lex_mp_pack_str(&pk, "records");
-    msgpack_pack_array(&pk, 0);
-    lex_mp_pack_kv_uint(&pk, "count", 0);
-    lex_envelope_t r;
-    lex_envelope_init(&r);
-    strcpy(r.key, "DR");
-    lex_envelope_add_dst(&r, q->env.src);
-    r.ref = q->env.id;
-    memcpy(r.ctl, q->env.ctl, sizeof r.ctl);
-    memcpy(r.purpose, q->env.purpose, sizeof r.purpose);
-    lex_node_send(resp, &r, body.data, body.len);
-    lex_buf_free(&body);
-}
-
-static void send_query(lex_node_t *req, unsigned i)
-{
-    char lic[32];
-    snprintf(lic, sizeof lic, "lic=N%07u", i);
-    char *words[] = {lic};
-    lex_buf_t body;
-    lex_buf_init(&body);
-    char err[128];
-    cr_assert_eq(lex_query_body_from_words("DQ", words, 1, &body, err, sizeof err), 0, "%s", err);
-    lex_envelope_t env;
-    lex_envelope_init(&env);
-    strcpy(env.key, "DQ");
-    strcpy(env.purpose, "C");
-    lex_envelope_add_dst(&env, "NV");
-    cr_assert_eq(lex_node_send(req, &env, body.data, body.len), 0);
-    cr_assert_lt(nasked, ASKED_MAX);
-    asked[nasked++] = env.id;
-    lex_buf_free(&body);
-}
-
-/* Receives what waits at both nodes; the responder answers at once, or
- * holds the queries (hold = 1) to answer later. Returns the requester's
- * messages with status code `code` (-1: any). */
-static size_t pump(lex_node_t *req, lex_node_t *resp, int wait_ms, int hold, int code)
-{
-    size_t got = 0, matching = 0;
-    lex_message_t m;
-    while (lex_node_recv(resp, &m, 0) == 0) {
-        note(&m);
-        if (strcmp(m.env.key, "DQ") == 0) {
-            if (hold) {
-                cr_assert_lt(npending, ASKED_MAX);
-                pending[npending] = m; /* envelope only: the body is not needed */
-                pending[npending].body = NULL;
-                pending[npending++].body_len = 0;
-            } else {
-                answer(resp, &m);
-            }
-        }
-        got++;
-    }
-    while (lex_node_recv(req, &m, got ? 0 : wait_ms) == 0) {
-        note(&m);
-        matching += code < 0 || lex_test_status_code(&m) == code;
-        got++;
-    }
-    return matching;
+    lex_test_traffic_pump(&tr, req, resp, wait_ms, hold);
 }
 
 static void round_trip(lex_node_t *req, lex_node_t *resp, unsigned *sent, unsigned n)
 {
-    for (unsigned i = 0; i < n; i++)
-        send_query(req, (*sent)++);
-    uint64_t deadline = lex_mono_us() + 10000000u;
-    while (unanswered() > 0 && lex_mono_us() < deadline)
-        pump(req, resp, 20, 0, -1);
+    lex_test_traffic_round(&tr, req, resp, sent, n);
     cr_assert_eq(unanswered(), 0, "%zu queries unanswered", unanswered());
 }
 
@@ -243,12 +141,12 @@ static void ask_until(lex_node_t *req, lex_node_t *resp, unsigned *sent, int cod
                       const char *what)
 {
     uint64_t deadline = lex_mono_us() + 20000000u;
-    size_t from = nseen;
+    size_t from = tr.nseen;
     int found = 0;
     while (!found && lex_mono_us() < deadline) {
-        send_query(req, (*sent)++);
-        pump(req, resp, 50, hold, code);
-        for (size_t i = from; i < nseen && !found; i++)
+        lex_test_traffic_send(&tr, req, "NV", (*sent)++);
+        pump(req, resp, 50, hold);
+        for (size_t i = from; i < tr.nseen && !found; i++)
             found = code >= 0 ? seen[i].status == code : strcmp(seen[i].key, "DR") == 0;
     }
     cr_assert(found, "%s: not within 20 s", what);
@@ -288,43 +186,10 @@ static void dump_log(void)
         fclose(f);
 }
 
-typedef struct {
-    const seen_t *want;
-    int found;
-} find_t;
-
-static int find_out(const lex_log_record_t *r, void *arg)
-{
-    find_t *f = arg;
-    if (r->dir == LEX_DIR_OUT && strcmp(r->key, f->want->key) == 0 && r->ref == f->want->ref)
-        f->found = 1;
-    return f->found;
-}
-
 static uint64_t check_log(const char *when)
 {
-    lex_log_t *log = NULL;
-    char err[256];
-    cr_assert_eq(lex_log_open_reader(sw.data, &log, err, sizeof err), 0, "%s: %s", when, err);
-    size_t missing = 0;
-    for (size_t i = 0; i < nseen; i++) {
-        if (seen[i].status == LEX_ST_LOG_FAILED)
-            continue; /* sent without a record, by design */
-        find_t f = {.want = &seen[i]};
-        cr_assert_eq(lex_log_scan_id(log, seen[i].id, find_out, &f), 0);
-        if (!f.found && missing++ < 5)
-            cr_log_error("%s: %s id=%llu ref=%llu was received but is not in the log", when,
-                         seen[i].key, (unsigned long long)seen[i].id,
-                         (unsigned long long)seen[i].ref);
-    }
-    cr_assert_eq(missing, 0, "%s: %zu of %zu received messages have no log record", when,
-                 missing, nseen);
     lex_log_verify_t res;
-    cr_assert_eq(lex_log_verify_full(log, NULL, &res), 0, "%s: record %llu: %s", when,
-                 (unsigned long long)res.bad_seq, res.what);
-    uint64_t last = lex_log_last_seq(log);
-    lex_log_close(&log);
-    return last;
+    return lex_test_traffic_check_log(&tr, sw.data, when, &res);
 }
 
 static const char *const reserve_opt[] = {"--set", "log_reserve_mb=16", NULL};
@@ -333,7 +198,7 @@ Test(diskfull, a_filled_disk_refuses_new_queries_answers_open_ones_and_resumes_b
 {
     mount_small_fs();
     lex_test_switch_start(&sw, reserve_opt);
-    lex_node_t *resp = responder_new();
+    lex_node_t *resp = lex_test_nv_responder(&sw);
     lex_node_t *req = lex_test_node(&sw, lex_test_ori_of(&sw, "PD", "CA"));
     unsigned sent = 0;
     for (int r = 0; r < 10; r++)
@@ -342,11 +207,11 @@ Test(diskfull, a_filled_disk_refuses_new_queries_answers_open_ones_and_resumes_b
     /* 20 queries open at the responder, then the disk fills to half the
      * reserve: new queries get log-full */
     for (int i = 0; i < 20; i++)
-        send_query(req, sent++);
+        lex_test_traffic_send(&tr, req, "NV", sent++);
     uint64_t deadline = lex_mono_us() + 10000000u;
-    while (npending < 20 && lex_mono_us() < deadline)
-        pump(req, resp, 20, 1, -1);
-    cr_assert_eq(npending, 20);
+    while (tr.nheld < 20 && lex_mono_us() < deadline)
+        pump(req, resp, 20, 1);
+    cr_assert_eq(tr.nheld, 20);
     fill((uint64_t)RESERVE_MB << 19);
     ask_until(req, resp, &sent, LEX_ST_LOG_FULL, 1, "no ST log-full after the disk filled");
     cr_assert(log_has("AUDIT LOG DISK LOW"), "no alarm line on stderr");
@@ -359,16 +224,16 @@ Test(diskfull, a_filled_disk_refuses_new_queries_answers_open_ones_and_resumes_b
     cr_assert(strstr(out, "LOG-FULL"), "lexctl status does not show LOG-FULL: %s", out);
 
     /* the open queries are still answered, and logged */
-    for (size_t i = 0; i < npending; i++)
-        answer(resp, &pending[i]);
-    npending = 0;
+    for (size_t i = 0; i < tr.nheld; i++)
+        lex_test_answer_empty(resp, &pending[i]);
+    tr.nheld = 0;
     deadline = lex_mono_us() + 10000000u;
     while (unanswered() > 0 && lex_mono_us() < deadline)
-        pump(req, resp, 20, 0, -1);
+        pump(req, resp, 20, 0);
     cr_assert_eq(unanswered(), 0, "%zu queries got neither an answer nor a status",
                  unanswered());
     size_t refused = 0;
-    for (size_t i = 0; i < nseen; i++)
+    for (size_t i = 0; i < tr.nseen; i++)
         refused += seen[i].status == LEX_ST_LOG_FULL;
     cr_assert(switch_alive(), "the switch died on the full disk");
 
@@ -384,7 +249,7 @@ Test(diskfull, a_filled_disk_refuses_new_queries_answers_open_ones_and_resumes_b
     fill((uint64_t)RESERVE_MB << 19);
     lex_test_switch_start(&sw, reserve_opt);
     cr_assert(log_has("AUDIT LOG DISK LOW AT START"), "no alarm line at start");
-    resp = responder_new();
+    resp = lex_test_nv_responder(&sw);
     req = lex_test_node(&sw, lex_test_ori_of(&sw, "PD", "CA"));
     ask_until(req, resp, &sent, LEX_ST_LOG_FULL, 0, "no ST log-full after a start on a full disk");
     cr_assert_eq(unlink(filler), 0);
@@ -415,7 +280,7 @@ Test(diskfull, a_disk_full_to_the_last_block_never_aborts_the_switch)
 {
     mount_small_fs();
     lex_test_switch_start(&sw, reserve_opt);
-    lex_node_t *resp = responder_new();
+    lex_node_t *resp = lex_test_nv_responder(&sw);
     lex_node_t *req = lex_test_node(&sw, lex_test_ori_of(&sw, "PD", "CA"));
     unsigned sent = 0;
     for (int r = 0; r < 5; r++)
@@ -424,11 +289,11 @@ Test(diskfull, a_disk_full_to_the_last_block_never_aborts_the_switch)
     /* every block taken: nothing more can be written, even a refusal */
     fill(0);
     uint64_t deadline = lex_mono_us() + 20000000u;
-    size_t cap = nasked + 400;
+    size_t cap = tr.nasked + 400;
     while (switch_alive() && lex_mono_us() < deadline) {
-        if (nasked < cap)
-            send_query(req, sent++);
-        pump(req, resp, 20, 0, -1);
+        if (tr.nasked < cap)
+            lex_test_traffic_send(&tr, req, "NV", sent++);
+        pump(req, resp, 20, 0);
     }
     /* stopped with its exit status (the refusals cannot be logged either),
      * never by a signal */
@@ -461,9 +326,9 @@ Test(diskfull, a_disk_full_to_the_last_block_never_aborts_the_switch)
     char ready[LEX_TEST_PATH + 16];
     snprintf(ready, sizeof ready, "%s/switch.ready", sw.dir);
     lex_test_wait_file(ready, pid, "lexswitch after space came back");
-    resp = responder_new();
+    resp = lex_test_nv_responder(&sw);
     req = lex_test_node(&sw, lex_test_ori_of(&sw, "PD", "CA"));
-    nasked = 0;
+    tr.nasked = 0;
     round_trip(req, resp, &sent, 20);
     lex_node_destroy(&req);
     lex_node_destroy(&resp);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "harness.h"
+#include "traffic.h"
 #include "lex_envelope.h"
 #include "lex_query_text.h"
 #include "lex_status.h"
@@ -47,39 +48,6 @@ static int lexctl(char *out, size_t outlen, const char *fmt, const char *a, cons
     snprintf(part, sizeof part, fmt, a, b);
     snprintf(cmd, sizeof cmd, "%s/lexctl %s 2>&1", LEX_BIN_DIR, part);
     return lex_test_run(cmd, out, outlen);
-}
-
-/* Sends n queries to Illinois, 20 at a time, and waits for their answers. */
-static unsigned ask_answered(lex_node_t *req, unsigned n, unsigned *next)
-{
-    unsigned got = 0;
-    uint64_t deadline = lex_mono_us() + 30000000u;
-    while (got < n && lex_mono_us() < deadline) {
-        unsigned round = n - got < 20 ? n - got : 20;
-        for (unsigned i = 0; i < round; i++) {
-            char lic[32];
-            snprintf(lic, sizeof lic, "lic=I%07u", (*next)++);
-            char *words[] = {lic};
-            lex_buf_t body;
-            lex_buf_init(&body);
-            char err[128];
-            cr_assert_eq(lex_query_body_from_words("DQ", words, 1, &body, err, sizeof err), 0);
-            lex_envelope_t env;
-            lex_envelope_init(&env);
-            strcpy(env.key, "DQ");
-            strcpy(env.purpose, "C");
-            lex_envelope_add_dst(&env, "IL");
-            lex_node_send(req, &env, body.data, body.len);
-            lex_buf_free(&body);
-        }
-        lex_message_t m;
-        for (unsigned i = 0; i < round && lex_node_recv(req, &m, 3000) == 0;)
-            if (strcmp(m.env.key, "DR") == 0 || lex_test_status_code(&m) == LEX_ST_NO_RECORD) {
-                got++;
-                i++;
-            }
-    }
-    return got;
 }
 
 /* Waits until the witness directory keeps a checkpoint above seq; returns
@@ -119,7 +87,8 @@ Test(witness, a_rolled_back_log_is_caught_by_its_witnesses)
     start_witnesses();
     lex_node_t *req = lex_test_node(&sw, lex_test_ori_of(&sw, "PD", "CA"));
     unsigned next = 0;
-    cr_assert_eq(ask_answered(req, 300, &next), 300); /* 1200 records: a checkpoint at 1000 */
+    /* 1200 records: a checkpoint at 1000 */
+    cr_assert_eq(lex_test_ask_answered(req, "IL", 300, &next), 300);
     uint64_t first = wait_witnessed(witness_dir, 0);
     wait_witnessed(state_witness_dir, 0);
     cr_assert_eq(lex_test_switch_stop(&sw), 0);
@@ -131,9 +100,9 @@ Test(witness, a_rolled_back_log_is_caught_by_its_witnesses)
 
     lex_test_switch_start(&sw, NULL);
     uint64_t deadline = lex_mono_us() + 20000000u;
-    while (ask_answered(req, 1, &next) < 1 && lex_mono_us() < deadline)
+    while (lex_test_ask_answered(req, "IL", 1, &next) < 1 && lex_mono_us() < deadline)
         ;
-    cr_assert_eq(ask_answered(req, 300, &next), 300);
+    cr_assert_eq(lex_test_ask_answered(req, "IL", 300, &next), 300);
     wait_witnessed(witness_dir, first);
     wait_witnessed(state_witness_dir, first);
     cr_assert_eq(lex_test_switch_stop(&sw), 0);
@@ -157,7 +126,7 @@ Test(witness, a_rolled_back_log_is_caught_by_its_witnesses)
      * names the first rewritten record */
     lex_test_switch_start(&sw, NULL);
     deadline = lex_mono_us() + 20000000u;
-    while (ask_answered(req, 1, &next) < 1 && lex_mono_us() < deadline)
+    while (lex_test_ask_answered(req, "IL", 1, &next) < 1 && lex_mono_us() < deadline)
         ;
     /* the witnesses ask again when they register with the restarted switch */
     char conflicts[LEX_TEST_PATH + 64];
@@ -169,7 +138,7 @@ Test(witness, a_rolled_back_log_is_caught_by_its_witnesses)
                      dirs[i]);
     }
     for (unsigned done = 0; done < 600 && lex_mono_us() < deadline + 20000000u;)
-        done += ask_answered(req, 100, &next);
+        done += lex_test_ask_answered(req, "IL", 100, &next);
     lex_node_destroy(&req);
     cr_assert_eq(lex_test_switch_stop(&sw), 0);
     cr_assert_eq(lexctl(out, sizeof out, "verify --data %s --witness %s", sw.data, witness_dir), 1,
