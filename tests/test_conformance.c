@@ -3,7 +3,8 @@
  * another language would be: no libnode, no schemas codec. It plays a
  * state responder and an agency: handshake, a query routed and answered,
  * heartbeats both ways, statuses for bad frames, unknown destinations and
- * spoofed ORIs, and BYE. The harness only starts and stops the switch. */
+ * spoofed ORIs, and BYE. The harness only starts and stops the switch;
+ * tests/helpers/rawwire.c packs envelopes with msgpack-c calls too. */
 #include <criterion/criterion.h>
 #include <msgpack.h>
 #include <stdint.h>
@@ -12,6 +13,7 @@
 #include <time.h>
 #include <zmq.h>
 #include "harness.h"
+#include "rawwire.h"
 
 #define RESPONDER "NVDMV0000"
 #define HB_MS 200          /* the harness's --heartbeat-ms */
@@ -60,12 +62,6 @@ static void peer_close(peer_t *p)
     zmq_ctx_term(p->ctx);
 }
 
-static void pack_str(msgpack_packer *pk, const char *s)
-{
-    msgpack_pack_str(pk, strlen(s));
-    msgpack_pack_str_body(pk, s, strlen(s));
-}
-
 /* Sends frames as given (n of them); returns after queueing. */
 static void send_frames(peer_t *p, const msgpack_sbuffer *const *frames, int n)
 {
@@ -85,40 +81,33 @@ static uint64_t send_msg_pur(peer_t *p, const char *key, const char *src, const 
     msgpack_packer pk;
     msgpack_packer_init(&pk, &env, msgpack_sbuffer_write);
     uint64_t id = p->next_id++;
-    msgpack_pack_map(&pk, 5 + (dst != NULL) + (ctl != NULL) + (pur != NULL) + (ref != 0));
-    pack_str(&pk, "v");
-    msgpack_pack_uint64(&pk, 1);
-    pack_str(&pk, "id");
-    msgpack_pack_uint64(&pk, id);
-    pack_str(&pk, "k");
-    pack_str(&pk, key);
-    pack_str(&pk, "src");
-    pack_str(&pk, src);
+    lex_raw_pack_head(&pk, 1 + (dst != NULL) + (ctl != NULL) + (pur != NULL) + (ref != 0), id, key,
+                      src);
     if (dst) {
         char list[128];
         snprintf(list, sizeof list, "%s", dst);
         unsigned n = 1;
         for (const char *c = list; *c; c++)
             n += *c == ',';
-        pack_str(&pk, "dst");
+        lex_raw_pack_str(&pk, "dst");
         msgpack_pack_array(&pk, n);
         char *save = NULL;
         for (char *d = strtok_r(list, ",", &save); d; d = strtok_r(NULL, ",", &save))
-            pack_str(&pk, d);
+            lex_raw_pack_str(&pk, d);
     }
     if (ctl) {
-        pack_str(&pk, "ctl");
-        pack_str(&pk, ctl);
+        lex_raw_pack_str(&pk, "ctl");
+        lex_raw_pack_str(&pk, ctl);
     }
     if (pur) {
-        pack_str(&pk, "pur");
-        pack_str(&pk, pur);
+        lex_raw_pack_str(&pk, "pur");
+        lex_raw_pack_str(&pk, pur);
     }
     if (ref) {
-        pack_str(&pk, "ref");
+        lex_raw_pack_str(&pk, "ref");
         msgpack_pack_uint64(&pk, ref);
     }
-    pack_str(&pk, "ts");
+    lex_raw_pack_str(&pk, "ts");
     msgpack_pack_uint64(&pk, (uint64_t)time(NULL) * 1000000u);
     msgpack_sbuffer empty = {0};
     const msgpack_sbuffer *frames[2] = {&env, body ? body : &empty};
@@ -298,19 +287,19 @@ static int64_t hello(peer_t *p, const char *ori, const char *state, const char *
     msgpack_packer pk;
     msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 4);
-    pack_str(&pk, "oris");
+    lex_raw_pack_str(&pk, "oris");
     msgpack_pack_array(&pk, 1);
-    pack_str(&pk, ori);
-    pack_str(&pk, "states");
+    lex_raw_pack_str(&pk, ori);
+    lex_raw_pack_str(&pk, "states");
     msgpack_pack_array(&pk, state ? 1 : 0);
     if (state)
-        pack_str(&pk, state);
-    pack_str(&pk, "keys");
+        lex_raw_pack_str(&pk, state);
+    lex_raw_pack_str(&pk, "keys");
     msgpack_pack_array(&pk, key ? 1 : 0);
     if (key)
-        pack_str(&pk, key);
-    pack_str(&pk, "role");
-    pack_str(&pk, state ? "state" : "agency");
+        lex_raw_pack_str(&pk, key);
+    lex_raw_pack_str(&pk, "role");
+    lex_raw_pack_str(&pk, state ? "state" : "agency");
     uint64_t id = send_msg(p, "HELLO", ori, NULL, NULL, 0, &b);
     msgpack_sbuffer_destroy(&b);
     wire_t w;
@@ -332,8 +321,8 @@ static msgpack_sbuffer dq_by_licence(const char *lic)
     msgpack_packer pk;
     msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 1);
-    pack_str(&pk, "lic");
-    pack_str(&pk, lic);
+    lex_raw_pack_str(&pk, "lic");
+    lex_raw_pack_str(&pk, lic);
     return b;
 }
 
@@ -391,14 +380,14 @@ Test(conformance, query_is_routed_to_the_state_and_the_answer_comes_back)
     msgpack_packer pk;
     msgpack_packer_init(&pk, &r, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 2);
-    pack_str(&pk, "records");
+    lex_raw_pack_str(&pk, "records");
     msgpack_pack_array(&pk, 1);
     msgpack_pack_map(&pk, 2);
-    pack_str(&pk, "lic");
-    pack_str(&pk, "N1234567");
-    pack_str(&pk, "name");
-    pack_str(&pk, "DOE,JANE");
-    pack_str(&pk, "count");
+    lex_raw_pack_str(&pk, "lic");
+    lex_raw_pack_str(&pk, "N1234567");
+    lex_raw_pack_str(&pk, "name");
+    lex_raw_pack_str(&pk, "DOE,JANE");
+    lex_raw_pack_str(&pk, "count");
     msgpack_pack_uint64(&pk, 1);
     send_msg(&state_peer, "DR", RESPONDER, agency, NULL, flight, &r);
     msgpack_sbuffer_destroy(&r);
@@ -416,12 +405,12 @@ Test(conformance, query_is_routed_to_the_state_and_the_answer_comes_back)
     msgpack_sbuffer_init(&st);
     msgpack_packer_init(&pk, &st, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 3);
-    pack_str(&pk, "code");
+    lex_raw_pack_str(&pk, "code");
     msgpack_pack_uint64(&pk, 2);
-    pack_str(&pk, "name");
-    pack_str(&pk, "no-record");
-    pack_str(&pk, "text");
-    pack_str(&pk, "no record");
+    lex_raw_pack_str(&pk, "name");
+    lex_raw_pack_str(&pk, "no-record");
+    lex_raw_pack_str(&pk, "text");
+    lex_raw_pack_str(&pk, "no record");
     send_msg(&state_peer, "ST", RESPONDER, agency, NULL, flight, &st);
     msgpack_sbuffer_destroy(&st);
     cr_assert_eq(expect_status(&state_peer, state_peer.next_id - 1, 5000, NULL, 0),
@@ -566,9 +555,9 @@ Test(conformance, hello_for_an_ori_outside_the_directory_is_refused)
     msgpack_packer pk;
     msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 1);
-    pack_str(&pk, "oris");
+    lex_raw_pack_str(&pk, "oris");
     msgpack_pack_array(&pk, 1);
-    pack_str(&pk, "ZZ9999999");
+    lex_raw_pack_str(&pk, "ZZ9999999");
     uint64_t id = send_msg(&agency_peer, "HELLO", "ZZ9999999", NULL, NULL, 0, &b);
     msgpack_sbuffer_destroy(&b);
     char text[300];
@@ -596,31 +585,12 @@ static void recv_status(peer_t *p, uint64_t ref, wire_t *m, int timeout_ms)
 static uint64_t send_env_pairs(peer_t *p, const char *key, const char *src,
                                const char *const *pairs, const msgpack_sbuffer *body)
 {
-    size_t n = 0;
-    while (pairs[2 * n])
-        n++;
     msgpack_sbuffer env;
     msgpack_sbuffer_init(&env);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &env, msgpack_sbuffer_write);
     uint64_t id = p->next_id++;
-    msgpack_pack_map(&pk, 5 + n);
-    pack_str(&pk, "v");
-    msgpack_pack_uint64(&pk, 1);
-    pack_str(&pk, "id");
-    msgpack_pack_uint64(&pk, id);
-    pack_str(&pk, "k");
-    pack_str(&pk, key);
-    pack_str(&pk, "src");
-    pack_str(&pk, src);
-    pack_str(&pk, "ts");
-    msgpack_pack_uint64(&pk, (uint64_t)time(NULL) * 1000000u);
-    for (size_t i = 0; i < n; i++) {
-        pack_str(&pk, pairs[2 * i]);
-        if (strcmp(pairs[2 * i], "dst") == 0)
-            msgpack_pack_array(&pk, 1);
-        pack_str(&pk, pairs[2 * i + 1]);
-    }
+    lex_raw_pack_env_pairs(&pk, id, key, src, (uint64_t)time(NULL) * 1000000u, pairs);
     msgpack_sbuffer empty = {0};
     const msgpack_sbuffer *frames[2] = {&env, body ? body : &empty};
     send_frames(p, frames, 2);
@@ -640,14 +610,14 @@ static msgpack_sbuffer dr_with_record(const char *const *pairs)
     msgpack_packer pk;
     msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 2);
-    pack_str(&pk, "records");
+    lex_raw_pack_str(&pk, "records");
     msgpack_pack_array(&pk, 1);
     msgpack_pack_map(&pk, n);
     for (size_t i = 0; i < n; i++) {
-        pack_str(&pk, pairs[2 * i]);
-        pack_str(&pk, pairs[2 * i + 1]);
+        lex_raw_pack_str(&pk, pairs[2 * i]);
+        lex_raw_pack_str(&pk, pairs[2 * i + 1]);
     }
-    pack_str(&pk, "count");
+    lex_raw_pack_str(&pk, "count");
     msgpack_pack_uint64(&pk, 1);
     return b;
 }
@@ -715,10 +685,10 @@ Test(conformance, body_with_a_key_given_twice_is_refused_at_any_depth)
     msgpack_packer pk;
     msgpack_packer_init(&pk, &q, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 2);
-    pack_str(&pk, "lic");
-    pack_str(&pk, "N1");
-    pack_str(&pk, "lic");
-    pack_str(&pk, "N2");
+    lex_raw_pack_str(&pk, "lic");
+    lex_raw_pack_str(&pk, "N1");
+    lex_raw_pack_str(&pk, "lic");
+    lex_raw_pack_str(&pk, "N2");
     uint64_t id = send_msg(&agency_peer, "DQ", agency, "NV", NULL, 0, &q);
     msgpack_sbuffer_destroy(&q);
     char text[300];
@@ -767,10 +737,7 @@ Test(conformance, hello_whose_src_is_not_among_its_oris_is_refused)
     msgpack_sbuffer_init(&b);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 1);
-    pack_str(&pk, "oris");
-    msgpack_pack_array(&pk, 1);
-    pack_str(&pk, other);
+    lex_raw_pack_oris(&pk, other);
     uint64_t id = send_msg(&agency_peer, "HELLO", agency, NULL, NULL, 0, &b);
     msgpack_sbuffer_destroy(&b);
     char text[300];
@@ -824,10 +791,10 @@ Test(conformance, each_status_of_a_fan_out_names_its_destination)
     msgpack_packer pk;
     msgpack_packer_init(&pk, &st, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 2);
-    pack_str(&pk, "code");
+    lex_raw_pack_str(&pk, "code");
     msgpack_pack_uint64(&pk, 2);
-    pack_str(&pk, "text");
-    pack_str(&pk, "nothing on file for N1");
+    lex_raw_pack_str(&pk, "text");
+    lex_raw_pack_str(&pk, "nothing on file for N1");
     cr_assert_eq(answer_next_query(&st, "ST"), -1, "the responder's status was taken");
     msgpack_sbuffer_destroy(&st);
     int seen_nv = 0, seen_tx = 0, seen_az = 0;
@@ -899,12 +866,12 @@ Test(conformance_rules, a_rules_no_record_reads_exactly_like_a_real_miss)
     msgpack_packer pk;
     msgpack_packer_init(&pk, &st, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 3);
-    pack_str(&pk, "code");
+    lex_raw_pack_str(&pk, "code");
     msgpack_pack_uint64(&pk, 2);
-    pack_str(&pk, "name");
-    pack_str(&pk, "no-record");
-    pack_str(&pk, "text");
-    pack_str(&pk, "no record");
+    lex_raw_pack_str(&pk, "name");
+    lex_raw_pack_str(&pk, "no-record");
+    lex_raw_pack_str(&pk, "text");
+    lex_raw_pack_str(&pk, "no record");
     cr_assert_eq(answer_next_query(&st, "ST"), -1);
     msgpack_sbuffer_destroy(&st);
     wire_t real;

@@ -4,13 +4,15 @@
  * a bound key claiming an ORI outside its binding gets spoofed-ori, and
  * the strict-protocol refusals hold with CURVE as without: a HELLO whose
  * src is not among its oris, a field given twice, a string not UTF-8.
- * Key files are read by hand (`public = ...`, `secret = ...`). */
+ * Key files are read by hand (`public = ...`, `secret = ...`); frames are
+ * packed with msgpack-c by tests/helpers/rawwire.c. */
 #include <criterion/criterion.h>
 #include <msgpack.h>
 #include <stdio.h>
 #include <string.h>
 #include <zmq.h>
 #include "harness.h"
+#include "rawwire.h"
 
 static lex_test_switch_t sw;
 static void *ctx;
@@ -58,12 +60,6 @@ static void *curve_dealer(const char *key_file)
     return s;
 }
 
-static void pack_str(msgpack_packer *pk, const char *s)
-{
-    msgpack_pack_str(pk, strlen(s));
-    msgpack_pack_str_body(pk, s, strlen(s));
-}
-
 static void send_hello(void *s, const char *ori)
 {
     msgpack_sbuffer env, body;
@@ -71,20 +67,9 @@ static void send_hello(void *s, const char *ori)
     msgpack_sbuffer_init(&body);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &env, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 4);
-    pack_str(&pk, "v");
-    msgpack_pack_uint64(&pk, 1);
-    pack_str(&pk, "id");
-    msgpack_pack_uint64(&pk, 7);
-    pack_str(&pk, "k");
-    pack_str(&pk, "HELLO");
-    pack_str(&pk, "src");
-    pack_str(&pk, ori);
+    lex_raw_pack_head(&pk, 0, 7, "HELLO", ori);
     msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 1);
-    pack_str(&pk, "oris");
-    msgpack_pack_array(&pk, 1);
-    pack_str(&pk, ori);
+    lex_raw_pack_oris(&pk, ori);
     cr_assert_geq(zmq_send(s, env.data, env.size, ZMQ_SNDMORE), 0);
     cr_assert_geq(zmq_send(s, body.data, body.size, 0), 0);
     msgpack_sbuffer_destroy(&env);
@@ -190,32 +175,14 @@ static void send_pairs(void *s, uint64_t id, const char *key, const char *src,
     msgpack_sbuffer_init(&body);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &env, msgpack_sbuffer_write);
-    size_t n = 0, m = 0;
-    while (env_pairs[2 * n])
-        n++;
+    size_t m = 0;
     while (body_pairs[2 * m])
         m++;
-    msgpack_pack_map(&pk, 5 + n);
-    pack_str(&pk, "v");
-    msgpack_pack_uint64(&pk, 1);
-    pack_str(&pk, "id");
-    msgpack_pack_uint64(&pk, id);
-    pack_str(&pk, "k");
-    pack_str(&pk, key);
-    pack_str(&pk, "src");
-    pack_str(&pk, src);
-    pack_str(&pk, "ts");
-    msgpack_pack_uint64(&pk, 1);
-    for (size_t i = 0; i < n; i++) {
-        pack_str(&pk, env_pairs[2 * i]);
-        if (strcmp(env_pairs[2 * i], "dst") == 0)
-            msgpack_pack_array(&pk, 1);
-        pack_str(&pk, env_pairs[2 * i + 1]);
-    }
+    lex_raw_pack_env_pairs(&pk, id, key, src, 1, env_pairs);
     msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, m);
     for (size_t i = 0; i < 2 * m; i++)
-        pack_str(&pk, body_pairs[i]);
+        lex_raw_pack_str(&pk, body_pairs[i]);
     cr_assert_geq(zmq_send(s, env.data, env.size, ZMQ_SNDMORE), 0);
     cr_assert_geq(zmq_send(s, body.data, body.size, 0), 0);
     msgpack_sbuffer_destroy(&env);
@@ -269,20 +236,9 @@ Test(conformance_curve, hello_whose_src_is_not_among_its_oris_is_refused)
     msgpack_sbuffer_init(&body);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 1);
-    pack_str(&pk, "oris");
-    msgpack_pack_array(&pk, 1);
-    pack_str(&pk, sheriff);
+    lex_raw_pack_oris(&pk, sheriff);
     msgpack_packer_init(&pk, &env, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 4);
-    pack_str(&pk, "v");
-    msgpack_pack_uint64(&pk, 1);
-    pack_str(&pk, "id");
-    msgpack_pack_uint64(&pk, 9);
-    pack_str(&pk, "k");
-    pack_str(&pk, "HELLO");
-    pack_str(&pk, "src");
-    pack_str(&pk, police);
+    lex_raw_pack_head(&pk, 0, 9, "HELLO", police);
     cr_assert_geq(zmq_send(other, env.data, env.size, ZMQ_SNDMORE), 0);
     cr_assert_geq(zmq_send(other, body.data, body.size, 0), 0);
     msgpack_sbuffer_destroy(&env);
