@@ -160,17 +160,24 @@ static pid_t holder_process(const char *ori, const char *key_file)
     return pid;
 }
 
-Test(sessions, a_second_hello_for_a_live_ori_gets_ori_in_use_and_a_crashed_holder_is_replaced)
+/* A CURVE switch with Nevada's states and two agency keys, a and b, bound
+ * to the same Nevada police ORI: only the connection's liveness decides
+ * which of them holds it. */
+static void start_with_two_keys(char ori[16], char a_key[LEX_TEST_PATH], char b_key[LEX_TEST_PATH])
 {
-    char a_key[LEX_TEST_PATH], b_key[LEX_TEST_PATH], ori[16];
     lex_test_switch_prepare(&sw);
     lex_test_switch_use_curve(&sw);
     copy_ori(ori, "PD", "NV");
-    /* two keys bound to the same ORI: only the connection's liveness decides */
     lex_test_make_key(&sw, "a", "agency", ori, a_key);
     lex_test_make_key(&sw, "b", "agency", ori, b_key);
     lex_test_switch_start(&sw, patient);
     lex_test_states_start(&sw, "NV", 1000);
+}
+
+Test(sessions, a_second_hello_for_a_live_ori_gets_ori_in_use_and_a_crashed_holder_is_replaced)
+{
+    char a_key[LEX_TEST_PATH], b_key[LEX_TEST_PATH], ori[16];
+    start_with_two_keys(ori, a_key, b_key);
 
     lex_node_t *first = lex_test_node_with_key(&sw, ori, a_key);
     cr_assert_eq(lex_node_wait_ready(first, 10000), 0, "%s", lex_node_error(first));
@@ -208,13 +215,7 @@ Test(sessions, a_second_hello_for_a_live_ori_gets_ori_in_use_and_a_crashed_holde
 Test(sessions, a_frozen_holder_is_replaced_by_its_own_key_after_two_silent_heartbeats)
 {
     char a_key[LEX_TEST_PATH], b_key[LEX_TEST_PATH], ori[16];
-    lex_test_switch_prepare(&sw);
-    lex_test_switch_use_curve(&sw);
-    copy_ori(ori, "PD", "NV");
-    lex_test_make_key(&sw, "a", "agency", ori, a_key);
-    lex_test_make_key(&sw, "b", "agency", ori, b_key);
-    lex_test_switch_start(&sw, patient);
-    lex_test_states_start(&sw, "NV", 1000);
+    start_with_two_keys(ori, a_key, b_key);
     /* stopped, not dead: its connection stays open, it sends nothing (a
      * host gone without closing its connections looks the same) */
     child = holder_process(ori, a_key);
