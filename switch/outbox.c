@@ -16,12 +16,11 @@
 
 #define OUTBOX_KEEP_BYTES (8u << 20) /* a flushed outbox keeps at most this much */
 
-int lex_outbox_add(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, uint64_t fid,
-                   const void *env, size_t env_len, const void *body, size_t body_len)
+int lex_outbox_append(outbox_t *ob, size_t first_cap, const outmsg_t *like, const void *env,
+                      size_t env_len, const void *body, size_t body_len)
 {
-    outbox_t *ob = &sw->outbox;
     if (ob->count == ob->cap) {
-        size_t cap = ob->cap ? ob->cap * 2 : 256;
+        size_t cap = ob->cap ? ob->cap * 2 : first_cap;
         outmsg_t *grown = realloc(ob->msgs, cap * sizeof *grown);
         if (!grown)
             return LEX_ENOMEM;
@@ -29,20 +28,24 @@ int lex_outbox_add(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, uint64_
         ob->cap = cap;
     }
     outmsg_t *m = &ob->msgs[ob->count];
-    memcpy(m->rid, rid, rid_len);
-    m->rid_len = rid_len;
-    m->fid = fid;
-    m->counts = 0;
+    *m = *like;
     m->env_off = ob->data.len;
     m->env_len = env_len;
-    if (lex_buf_append(&ob->data, env, env_len) != 0)
-        return LEX_ENOMEM;
-    m->body_off = ob->data.len;
+    m->body_off = m->env_off + env_len;
     m->body_len = body_len;
-    if (lex_buf_append(&ob->data, body, body_len) != 0)
+    if (lex_buf_append(&ob->data, env, env_len) != 0 ||
+        lex_buf_append(&ob->data, body, body_len) != 0)
         return LEX_ENOMEM;
     ob->count++;
     return 0;
+}
+
+int lex_outbox_add(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, uint64_t fid,
+                   const void *env, size_t env_len, const void *body, size_t body_len)
+{
+    outmsg_t like = {.rid_len = rid_len, .fid = fid, .counts = 0};
+    memcpy(like.rid, rid, rid_len);
+    return lex_outbox_append(&sw->outbox, 256, &like, env, env_len, body, body_len);
 }
 
 /* A query the responder's queue would not take: with ROUTER_MANDATORY a
@@ -75,25 +78,8 @@ int lex_outbox_take(outbox_t *dst, outbox_t *src)
     int rc = 0;
     for (size_t i = 0; i < src->count && rc == 0; i++) {
         const outmsg_t *m = &src->msgs[i];
-        if (dst->count == dst->cap) {
-            size_t cap = dst->cap * 2;
-            outmsg_t *grown = realloc(dst->msgs, cap * sizeof *grown);
-            if (!grown) {
-                rc = LEX_ENOMEM;
-                break;
-            }
-            dst->msgs = grown;
-            dst->cap = cap;
-        }
-        outmsg_t *d = &dst->msgs[dst->count];
-        *d = *m;
-        d->env_off = dst->data.len;
-        d->body_off = d->env_off + m->env_len;
-        if (lex_buf_append(&dst->data, src->data.data + m->env_off, m->env_len) != 0 ||
-            lex_buf_append(&dst->data, src->data.data + m->body_off, m->body_len) != 0)
-            rc = LEX_ENOMEM;
-        else
-            dst->count++;
+        rc = lex_outbox_append(dst, 256, m, src->data.data + m->env_off, m->env_len,
+                               src->data.data + m->body_off, m->body_len);
     }
     src->count = 0;
     lex_buf_reset(&src->data);

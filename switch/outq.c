@@ -72,27 +72,10 @@ int lex_outq_push(lex_switch_t *sw, session_t *s, const outmsg_t *from, const ch
         }
         return LEX_EAGAIN;
     }
-    outbox_t *ob = &q->box;
-    if (ob->count == ob->cap) {
-        size_t cap = ob->cap ? ob->cap * 2 : 64;
-        outmsg_t *grown = realloc(ob->msgs, cap * sizeof *grown);
-        if (!grown)
-            return LEX_ENOMEM;
-        ob->msgs = grown;
-        ob->cap = cap;
-    }
-    outmsg_t *m = &ob->msgs[ob->count];
-    m->rid_len = 0; /* the session's own */
-    m->fid = from->fid;
-    m->counts = from->counts;
-    m->env_off = ob->data.len;
-    m->env_len = env_len;
-    m->body_off = m->env_off + env_len;
-    m->body_len = body_len;
-    if (lex_buf_append(&ob->data, env, env_len) != 0 ||
-        lex_buf_append(&ob->data, body, body_len) != 0)
+    outmsg_t like = *from;
+    like.rid_len = 0; /* the session's own */
+    if (lex_outbox_append(&q->box, 64, &like, env, env_len, body, body_len) != 0)
         return LEX_ENOMEM;
-    ob->count++;
     q->bytes += env_len + body_len;
     return 0;
 }

@@ -266,6 +266,11 @@ int lex_outbox_add(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, uint64_
 void lex_outbox_flush(lex_switch_t *sw);
 void lex_outbox_flush_box(lex_switch_t *sw, outbox_t *ob);
 int lex_outbox_take(outbox_t *dst, outbox_t *src);
+/* Appends a copy of env and body to ob as a message like `like` (its rid,
+ * fid and counts; offsets and lengths are set here), growing ob's list
+ * from first_cap entries. 0, or LEX_ENOMEM with ob's count unchanged. */
+int lex_outbox_append(outbox_t *ob, size_t first_cap, const outmsg_t *like, const void *env,
+                      size_t env_len, const void *body, size_t body_len);
 void lex_outbox_free(outbox_t *ob);
 /* A message was handed to ZeroMQ: the counter its kind adds to (m->counts). */
 void lex_outbox_count_sent(lex_switch_t *sw, int counts);
