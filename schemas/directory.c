@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "dirline_internal.h"
 #include "lex_directory.h"
 #include "lex_textfile.h"
 #include "lex_envelope.h"
@@ -48,36 +49,14 @@ static int fail(char *err, size_t errlen, const char *name, size_t line, const c
     return LEX_EPARSE;
 }
 
-/* Trims spaces at both ends, in place. */
-static char *trim(char *s)
-{
-    while (*s == ' ' || *s == '\t')
-        s++;
-    size_t n = strlen(s);
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
-        s[--n] = 0;
-    return s;
-}
-
 static int parse_line(char *line, lex_agency_t *a, const char **why)
 {
     char *parts[5];
-    int n = 0;
-    char *p = line;
-    while (n < 5) {
-        parts[n++] = p;
-        char *bar = strchr(p, '|');
-        if (!bar)
-            break;
-        *bar = 0;
-        p = bar + 1;
-    }
+    int n = lex_dirline_split(line, parts, 5);
     if (n != 5 || strchr(parts[4], '|')) {
         *why = "expected 5 fields: ORI|level|family|home_state|name";
         return LEX_EPARSE;
     }
-    for (int i = 0; i < 5; i++)
-        parts[i] = trim(parts[i]);
     memset(a, 0, sizeof *a);
     if (!lex_ori_valid(parts[0])) {
         *why = "ORI must be 9 characters A-Z 0-9";
@@ -161,7 +140,7 @@ int lex_directory_parse(const char *text, const char *name, lex_directory_t **ou
         memcpy(line, p, n);
         line[n] = 0;
         p += n + (nl ? 1 : 0);
-        char *t = trim(line);
+        char *t = lex_dirline_trim(line);
         if (!*t || *t == '#')
             continue;
         if (strncmp(t, "@key|", 5) == 0) {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "dirline_internal.h"
 #include "lex_catalogue.h"
 #include "lex_directory.h"
 #include "lex_envelope.h"
@@ -27,16 +28,6 @@ int lex_key_role_from_name(const char *name)
         if (strcmp(name, role_names[i]) == 0)
             return i;
     return -1;
-}
-
-static char *trim(char *s)
-{
-    while (*s == ' ' || *s == '\t')
-        s++;
-    size_t n = strlen(s);
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
-        s[--n] = 0;
-    return s;
 }
 
 static int has_wildcard(const char *p)
@@ -204,23 +195,12 @@ static int parse_scope(lex_keybind_t *k, char *scope, const char **why)
 int lex_keybind_parse(char *fields, lex_keybind_t *k, const char **why)
 {
     char *parts[6];
-    int n = 0;
-    char *p = fields;
     memset(k, 0, sizeof *k);
-    while (n < 6) {
-        parts[n++] = p;
-        char *bar = strchr(p, '|');
-        if (!bar)
-            break;
-        *bar = 0;
-        p = bar + 1;
-    }
+    int n = lex_dirline_split(fields, parts, 6);
     if (n < 4 || n > 5) {
         *why = "expected @key|public key|label|role|scope[|broad]";
         return LEX_EPARSE;
     }
-    for (int i = 0; i < n; i++)
-        parts[i] = trim(parts[i]);
     if (!lex_z85_key_valid(parts[0])) {
         *why = "the public key must be 40 Z85 characters";
         return LEX_EPARSE;
