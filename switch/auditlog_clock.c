@@ -96,7 +96,7 @@ void lex_log_clock_load(lex_log_t *log)
         log->clock_mark_us = t;
 }
 
-uint64_t lex_log_proved_time(lex_log_t *log, uint64_t seq)
+int lex_log_reckoned_at(lex_log_t *log, uint64_t seq, uint64_t *t)
 {
     uint8_t key[2 + 8];
     memcpy(key, LOG_RK_PREFIX, 2);
@@ -105,10 +105,20 @@ uint64_t lex_log_proved_time(lex_log_t *log, uint64_t seq)
     size_t len = 0;
     char *v = rocksdb_get_cf(log->db, log->ropts, log->cf[CF_META], (const char *)key,
                              sizeof key, &len, &rerr);
-    uint64_t t = v && len == 8 ? lex_log_get_be64((const uint8_t *)v) : 0;
+    int have = v && len == 8;
+    *t = have ? lex_log_get_be64((const uint8_t *)v) : 0;
     rocksdb_free(v);
     rocksdb_free(rerr);
-    rerr = NULL;
+    return have;
+}
+
+uint64_t lex_log_proved_time(lex_log_t *log, uint64_t seq)
+{
+    uint64_t t;
+    lex_log_reckoned_at(log, seq, &t);
+    uint8_t key[8];
+    char *rerr = NULL;
+    size_t len = 0;
     lex_log_put_be64(key, seq);
     char *cp = rocksdb_get_cf(log->db, log->ropts, log->cf[CF_CHECKPOINTS], (const char *)key, 8,
                               &len, &rerr);

@@ -24,17 +24,8 @@ static int young(lex_log_verify_t *res, uint64_t seq, const char *what)
  * them). */
 static int has_reckoning(lex_log_t *log, uint64_t seq)
 {
-    uint8_t key[2 + 8];
-    memcpy(key, LOG_RK_PREFIX, 2);
-    lex_log_put_be64(key + 2, seq);
-    char *rerr = NULL;
-    size_t len = 0;
-    char *v = rocksdb_get_cf(log->db, log->ropts, log->cf[CF_META], (const char *)key,
-                             sizeof key, &len, &rerr);
-    int yes = v && len == 8;
-    rocksdb_free(v);
-    rocksdb_free(rerr);
-    return yes;
+    uint64_t t;
+    return lex_log_reckoned_at(log, seq, &t);
 }
 
 int lex_log_verify_cuts(lex_log_t *log, uint64_t min_period_us, lex_log_verify_t *res)

@@ -157,6 +157,9 @@ uint64_t lex_log_clock_now(const lex_log_t *log);
 uint64_t lex_log_since_checkpoint_us(const lex_log_t *log);
 void lex_log_clock_checkpoint(lex_log_t *log, uint64_t seq);
 void lex_log_clock_load(lex_log_t *log);
+/* The reckoned time stored for the checkpoint at seq (meta "rk" + seq)
+ * into *t: 1 when there is one, 0 (and *t = 0) when not. */
+int lex_log_reckoned_at(lex_log_t *log, uint64_t seq, uint64_t *t);
 void lex_log_index_filter_setup(lex_log_t *log);
 void lex_log_index_filter_free(lex_log_t *log);
 void lex_log_note_base(lex_log_t *log, uint64_t base);

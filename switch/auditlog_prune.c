@@ -13,33 +13,18 @@
 
 static const char base_key[] = "base";
 
-/* The newest checkpoint with from < seq <= limit, or 0. */
-static uint64_t checkpoint_at_or_before(lex_log_t *log, uint64_t from, uint64_t limit)
+/* The checkpoint found by seeking from seq `at`: the newest at or before
+ * it (before = 1), or the first at or after it; its seq, or 0. */
+static uint64_t checkpoint_seek(lex_log_t *log, uint64_t at, int before)
 {
     rocksdb_iterator_t *it =
         rocksdb_create_iterator_cf(log->db, log->ropts, log->cf[CF_CHECKPOINTS]);
     uint8_t key[8];
-    lex_log_put_be64(key, limit);
-    rocksdb_iter_seek_for_prev(it, (const char *)key, 8);
-    uint64_t seq = 0;
-    if (rocksdb_iter_valid(it)) {
-        size_t klen;
-        const char *k = rocksdb_iter_key(it, &klen);
-        if (klen == 8)
-            seq = lex_log_get_be64((const uint8_t *)k);
-    }
-    rocksdb_iter_destroy(it);
-    return seq > from ? seq : 0;
-}
-
-/* The first checkpoint with seq > from, or 0. */
-static uint64_t checkpoint_after(lex_log_t *log, uint64_t from)
-{
-    rocksdb_iterator_t *it =
-        rocksdb_create_iterator_cf(log->db, log->ropts, log->cf[CF_CHECKPOINTS]);
-    uint8_t key[8];
-    lex_log_put_be64(key, from + 1);
-    rocksdb_iter_seek(it, (const char *)key, 8);
+    lex_log_put_be64(key, at);
+    if (before)
+        rocksdb_iter_seek_for_prev(it, (const char *)key, 8);
+    else
+        rocksdb_iter_seek(it, (const char *)key, 8);
     uint64_t seq = 0;
     if (rocksdb_iter_valid(it)) {
         size_t klen;
@@ -49,6 +34,19 @@ static uint64_t checkpoint_after(lex_log_t *log, uint64_t from)
     }
     rocksdb_iter_destroy(it);
     return seq;
+}
+
+/* The newest checkpoint with from < seq <= limit, or 0. */
+static uint64_t checkpoint_at_or_before(lex_log_t *log, uint64_t from, uint64_t limit)
+{
+    uint64_t seq = checkpoint_seek(log, limit, 1);
+    return seq > from ? seq : 0;
+}
+
+/* The first checkpoint with seq > from, or 0. */
+static uint64_t checkpoint_after(lex_log_t *log, uint64_t from)
+{
+    return checkpoint_seek(log, from + 1, 0);
 }
 
 /* The first reckoned-time entry with seq >= from: its seq (0 if none) and
