@@ -10,6 +10,7 @@
 #include <string.h>
 #include "lex_body.h"
 #include "harness.h"
+#include "rawdb.h"
 #include "lex_auditlog.h"
 #include "lex_error.h"
 
@@ -165,56 +166,6 @@ Test(auditlog, reader_sees_only_committed_records_and_catches_up)
     lex_log_close(&w);
 }
 
-/* The log's RocksDB opened directly, behind the log's back, as someone
- * with access to the data directory could. */
-typedef struct {
-    rocksdb_t *db;
-    rocksdb_options_t *opts;
-    rocksdb_column_family_handle_t *cf[16];
-    char **names;
-    size_t ncf;
-    rocksdb_writeoptions_t *wo;
-    rocksdb_readoptions_t *ro;
-} raw_t;
-
-static void raw_open(raw_t *r)
-{
-    memset(r, 0, sizeof *r);
-    r->opts = rocksdb_options_create();
-    char *err = NULL;
-    r->names = rocksdb_list_column_families(r->opts, dir, &r->ncf, &err);
-    cr_assert_null(err, "%s", err);
-    cr_assert(r->ncf <= 16);
-    const rocksdb_options_t *opts[16];
-    for (size_t i = 0; i < r->ncf; i++)
-        opts[i] = r->opts;
-    r->db = rocksdb_open_column_families(r->opts, dir, (int)r->ncf, (const char *const *)r->names,
-                                         opts, r->cf, &err);
-    cr_assert_null(err, "%s", err);
-    r->wo = rocksdb_writeoptions_create();
-    r->ro = rocksdb_readoptions_create();
-}
-
-static rocksdb_column_family_handle_t *raw_cf(raw_t *r, const char *name)
-{
-    for (size_t i = 0; i < r->ncf; i++)
-        if (strcmp(r->names[i], name) == 0)
-            return r->cf[i];
-    cr_assert_fail("no column family %s", name);
-    return NULL;
-}
-
-static void raw_close(raw_t *r)
-{
-    for (size_t i = 0; i < r->ncf; i++)
-        rocksdb_column_family_handle_destroy(r->cf[i]);
-    rocksdb_close(r->db);
-    rocksdb_list_column_families_destroy(r->names, r->ncf);
-    rocksdb_writeoptions_destroy(r->wo);
-    rocksdb_readoptions_destroy(r->ro);
-    rocksdb_options_destroy(r->opts);
-}
-
 static void seq_key(uint64_t seq, char key[8])
 {
     for (int i = 0; i < 8; i++)
@@ -222,39 +173,39 @@ static void seq_key(uint64_t seq, char key[8])
 }
 
 /* The stored value of a record (caller frees with free()). */
-static char *raw_get(raw_t *r, uint64_t seq, size_t *len)
+static char *raw_get(lex_test_rawdb_t *r, uint64_t seq, size_t *len)
 {
     char key[8], *err = NULL;
     seq_key(seq, key);
-    char *v = rocksdb_get_cf(r->db, r->ro, raw_cf(r, "default"), key, 8, len, &err);
+    char *v = rocksdb_get_cf(r->db, r->ro, lex_test_rawdb_cf(r, "default"), key, 8, len, &err);
     cr_assert_null(err);
     cr_assert_not_null(v, "record %llu not stored", (unsigned long long)seq);
     return v;
 }
 
-static void raw_put(raw_t *r, uint64_t seq, const char *v, size_t len)
+static void raw_put(lex_test_rawdb_t *r, uint64_t seq, const char *v, size_t len)
 {
     char key[8], *err = NULL;
     seq_key(seq, key);
-    rocksdb_put_cf(r->db, r->wo, raw_cf(r, "default"), key, 8, v, len, &err);
+    rocksdb_put_cf(r->db, r->wo, lex_test_rawdb_cf(r, "default"), key, 8, v, len, &err);
     cr_assert_null(err);
 }
 
-static void raw_delete(raw_t *r, uint64_t seq)
+static void raw_delete(lex_test_rawdb_t *r, uint64_t seq)
 {
     char key[8], *err = NULL;
     seq_key(seq, key);
-    rocksdb_delete_cf(r->db, r->wo, raw_cf(r, "default"), key, 8, &err);
+    rocksdb_delete_cf(r->db, r->wo, lex_test_rawdb_cf(r, "default"), key, 8, &err);
     cr_assert_null(err);
 }
 
 /* Overwrites the stored value of one record behind the log's back. */
 static void tamper(uint64_t seq, const char *with, size_t len)
 {
-    raw_t r;
-    raw_open(&r);
+    lex_test_rawdb_t r;
+    lex_test_rawdb_open(&r, dir);
     raw_put(&r, seq, with, len);
-    raw_close(&r);
+    lex_test_rawdb_close(&r);
 }
 
 static lex_log_verify_t verify_log(int expect_rc)
@@ -294,11 +245,11 @@ Test(auditlog, an_untouched_log_verifies_with_its_checkpoints)
 Test(auditlog, a_changed_byte_anywhere_in_a_record_is_named)
 {
     write_records(12, 5);
-    raw_t r;
-    raw_open(&r);
+    lex_test_rawdb_t r;
+    lex_test_rawdb_open(&r, dir);
     size_t len;
     char *orig = raw_get(&r, 7, &len);
-    raw_close(&r);
+    lex_test_rawdb_close(&r);
     /* every 5th byte of record 7 in turn, each time restored afterwards */
     for (size_t off = 0; off < len; off += 5) {
         char *v = malloc(len);
@@ -322,13 +273,13 @@ Test(auditlog, a_changed_record_next_to_a_checkpoint_is_named)
     write_records(12, 5); /* commits every 3 records: checkpoints at 6 and 12 */
     uint64_t targets[] = {5, 6, 7, 11, 12, 1};
     for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
-        raw_t r;
-        raw_open(&r);
+        lex_test_rawdb_t r;
+        lex_test_rawdb_open(&r, dir);
         size_t len;
         char *orig = raw_get(&r, targets[i], &len);
         orig[len - 40] ^= 1; /* a byte in the body, not in the link */
         raw_put(&r, targets[i], orig, len);
-        raw_close(&r);
+        lex_test_rawdb_close(&r);
         lex_log_verify_t res = verify_log(LEX_EPARSE);
         cr_assert_eq(res.bad_seq, targets[i], "reported %llu (%s)",
                      (unsigned long long)res.bad_seq, res.what);
@@ -344,12 +295,12 @@ Test(auditlog, a_deleted_record_is_named)
     write_records(12, 5);
     uint64_t targets[] = {1, 6, 12};
     for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
-        raw_t r;
-        raw_open(&r);
+        lex_test_rawdb_t r;
+        lex_test_rawdb_open(&r, dir);
         size_t len;
         char *orig = raw_get(&r, targets[i], &len);
         raw_delete(&r, targets[i]);
-        raw_close(&r);
+        lex_test_rawdb_close(&r);
         lex_log_verify_t res = verify_log(LEX_EPARSE);
         cr_assert_eq(res.fault, LEX_LOG_REMOVED, "%s", res.what);
         cr_assert_eq(res.bad_seq, targets[i], "reported %llu (%s)",
@@ -362,13 +313,13 @@ Test(auditlog, a_deleted_record_is_named)
 Test(auditlog, swapped_records_are_named)
 {
     write_records(12, 5);
-    raw_t r;
-    raw_open(&r);
+    lex_test_rawdb_t r;
+    lex_test_rawdb_open(&r, dir);
     size_t l3, l9;
     char *v3 = raw_get(&r, 3, &l3), *v9 = raw_get(&r, 9, &l9);
     raw_put(&r, 3, v9, l9);
     raw_put(&r, 9, v3, l3);
-    raw_close(&r);
+    lex_test_rawdb_close(&r);
     free(v3);
     free(v9);
     lex_log_verify_t res = verify_log(LEX_EPARSE);
@@ -379,18 +330,18 @@ Test(auditlog, swapped_records_are_named)
 Test(auditlog, a_forged_checkpoint_fails_its_signature)
 {
     write_records(10, 5);
-    raw_t r;
-    raw_open(&r);
+    lex_test_rawdb_t r;
+    lex_test_rawdb_open(&r, dir);
     char key[8], *err = NULL;
     seq_key(6, key); /* commits every 3 records: the first checkpoint is at 6 */
     size_t len;
-    char *v = rocksdb_get_cf(r.db, r.ro, raw_cf(&r, "checkpoints"), key, 8, &len, &err);
+    char *v = rocksdb_get_cf(r.db, r.ro, lex_test_rawdb_cf(&r, "checkpoints"), key, 8, &len, &err);
     cr_assert_not_null(v);
     v[20] ^= 1; /* inside the hash it vouches for */
-    rocksdb_put_cf(r.db, r.wo, raw_cf(&r, "checkpoints"), key, 8, v, len, &err);
+    rocksdb_put_cf(r.db, r.wo, lex_test_rawdb_cf(&r, "checkpoints"), key, 8, v, len, &err);
     cr_assert_null(err);
     free(v);
-    raw_close(&r);
+    lex_test_rawdb_close(&r);
     lex_log_verify_t res = verify_log(LEX_EPARSE);
     cr_assert_eq(res.fault, LEX_LOG_BAD_CHECKPOINT, "%s", res.what);
     cr_assert_eq(res.bad_seq, 6);

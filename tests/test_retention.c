@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "harness.h"
+#include "rawdb.h"
 #include "lex_auditlog.h"
 #include "lex_envelope.h"
 #include "lex_error.h"
@@ -379,53 +380,6 @@ Test(retention, wall_clock_stamps_alone_never_make_a_record_old)
     cr_assert_eq(verify(dir, 0).records, 40);
 }
 
-/* A raw RocksDB handle on the log, for forging what the writer never
- * would. */
-typedef struct {
-    rocksdb_t *db;
-    rocksdb_options_t *opts;
-    rocksdb_writeoptions_t *wo;
-    char **names;
-    size_t ncf;
-    rocksdb_column_family_handle_t *cf[16];
-} raw_t;
-
-static void raw_open(raw_t *r, const char *path)
-{
-    memset(r, 0, sizeof *r);
-    r->opts = rocksdb_options_create();
-    char *err = NULL;
-    r->names = rocksdb_list_column_families(r->opts, path, &r->ncf, &err);
-    cr_assert_null(err, "%s", err);
-    const rocksdb_options_t *cf_opts[16];
-    cr_assert(r->ncf <= 16);
-    for (size_t i = 0; i < r->ncf; i++)
-        cf_opts[i] = r->opts;
-    r->db = rocksdb_open_column_families(r->opts, path, (int)r->ncf,
-                                         (const char *const *)r->names, cf_opts, r->cf, &err);
-    cr_assert_null(err, "%s", err);
-    r->wo = rocksdb_writeoptions_create();
-}
-
-static rocksdb_column_family_handle_t *raw_cf(raw_t *r, const char *name)
-{
-    for (size_t i = 0; i < r->ncf; i++)
-        if (strcmp(r->names[i], name) == 0)
-            return r->cf[i];
-    cr_assert_fail("no column family %s", name);
-    return NULL;
-}
-
-static void raw_close(raw_t *r)
-{
-    for (size_t i = 0; i < r->ncf; i++)
-        rocksdb_column_family_handle_destroy(r->cf[i]);
-    rocksdb_close(r->db);
-    rocksdb_writeoptions_destroy(r->wo);
-    rocksdb_list_column_families_destroy(r->names, r->ncf);
-    rocksdb_options_destroy(r->opts);
-}
-
 static void be64(uint8_t *p, uint64_t v)
 {
     for (int i = 7; i >= 0; i--, v >>= 8)
@@ -437,17 +391,17 @@ static void be64(uint8_t *p, uint64_t v)
  * when reckoned_us is 0). */
 static void forge_cut(uint64_t upto, uint64_t reckoned_us, uint64_t period_us)
 {
-    raw_t r;
-    raw_open(&r, dir);
+    lex_test_rawdb_t r;
+    lex_test_rawdb_open(&r, dir);
     char *err = NULL;
     uint8_t from[8], to[8], v[8];
     be64(from, 1);
     be64(to, upto + 1);
-    rocksdb_delete_range_cf(r.db, r.wo, raw_cf(&r, "default"), (const char *)from, 8,
+    rocksdb_delete_range_cf(r.db, r.wo, lex_test_rawdb_cf(&r, "default"), (const char *)from, 8,
                             (const char *)to, 8, &err);
     cr_assert_null(err, "%s", err);
     be64(v, upto);
-    rocksdb_put_cf(r.db, r.wo, raw_cf(&r, "meta"), "base", 4, (const char *)v, 8, &err);
+    rocksdb_put_cf(r.db, r.wo, lex_test_rawdb_cf(&r, "meta"), "base", 4, (const char *)v, 8, &err);
     cr_assert_null(err, "%s", err);
     if (reckoned_us) {
         uint8_t key[11], cut[49];
@@ -460,11 +414,11 @@ static void forge_cut(uint64_t upto, uint64_t reckoned_us, uint64_t period_us)
         be64(cut + 25, period_us);
         be64(cut + 33, reckoned_us - period_us - 1); /* what it claims, not what the log says */
         be64(cut + 41, reckoned_us);
-        rocksdb_put_cf(r.db, r.wo, raw_cf(&r, "meta"), (const char *)key, sizeof key,
+        rocksdb_put_cf(r.db, r.wo, lex_test_rawdb_cf(&r, "meta"), (const char *)key, sizeof key,
                        (const char *)cut, sizeof cut, &err);
         cr_assert_null(err, "%s", err);
     }
-    raw_close(&r);
+    lex_test_rawdb_close(&r);
 }
 
 Test(retention, verify_flags_a_cut_that_removed_young_records)
@@ -505,17 +459,18 @@ Test(retention, a_base_set_before_reckoned_times_were_stored_is_taken_as_it_is)
     lex_log_close(&log);
     /* as an older switch left it: checkpoints up to 50 without a reckoned
      * time, records up to 50 removed, no cut entry */
-    raw_t r;
-    raw_open(&r, dir);
+    lex_test_rawdb_t r;
+    lex_test_rawdb_open(&r, dir);
     for (uint64_t seq = 10; seq <= 50; seq += 10) {
         uint8_t key[10];
         memcpy(key, "rk", 2);
         be64(key + 2, seq);
         char *err = NULL;
-        rocksdb_delete_cf(r.db, r.wo, raw_cf(&r, "meta"), (const char *)key, sizeof key, &err);
+        rocksdb_delete_cf(r.db, r.wo, lex_test_rawdb_cf(&r, "meta"), (const char *)key, sizeof key,
+                          &err);
         cr_assert_null(err, "%s", err);
     }
-    raw_close(&r);
+    lex_test_rawdb_close(&r);
     forge_cut(50, 0, 0);
     lex_log_verify_t res = verify(dir, 0);
     cr_assert_eq(res.base, 50);
@@ -533,12 +488,13 @@ Test(retention, compaction_drops_the_index_entries_of_removed_records)
     log = open_writer(dir);
     cr_assert_eq(lex_log_compact(log), 0);
     lex_log_close(&log);
-    raw_t r;
-    raw_open(&r, dir);
+    lex_test_rawdb_t r;
+    lex_test_rawdb_open(&r, dir);
     const char *cfs[] = {"by_ori", "by_state", "by_id", "by_time"};
     for (int i = 0; i < 4; i++) {
         rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-        rocksdb_iterator_t *it = rocksdb_create_iterator_cf(r.db, ro, raw_cf(&r, cfs[i]));
+        rocksdb_iterator_t *it =
+            rocksdb_create_iterator_cf(r.db, ro, lex_test_rawdb_cf(&r, cfs[i]));
         int n = 0, below = 0;
         for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
             size_t klen;
@@ -554,7 +510,7 @@ Test(retention, compaction_drops_the_index_entries_of_removed_records)
         cr_assert_eq(below, 0, "%s keeps %d entries of removed records", cfs[i], below);
         cr_assert_gt(n, 0, "%s keeps the entries of the records left", cfs[i]);
     }
-    raw_close(&r);
+    lex_test_rawdb_close(&r);
 }
 
 /* libfaketime, if installed (Debian: libfaketime). */
