@@ -163,15 +163,7 @@ static int switch_alive(void)
 
 static int log_has(const char *text)
 {
-    char path[LEX_TEST_PATH + 16], line[4096];
-    snprintf(path, sizeof path, "%s/switch.log", sw.dir);
-    FILE *f = fopen(path, "r");
-    int found = 0;
-    while (f && !found && fgets(line, sizeof line, f))
-        found = strstr(line, text) != NULL;
-    if (f)
-        fclose(f);
-    return found;
+    return lex_test_log_has(&sw, text);
 }
 
 /* The switch's stderr, for a failing test's report. */

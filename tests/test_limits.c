@@ -36,30 +36,9 @@ static void teardown(void)
 
 TestSuite(limits, .fini = teardown, .timeout = 120);
 
-static char *read_text(const char *path)
+static int log_has(const char *text)
 {
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return calloc(1, 1);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = calloc(1, (size_t)n + 1);
-    cr_assert_not_null(text);
-    size_t got = fread(text, 1, (size_t)n, f);
-    text[got] = 0;
-    fclose(f);
-    return text;
-}
-
-static int log_has(const char *needle)
-{
-    char path[LEX_TEST_PATH + 16];
-    snprintf(path, sizeof path, "%s/switch.log", sw.dir);
-    char *text = read_text(path);
-    int found = strstr(text, needle) != NULL;
-    free(text);
-    return found;
+    return lex_test_log_has(&sw, text);
 }
 
 /* Waits (deadline ms) until the switch's log holds needle. */

@@ -56,11 +56,7 @@ static void lic_word(const char *state, char *word, size_t len)
 /* The audit log as text, read by the real tool after the switch stopped. */
 static const char *audit_text(void)
 {
-    char cmd[1024];
-    lex_test_switch_stop(&sw);
-    snprintf(cmd, sizeof cmd, "%s/lexctl tail --data %s -n 100000 2>&1", LEX_BIN_DIR, sw.data);
-    lex_test_run(cmd, out, sizeof out);
-    return out;
+    return lex_test_audit_text(&sw, out, sizeof out);
 }
 
 /* A node with any role, one ORI and (when state is set) one state it

@@ -128,11 +128,7 @@ static int wait_status(lex_node_t *n, int code, char dst[16], int timeout_ms)
 /* The audit log as text, read by the real tool after the switch stopped. */
 static const char *audit_text(void)
 {
-    char cmd[1024];
-    lex_test_switch_stop(&sw);
-    snprintf(cmd, sizeof cmd, "%s/lexctl tail --data %s -n 100000 2>&1", LEX_BIN_DIR, sw.data);
-    lex_test_run(cmd, out, sizeof out);
-    return out;
+    return lex_test_audit_text(&sw, out, sizeof out);
 }
 
 /* A process holding ori with key_file until it is killed. */

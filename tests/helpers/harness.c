@@ -301,6 +301,28 @@ int lex_test_run(const char *cmd, char *out, size_t outlen)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+int lex_test_log_has(const lex_test_switch_t *t, const char *text)
+{
+    char path[LEX_TEST_PATH + 16], line[4096];
+    snprintf(path, sizeof path, "%s/switch.log", t->dir);
+    FILE *f = fopen(path, "r");
+    int found = 0;
+    while (f && !found && fgets(line, sizeof line, f))
+        found = strstr(line, text) != NULL;
+    if (f)
+        fclose(f);
+    return found;
+}
+
+const char *lex_test_audit_text(lex_test_switch_t *t, char *out, size_t outlen)
+{
+    char cmd[1024];
+    lex_test_switch_stop(t);
+    snprintf(cmd, sizeof cmd, "%s/lexctl tail --data %s -n 100000 2>&1", LEX_BIN_DIR, t->data);
+    lex_test_run(cmd, out, outlen);
+    return out;
+}
+
 pid_t lex_test_spawn(const char *name, char **args, const char *log)
 {
     return spawn_bin(name, args, log);

@@ -61,6 +61,13 @@ void lex_test_states_start(lex_test_switch_t *t, const char *states, unsigned dr
 /* SIGTERM to everything, waits; returns the switch's exit status. */
 int lex_test_switch_stop(lex_test_switch_t *t);
 
+/* 1 when a line of the switch's stderr (dir/switch.log) holds text. */
+int lex_test_log_has(const lex_test_switch_t *t, const char *text);
+
+/* Stops the switch, then reads its whole audit log as text with the real
+ * tool (`lexctl tail`) into out (cut at outlen); returns out. */
+const char *lex_test_audit_text(lex_test_switch_t *t, char *out, size_t outlen);
+
 /* Stops and removes the temp dir. */
 void lex_test_switch_cleanup(lex_test_switch_t *t);
 
