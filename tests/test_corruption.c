@@ -23,7 +23,6 @@
 #include "traffic.h"
 #include "lex_auditlog.h"
 #include "lex_error.h"
-#include "lex_query_text.h"
 #include "lex_status.h"
 
 static lex_test_switch_t sw;

@@ -6,7 +6,6 @@
  * from run to run (LEX_CRASH_SEED repeats one); perf/crash-loop.sh runs it
  * many times. */
 #include <criterion/criterion.h>
-#include <msgpack.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,10 +16,7 @@
 #include "harness.h"
 #include "traffic.h"
 #include "lex_auditlog.h"
-#include "lex_body.h"
-#include "lex_buf.h"
 #include "lex_error.h"
-#include "lex_query_text.h"
 #include "lex_status.h"
 
 #define SEEN_MAX 40000
@@ -189,32 +185,23 @@ Test(crash, a_rules_no_record_waiting_like_a_real_miss_is_logged_before_a_kill)
     cr_assert(got_dr, "the requester got no DR");
 
     /* the rule's no-record is held for about as long, its record already in */
-    char *words[] = {"lic=N0000001"};
-    lex_buf_t body;
-    lex_buf_init(&body);
-    char err[128];
-    cr_assert_eq(lex_query_body_from_words("KQ", words, 1, &body, err, sizeof err), 0, "%s", err);
-    lex_envelope_t env;
-    lex_envelope_init(&env);
-    strcpy(env.key, "KQ");
-    strcpy(env.purpose, "C");
-    lex_envelope_add_dst(&env, "NV");
-    cr_assert_eq(lex_node_send(req, &env, body.data, body.len), 0);
-    lex_buf_free(&body);
+    const char *words[] = {"lic=N0000001", NULL};
+    uint64_t kq = 0;
+    cr_assert_eq(lex_test_send(req, "KQ", "NV", words, &kq), 0);
     int logged = 0;
     for (uint64_t until = lex_mono_us() + 2000000u; !logged && lex_mono_us() < until;)
-        logged = no_record_logged(env.id);
+        logged = no_record_logged(kq);
     cr_assert(logged, "the no-record's record is not in the log while it waits");
     int early = 0;
     while (lex_node_recv(req, &m, 0) == 0)
-        early |= strcmp(m.env.key, "ST") == 0 && m.env.ref == env.id;
+        early |= strcmp(m.env.key, "ST") == 0 && m.env.ref == kq;
     cr_assert(!early, "the no-record came at once, not when a real miss would");
 
     cr_assert_eq(kill(sw.pid, SIGKILL), 0);
     int status;
     cr_assert_eq(waitpid(sw.pid, &status, 0), sw.pid);
     sw.pid = 0;
-    cr_assert(no_record_logged(env.id), "the record survives the kill");
+    cr_assert(no_record_logged(kq), "the record survives the kill");
     lex_node_destroy(&req);
     lex_node_destroy(&resp);
 }

@@ -7,7 +7,6 @@
  * without aborting, and everything a node received is in the log. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
-#include <msgpack.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,10 +18,7 @@
 #include "harness.h"
 #include "traffic.h"
 #include "lex_auditlog.h"
-#include "lex_body.h"
-#include "lex_buf.h"
 #include "lex_error.h"
-#include "lex_query_text.h"
 #include "lex_status.h"
 
 #define SEEN_MAX 8000

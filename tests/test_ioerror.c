@@ -8,7 +8,6 @@
  * every message a node received is in the log (the unrecorded ST 42s
  * apart, docs/LOG.md "Disk space and I/O errors"). */
 #include <criterion/criterion.h>
-#include <msgpack.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,10 +17,7 @@
 #include "harness.h"
 #include "traffic.h"
 #include "lex_auditlog.h"
-#include "lex_body.h"
-#include "lex_buf.h"
 #include "lex_error.h"
-#include "lex_query_text.h"
 #include "lex_status.h"
 
 #define SEEN_MAX 8000

@@ -175,19 +175,10 @@ static void expect_driver_answer(lex_node_t *n)
 /* Sends a query without waiting; returns its id. */
 static uint64_t send_query(lex_node_t *n, const char *key, const char *word)
 {
-    lex_envelope_t env;
-    lex_envelope_init(&env);
-    snprintf(env.key, sizeof env.key, "%s", key);
-    strcpy(env.purpose, "C");
-    lex_envelope_add_dst(&env, "NV");
-    lex_buf_t body;
-    lex_buf_init(&body);
-    char *words[] = {(char *)word};
-    char err[128];
-    cr_assert_eq(lex_query_body_from_words(key, words, 1, &body, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(lex_node_send(n, &env, body.data, body.len), 0);
-    lex_buf_free(&body);
-    return env.id;
+    const char *words[] = {word, NULL};
+    uint64_t id = 0;
+    cr_assert_eq(lex_test_send(n, key, "NV", words, &id), 0);
+    return id;
 }
 
 /* --- a raw DEALER speaking the protocol by hand (it decides when to read) */

@@ -15,7 +15,6 @@
 #include "harness.h"
 #include "traffic.h"
 #include "lex_envelope.h"
-#include "lex_query_text.h"
 #include "lex_status.h"
 #include "lex_witness.h"
 

@@ -239,8 +239,8 @@ int lex_test_recv_answer(lex_node_t *n, uint64_t ref, lex_message_t *m, int time
     return LEX_ETIMEOUT;
 }
 
-int lex_test_ask(lex_node_t *n, const char *key, const char *dst, const char *const *words,
-                 lex_message_t *m)
+int lex_test_send(lex_node_t *n, const char *key, const char *dst, const char *const *words,
+                  uint64_t *id)
 {
     lex_envelope_t env;
     lex_envelope_init(&env);
@@ -260,8 +260,17 @@ int lex_test_ask(lex_node_t *n, const char *key, const char *dst, const char *co
                  0, "%s", err);
     int rc = lex_node_send(n, &env, body.data, body.len);
     lex_buf_free(&body);
-    cr_assert_eq(rc, 0);
-    return lex_test_recv_answer(n, env.id, m, 10000);
+    if (id)
+        *id = env.id;
+    return rc;
+}
+
+int lex_test_ask(lex_node_t *n, const char *key, const char *dst, const char *const *words,
+                 lex_message_t *m)
+{
+    uint64_t id = 0;
+    cr_assert_eq(lex_test_send(n, key, dst, words, &id), 0);
+    return lex_test_recv_answer(n, id, m, 10000);
 }
 
 int lex_test_status_code(const lex_message_t *m)

@@ -74,6 +74,12 @@ void lex_test_switch_cleanup(lex_test_switch_t *t);
 /* A registered node speaking for one ORI (fails the test if it is not). */
 lex_node_t *lex_test_node(const lex_test_switch_t *t, const char *ori);
 
+/* Sends key to dst (comma list), purpose C, with body words "f=v"
+ * (NULL-terminated) without waiting; *id (may be NULL) gets its id. Fails
+ * the test if the words make no body; returns lex_node_send's code. */
+int lex_test_send(lex_node_t *n, const char *key, const char *dst, const char *const *words,
+                  uint64_t *id);
+
 /* Sends key to dst (comma list) with body words "f=v" and waits for the
  * first answer to it into *m. Returns 0 or LEX_ETIMEOUT. */
 int lex_test_ask(lex_node_t *n, const char *key, const char *dst, const char *const *words,

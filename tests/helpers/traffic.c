@@ -10,7 +10,6 @@
 #include <string.h>
 #include "lex_body.h"
 #include "lex_error.h"
-#include "lex_query_text.h"
 #include "lex_status.h"
 
 void lex_test_pack_empty_dr(lex_buf_t *body)
@@ -27,21 +26,8 @@ int lex_test_send_dq(lex_node_t *req, const char *state, unsigned i, uint64_t *i
 {
     char lic[32];
     snprintf(lic, sizeof lic, "lic=%c%07u", state[0], i);
-    char *words[] = {lic};
-    lex_buf_t body;
-    lex_buf_init(&body);
-    char err[128];
-    cr_assert_eq(lex_query_body_from_words("DQ", words, 1, &body, err, sizeof err), 0, "%s", err);
-    lex_envelope_t env;
-    lex_envelope_init(&env);
-    strcpy(env.key, "DQ");
-    strcpy(env.purpose, "C");
-    lex_envelope_add_dst(&env, state);
-    int rc = lex_node_send(req, &env, body.data, body.len);
-    lex_buf_free(&body);
-    if (id)
-        *id = env.id;
-    return rc;
+    const char *words[] = {lic, NULL};
+    return lex_test_send(req, "DQ", state, words, id);
 }
 
 unsigned lex_test_ask_answered(lex_node_t *req, const char *state, unsigned n, unsigned *next)
