@@ -6,6 +6,7 @@
 #include <string.h>
 #include <zmq.h>
 #include "harness.h"
+#include "traffic.h"
 #include "lex_auditlog.h"
 #include "lex_body.h"
 #include "lex_population.h"
@@ -350,12 +351,7 @@ Test(switch_e2e, response_that_answers_no_open_query_is_refused)
     env.ref = 987654321;
     lex_buf_t body;
     lex_buf_init(&body);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &body, lex_buf_write);
-    msgpack_pack_map(&pk, 2);
-    lex_mp_pack_str(&pk, "records");
-    msgpack_pack_array(&pk, 0);
-    lex_mp_pack_kv_uint(&pk, "count", 0);
+    lex_test_pack_empty_dr(&body);
     cr_assert_eq(lex_node_send(rogue, &env, body.data, body.len), 0);
     lex_buf_free(&body);
     lex_message_t m;
