@@ -182,15 +182,23 @@ static uint64_t check_log(const char *when)
 
 static const char *const reserve_opt[] = {"--set", "log_reserve_mb=16", NULL};
 
-Test(diskfull, a_filled_disk_refuses_new_queries_answers_open_ones_and_resumes_by_itself)
+/* The switch on the small filesystem with a requester and the Nevada
+ * responder, after `rounds` rounds of 20 answered queries. */
+static void start_on_small_fs(lex_node_t **req, lex_node_t **resp, unsigned *sent, int rounds)
 {
     mount_small_fs();
     lex_test_switch_start(&sw, reserve_opt);
-    lex_node_t *resp = lex_test_nv_responder(&sw);
-    lex_node_t *req = lex_test_node(&sw, lex_test_ori_of(&sw, "PD", "CA"));
+    *resp = lex_test_nv_responder(&sw);
+    *req = lex_test_node(&sw, lex_test_ori_of(&sw, "PD", "CA"));
+    for (int r = 0; r < rounds; r++)
+        round_trip(*req, *resp, sent, 20);
+}
+
+Test(diskfull, a_filled_disk_refuses_new_queries_answers_open_ones_and_resumes_by_itself)
+{
+    lex_node_t *req, *resp;
     unsigned sent = 0;
-    for (int r = 0; r < 10; r++)
-        round_trip(req, resp, &sent, 20);
+    start_on_small_fs(&req, &resp, &sent, 10);
 
     /* 20 queries open at the responder, then the disk fills to half the
      * reserve: new queries get log-full */
@@ -250,29 +258,11 @@ Test(diskfull, a_filled_disk_refuses_new_queries_answers_open_ones_and_resumes_b
             (unsigned long long)last);
 }
 
-/* Starts the switch without waiting for it to serve. */
-static pid_t start_nowait(void)
-{
-    char ready[LEX_TEST_PATH + 16], log[LEX_TEST_PATH + 16];
-    snprintf(ready, sizeof ready, "%s/switch.ready", sw.dir);
-    snprintf(log, sizeof log, "%s/switch.log", sw.dir);
-    unlink(ready);
-    char *args[] = {NULL, "--bind-tcp", "", "--bind-ipc", sw.endpoint, "--data", sw.data,
-                    "--rules", sw.rules, "--directory", sw.directory, "--ready-file", ready,
-                    "--heartbeat-ms", "200", "--dead-after-ms", "1000", "--set", "dev_plain=1",
-                    "--set", "log_reserve_mb=16", NULL};
-    return lex_test_spawn("lexswitch", args, log);
-}
-
 Test(diskfull, a_disk_full_to_the_last_block_never_aborts_the_switch)
 {
-    mount_small_fs();
-    lex_test_switch_start(&sw, reserve_opt);
-    lex_node_t *resp = lex_test_nv_responder(&sw);
-    lex_node_t *req = lex_test_node(&sw, lex_test_ori_of(&sw, "PD", "CA"));
+    lex_node_t *req, *resp;
     unsigned sent = 0;
-    for (int r = 0; r < 5; r++)
-        round_trip(req, resp, &sent, 20);
+    start_on_small_fs(&req, &resp, &sent, 5);
 
     /* every block taken: nothing more can be written, even a refusal */
     fill(0);
@@ -301,8 +291,7 @@ Test(diskfull, a_disk_full_to_the_last_block_never_aborts_the_switch)
     lex_node_destroy(&resp);
 
     /* a start on the full disk waits, saying why, and serves once space is back */
-    pid_t pid = start_nowait();
-    sw.pid = pid;
+    pid_t pid = lex_test_switch_spawn(&sw, reserve_opt);
     deadline = lex_mono_us() + 20000000u;
     while (!log_has("AUDIT LOG DISK FULL") && lex_mono_us() < deadline) {
         if (!switch_alive())

@@ -132,7 +132,7 @@ static void wait_file(const char *path, pid_t pid, const char *what)
     cr_assert_fail("%s not ready within 20 s", what);
 }
 
-void lex_test_switch_start(lex_test_switch_t *t, const char *const *extra)
+pid_t lex_test_switch_spawn(lex_test_switch_t *t, const char *const *extra)
 {
     char ready[LEX_TEST_PATH + 16], log[LEX_TEST_PATH + 16];
     snprintf(ready, sizeof ready, "%s/switch.ready", t->dir);
@@ -150,6 +150,14 @@ void lex_test_switch_start(lex_test_switch_t *t, const char *const *extra)
         args[n++] = (char *)extra[i];
     args[n] = NULL;
     t->pid = spawn_bin("lexswitch", args, log);
+    return t->pid;
+}
+
+void lex_test_switch_start(lex_test_switch_t *t, const char *const *extra)
+{
+    char ready[LEX_TEST_PATH + 16];
+    snprintf(ready, sizeof ready, "%s/switch.ready", t->dir);
+    lex_test_switch_spawn(t, extra);
     wait_file(ready, t->pid, "lexswitch");
 }
 

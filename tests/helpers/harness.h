@@ -54,6 +54,10 @@ lex_node_t *lex_test_node_with_key(const lex_test_switch_t *t, const char *ori,
  * returns once it serves. Fails the test if it does not. */
 void lex_test_switch_start(lex_test_switch_t *t, const char *const *extra);
 
+/* The same without waiting: removes dir/switch.ready, starts lexswitch
+ * (stderr to dir/switch.log) and returns its pid, also in t->pid. */
+pid_t lex_test_switch_spawn(lex_test_switch_t *t, const char *const *extra);
+
 /* Starts `lexnode state` for the listed states ("NV,IL") with the given
  * population size and waits until they are registered. */
 void lex_test_states_start(lex_test_switch_t *t, const char *states, unsigned drivers);
