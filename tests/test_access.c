@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "harness.h"
+#include "traffic.h"
 #include "lex_auditlog.h"
 #include "lex_envelope.h"
 #include "lex_population.h"
@@ -115,18 +116,7 @@ static void some_traffic(void)
 {
     lex_test_states_start(&sw, "IL", 1000);
     lex_node_t *n = lex_test_node(&sw, lex_test_ori_of(&sw, "PD", "IL"));
-    lex_population_t *pop = NULL;
-    cr_assert_eq(lex_population_new("IL", 1000, 1000, &pop), 0);
-    for (int i = 0; i < 5; i++) {
-        lex_driver_t d;
-        lex_population_driver(pop, (uint32_t)i, &d);
-        char lic[64];
-        snprintf(lic, sizeof lic, "lic=%s", d.lic);
-        const char *words[] = {lic, NULL};
-        lex_message_t m;
-        cr_assert_eq(lex_test_ask(n, "DQ", "IL", words, &m), 0);
-    }
-    lex_population_destroy(&pop);
+    lex_test_ask_drivers(n, "IL", 5, 0);
     lex_node_destroy(&n);
 }
 

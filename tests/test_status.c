@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "harness.h"
-#include "lex_population.h"
+#include "traffic.h"
 
 static lex_test_switch_t sw;
 
@@ -24,19 +24,7 @@ Test(status, shows_counters_nodes_and_refuses_a_non_operator)
     lex_test_switch_start(&sw, NULL);
     lex_test_states_start(&sw, "NV,OR", 1000);
     lex_node_t *pd = lex_test_node(&sw, lex_test_ori_of(&sw, "PD", "NV"));
-    lex_population_t *pop = NULL;
-    cr_assert_eq(lex_population_new("NV", 1000, 1000, &pop), 0);
-    for (int i = 0; i < 3; i++) {
-        lex_driver_t d;
-        lex_population_driver(pop, (uint64_t)i, &d);
-        char word[64];
-        snprintf(word, sizeof word, "lic=%s", d.lic);
-        const char *words[] = {word, NULL};
-        lex_message_t m;
-        cr_assert_eq(lex_test_ask(pd, "DQ", "NV", words, &m), 0);
-        cr_assert_str_eq(m.env.key, "DR");
-    }
-    lex_population_destroy(&pop);
+    lex_test_ask_drivers(pd, "NV", 3, 1);
 
     static char out[65536];
     char cmd[1024];

@@ -10,6 +10,7 @@
 #include <string.h>
 #include "lex_body.h"
 #include "lex_error.h"
+#include "lex_population.h"
 #include "lex_status.h"
 
 void lex_test_pack_empty_dr(lex_buf_t *body)
@@ -46,6 +47,24 @@ unsigned lex_test_ask_answered(lex_node_t *req, const char *state, unsigned n, u
             }
     }
     return got;
+}
+
+void lex_test_ask_drivers(lex_node_t *n, const char *state, unsigned count, int want_dr)
+{
+    lex_population_t *pop = NULL;
+    cr_assert_eq(lex_population_new(state, 1000, 1000, &pop), 0);
+    for (unsigned i = 0; i < count; i++) {
+        lex_driver_t d;
+        lex_population_driver(pop, i, &d);
+        char word[64];
+        snprintf(word, sizeof word, "lic=%s", d.lic);
+        const char *words[] = {word, NULL};
+        lex_message_t m;
+        cr_assert_eq(lex_test_ask(n, "DQ", state, words, &m), 0);
+        if (want_dr)
+            cr_assert_str_eq(m.env.key, "DR");
+    }
+    lex_population_destroy(&pop);
 }
 
 lex_node_t *lex_test_nv_responder(const lex_test_switch_t *t)

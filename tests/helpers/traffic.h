@@ -3,7 +3,8 @@
  * switch: driver queries by licence, a Nevada DMV responder in the test
  * process answering each with an empty DR, a note of every message either
  * node received, and the check that each of those has its record in the
- * log. Everything asserts with Criterion; nothing sleeps for a fixed time. */
+ * log; also asking simulated drivers by licence (test_access, test_status).
+ * Everything asserts with Criterion; nothing sleeps for a fixed time. */
 #ifndef LEX_TEST_TRAFFIC_H
 #define LEX_TEST_TRAFFIC_H
 
@@ -41,6 +42,11 @@ int lex_test_send_dq(lex_node_t *req, const char *state, unsigned i, uint64_t *i
  * answers: a DR or the state's no-record, each an acknowledged record.
  * *next numbers the licences. Returns how many answers came. */
 unsigned lex_test_ask_answered(lex_node_t *req, const char *state, unsigned n, unsigned *next);
+
+/* Asks `count` drivers of state's simulated population (1000 drivers, as
+ * lex_test_states_start(..., 1000) serves) by licence, one at a time,
+ * each answered; with want_dr, each answer must be a DR. */
+void lex_test_ask_drivers(lex_node_t *n, const char *state, unsigned count, int want_dr);
 
 /* A registered responder for Nevada's DMV (NVDMV0000, key DQ, 200 ms
  * heartbeat) in the test process; caller owns it. */
