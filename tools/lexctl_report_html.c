@@ -11,6 +11,7 @@
 #define W 1000
 #define FONT "font-family=\"system-ui,sans-serif\""
 
+/* Text into HTML: names, user names and filters are anyone's text. */
 static void html_text(FILE *f, const char *s)
 {
     for (; *s; s++) {
@@ -208,20 +209,6 @@ static void table(FILE *f, const char *first, const report_view_t *v, const repo
     fprintf(f, "</table>\n");
 }
 
-/* Text into HTML: user names and filters are anyone's text. */
-static void esc(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default: fputc(*s, f);
-        }
-    }
-}
-
 static void looked(FILE *f, const report_t *r)
 {
     fprintf(f, "<h2>Who looked at this state's records</h2>\n<p class=\"lead\">Reads of the "
@@ -239,7 +226,7 @@ static void looked(FILE *f, const report_t *r)
         fprintf(f, "<tr>");
         for (size_t c = 0; c < sizeof cells / sizeof cells[0]; c++) {
             fprintf(f, "<td>");
-            esc(f, cells[c]);
+            html_text(f, cells[c]);
             fprintf(f, "</td>");
         }
         if (l->seq)
