@@ -3,8 +3,9 @@
  * message they receive; after the kill, and again after a restart on the
  * same data directory, every one of them has its log record, the sequence
  * has no gap and the chain and its checkpoints verify. The kill point varies
- * from run to run (LEX_CRASH_SEED repeats one); perf/crash-loop.sh runs it
- * many times. */
+ * from run to run (LEX_CRASH_SEED repeats one); LEX_CRASH_CURVE=1 runs the
+ * first test with CURVE, every node on a key bound to its exact ORI;
+ * perf/crash-loop.sh runs it many times. */
 #include <criterion/criterion.h>
 #include <msgpack.h>
 #include <signal.h>
@@ -34,11 +35,27 @@ typedef struct {
 static lex_test_switch_t sw;
 static seen_t seen[SEEN_MAX];
 static size_t nseen;
+static char resp_key[LEX_TEST_PATH], req_key[LEX_TEST_PATH]; /* "" without CURVE */
 
 static void setup(void)
 {
     nseen = 0;
+    resp_key[0] = req_key[0] = '\0';
     lex_test_switch_prepare(&sw);
+}
+
+/* With LEX_CRASH_CURVE=1: CURVE on, the Nevada responder's key bound to
+ * NVDMV0000 as a responder for NV, the requester's to its one ORI as an
+ * agency (no wildcard). Call before the switch starts. */
+static void use_curve_if_asked(const char *req_ori)
+{
+    const char *c = getenv("LEX_CRASH_CURVE");
+    if (!c || strcmp(c, "1") != 0)
+        return;
+    lex_test_switch_use_curve(&sw);
+    lex_test_make_key(&sw, "nvdmv", "responder", "NVDMV0000 states=NV", resp_key);
+    lex_test_make_key(&sw, "requester", "agency", req_ori, req_key);
+    fprintf(stderr, "test_crash: CURVE, keys bound to NVDMV0000 and %s\n", req_ori);
 }
 
 static void teardown(void)
@@ -63,10 +80,22 @@ static lex_node_t *responder_new(void)
     const char *oris[] = {"NVDMV0000"}, *states[] = {"NV"}, *keys[] = {"DQ"};
     lex_node_config_t cfg = {.endpoint = sw.endpoint, .role = "state", .oris = oris, .noris = 1,
                              .states = states, .nstates = 1, .keys = keys, .nkeys = 1,
-                             .heartbeat_ms = 200};
+                             .heartbeat_ms = 200, .key_file = resp_key,
+                             .switch_key_file = resp_key[0] ? sw.switch_pub : ""};
     lex_node_t *n = NULL;
-    cr_assert_eq(lex_node_new(&cfg, &n), 0);
+    char err[512] = "";
+    cr_assert_eq(lex_node_new_err(&cfg, &n, err, sizeof err), 0, "responder: %s", err);
     cr_assert_eq(lex_node_wait_ready(n, 10000), 0, "responder: %s", lex_node_error(n));
+    return n;
+}
+
+/* The requester: with the key use_curve_if_asked made, else plain. */
+static lex_node_t *requester_new(const char *ori)
+{
+    if (!req_key[0])
+        return lex_test_node(&sw, ori);
+    lex_node_t *n = lex_test_node_with_key(&sw, ori, req_key);
+    cr_assert_eq(lex_node_wait_ready(n, 10000), 0, "requester: %s", lex_node_error(n));
     return n;
 }
 
@@ -179,11 +208,13 @@ Test(crash, every_received_message_is_logged_across_a_kill_and_restart)
     unsigned kill_after = 150 + (unsigned)rand() % 600;
     fprintf(stderr, "test_crash: seed %u, SIGKILL after %u queries\n", seed, kill_after);
 
+    const char *req_ori = lex_test_ori_of(&sw, "PD", "CA");
+    use_curve_if_asked(req_ori);
     const char *extra[] = {"--durability", getenv("LEX_CRASH_DURABILITY"), NULL};
     lex_test_switch_start(&sw, extra[1] ? extra : NULL);
     lex_test_states_start(&sw, "IL", 200);
     lex_node_t *resp = responder_new();
-    lex_node_t *req = lex_test_node(&sw, lex_test_ori_of(&sw, "PD", "CA"));
+    lex_node_t *req = requester_new(req_ori);
 
     /* load until the kill: queries to Nevada (noted at both ends) and to
      * Illinois (a lexnode state process), 20 per round */
