@@ -2,14 +2,17 @@
  * -> SSR, docs/PROTOCOL.md "Switch status"): counters, counts over the last
  * window for rates, queues, and the connected nodes. Only an operations
  * desk (an ORI of family OPS) may ask when the switch has a directory.
- * Request and answer are logged like every other message; the answer holds
- * ORIs of nodes, never anyone's query or record. */
+ * Request and answer are logged like every other message, with an access
+ * record naming the operator's key; the answer holds ORIs of nodes, never
+ * anyone's query or record. An operator key of one state gets that state's
+ * share only (access.c, lex_operator_scope). */
 #include <stdio.h>
 #include <string.h>
 #include "lex_body.h"
 #include "lex_error.h"
 #include "lex_status.h"
 #include "logline.h"
+#include "review.h"
 #include "switch_internal.h"
 
 #define STATUS_SESSIONS_MAX 500   /* SSR.msg's limit; sessions_total has the rest */
@@ -61,7 +64,51 @@ typedef struct {
     msgpack_packer *pk;
     size_t left;              /* sessions still to pack */
     uint64_t now_us;
+    const char *scope;        /* only sessions of this state; NULL = all */
+    size_t count;             /* sessions in scope (counting pass) */
 } pack_sessions_t;
+
+/* A session is in a state's share when it speaks for one of the state's
+ * ORIs or answers for the state. */
+static int session_in(const session_t *s, const char *state)
+{
+    if (!state)
+        return 1;
+    for (size_t i = 0; i < s->noris; i++)
+        if (strncmp(s->oris[i], state, LEX_STATE_LEN) == 0)
+            return 1;
+    for (size_t i = 0; i < s->nstates; i++)
+        if (strcmp(s->states[i], state) == 0)
+            return 1;
+    return 0;
+}
+
+static void count_session(const void *key, size_t len, void *value, void *arg)
+{
+    (void)key;
+    (void)len;
+    pack_sessions_t *ps = arg;
+    ps->count += session_in(value, ps->scope);
+}
+
+static size_t holds_in(lex_switch_t *sw, const char *state)
+{
+    size_t n = 0;
+    for (lex_hold_t *h = lex_holds_first(sw->holds); h; h = h->next)
+        n += !state || strcmp(h->state, state) == 0;
+    return n;
+}
+
+static size_t flights_in(lex_switch_t *sw, const char *state)
+{
+    if (!state)
+        return lex_flight_count(sw);
+    size_t n = 0;
+    for (const flight_t *f = sw->flight_head; f; f = f->next)
+        n += strncmp(f->dest, state, LEX_STATE_LEN) == 0 ||
+             strncmp(f->req_ori, state, LEX_STATE_LEN) == 0 || strcmp(f->rules_state, state) == 0;
+    return n;
+}
 
 static void pack_strs(msgpack_packer *pk, const char *name, const char *first, size_t stride,
                       size_t n)
@@ -78,7 +125,7 @@ static void pack_session(const void *key, size_t len, void *value, void *arg)
     (void)len;
     pack_sessions_t *ps = arg;
     const session_t *s = value;
-    if (ps->left == 0)
+    if (ps->left == 0 || !session_in(s, ps->scope))
         return;
     ps->left--;
     msgpack_packer *pk = ps->pk;
@@ -95,12 +142,46 @@ static void pack_session(const void *key, size_t len, void *value, void *arg)
     lex_mp_pack_kv_uint(pk, "idle_ms", idle / 1000u);
 }
 
+/* A state operator's share (scope a state): its sessions, holds and
+ * flights; the switch-wide counters and the log go to national operators
+ * only (docs/PROTOCOL.md "Switch status"). */
+static void pack_scoped(lex_switch_t *sw, int with_sessions, const char *scope, lex_buf_t *out)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, lex_buf_write);
+    msgpack_pack_map(&pk, 7 + (with_sessions != 0));
+    lex_mp_pack_kv_str(&pk, "scope", scope);
+    lex_mp_pack_str(&pk, "log_full"); /* why the state's queries may be refused */
+    if (sw->log_full)
+        msgpack_pack_true(&pk);
+    else
+        msgpack_pack_false(&pk);
+    lex_mp_pack_kv_uint(&pk, "uptime_s", (lex_now_us() - sw->stats.started_wall_us) / 1000000u);
+    lex_mp_pack_str(&pk, "draining");
+    if (sw->draining)
+        msgpack_pack_true(&pk);
+    else
+        msgpack_pack_false(&pk);
+    lex_mp_pack_kv_uint(&pk, "in_flight", flights_in(sw, scope));
+    lex_mp_pack_kv_uint(&pk, "held", holds_in(sw, scope));
+    pack_sessions_t ps = {&pk, 0, lex_mono_us(), scope, 0};
+    lex_table_each(sw->sessions_by_rid, count_session, &ps);
+    lex_mp_pack_kv_uint(&pk, "sessions_total", ps.count);
+    if (with_sessions) {
+        ps.left = ps.count < STATUS_SESSIONS_MAX ? ps.count : STATUS_SESSIONS_MAX;
+        lex_mp_pack_str(&pk, "sessions");
+        msgpack_pack_array(&pk, ps.left);
+        lex_table_each(sw->sessions_by_rid, pack_session, &ps);
+    }
+}
+
 static void pack_status(lex_switch_t *sw, int with_sessions, lex_buf_t *out)
 {
     const stats_t *st = &sw->stats;
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, lex_buf_write);
-    msgpack_pack_map(&pk, 21 + (with_sessions != 0));
+    msgpack_pack_map(&pk, 22 + (with_sessions != 0));
+    lex_mp_pack_kv_str(&pk, "scope", "national");
     lex_mp_pack_kv_uint(&pk, "uptime_s", (lex_now_us() - st->started_wall_us) / 1000000u);
     lex_mp_pack_str(&pk, "draining");
     if (sw->draining)
@@ -137,7 +218,7 @@ static void pack_status(lex_switch_t *sw, int with_sessions, lex_buf_t *out)
         size_t n = total < STATUS_SESSIONS_MAX ? total : STATUS_SESSIONS_MAX;
         lex_mp_pack_str(&pk, "sessions");
         msgpack_pack_array(&pk, n);
-        pack_sessions_t ps = {&pk, n, lex_mono_us()};
+        pack_sessions_t ps = {&pk, n, lex_mono_us(), NULL, 0};
         lex_table_each(sw->sessions_by_rid, pack_session, &ps);
     }
 }
@@ -171,9 +252,15 @@ void lex_admin_status(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, sess
             with_sessions = o->via.boolean;
         msgpack_unpacked_destroy(&up);
     }
+    char scope[LEX_STATE_LEN + 1];
+    int national = lex_operator_scope(s, scope);
     log_in(sw, s, e, "status", 0, env, env_len, body, body_len);
+    lex_operator_access(sw, s, e, "status", with_sessions ? "sessions" : "counters", scope);
     answer_envelope(sw, e, "SSR", &r);
     lex_buf_reset(&sw->scratch_body);
-    pack_status(sw, with_sessions, &sw->scratch_body);
+    if (national)
+        pack_status(sw, with_sessions, &sw->scratch_body);
+    else
+        pack_scoped(sw, with_sessions, scope, &sw->scratch_body);
     send_out(sw, rid, rid_len, s->conn, &r, &sw->scratch_body, "operator", 0);
 }

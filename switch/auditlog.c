@@ -354,7 +354,11 @@ int lex_log_append(lex_log_t *log, lex_log_record_t *rec)
 {
     if (log->reader)
         return LEX_EINVAL;
-    fill_requester(log, rec);
+    /* an access record's source is a person, not an ORI: no requester,
+     * no rollup, no ORI index for it (docs/LOG.md "Access records") */
+    int access = strcmp(rec->decision, "access") == 0;
+    if (!access)
+        fill_requester(log, rec);
     rec->seq = log->last_seq + 1;
     if (!rec->time_us)
         rec->time_us = lex_now_us();
@@ -363,7 +367,7 @@ int lex_log_append(lex_log_t *log, lex_log_record_t *rec)
     int rc = encode_record(&log->value, rec);
     if (rc != 0)
         return rc;
-    if ((rc = lex_log_rollup_note(log, rec)) != 0)
+    if (!access && (rc = lex_log_rollup_note(log, rec)) != 0)
         return rc;
     crypto_generichash(rec->hash, 32, (const unsigned char *)log->value.data, log->value.len, NULL,
                        0);
@@ -371,12 +375,14 @@ int lex_log_append(lex_log_t *log, lex_log_record_t *rec)
     lex_log_put_be64(key, rec->seq);
     rocksdb_writebatch_put_cf(log->batch, log->cf[CF_DEFAULT], (const char *)key, 8,
                               log->value.data, log->value.len);
-    if (lex_ori_valid(rec->src))
+    if (access)
+        lex_log_access_index(log, rec->seq);
+    if (!access && lex_ori_valid(rec->src))
         index_put(log, CF_BY_ORI, rec->src, LEX_ORI_LEN, rec->seq);
     if (lex_ori_valid(rec->dst) && strcmp(rec->dst, rec->src) != 0)
         index_put(log, CF_BY_ORI, rec->dst, LEX_ORI_LEN, rec->seq);
     char s1[3], s2[3];
-    int has1 = state_of(rec->src, s1), has2 = state_of(rec->dst, s2);
+    int has1 = !access && state_of(rec->src, s1), has2 = state_of(rec->dst, s2);
     if (has1)
         index_put(log, CF_BY_STATE, s1, 2, rec->seq);
     if (has2 && (!has1 || strcmp(s1, s2) != 0))

@@ -141,6 +141,10 @@ int lex_log_load_head(lex_log_t *log, uint64_t *seq, uint8_t hash[32], char *err
  * checkpoint at base holds the hash the first remaining record links to. */
 uint64_t lex_log_load_base(lex_log_t *log);
 
+/* Puts the access-record index entry for seq into the batch
+ * (auditlog_access.c). */
+void lex_log_access_index(lex_log_t *log, uint64_t seq);
+
 /* Time (auditlog_clock.c). clock_now: the reckoned time (or the wall
  * clock); checkpoint: puts the reckoned time of a checkpoint at seq, and
  * the high-water mark, into the current batch; load: reads the mark at

@@ -91,7 +91,8 @@ int lex_log_keys_load(lex_log_t *log, char *err, size_t errlen)
     crypto_sign_keypair(pk, log->sign_sk);
     if ((rc = write_hex_file(sk_path, log->sign_sk, sizeof log->sign_sk, 0600, err, errlen)) != 0)
         return rc;
-    if ((rc = write_hex_file(pk_path, pk, sizeof pk, 0644, err, errlen)) != 0)
+    /* 0600 too: it lives in the data directory, which is the switch's alone */
+    if ((rc = write_hex_file(pk_path, pk, sizeof pk, 0600, err, errlen)) != 0)
         return rc;
     log->can_sign = 1;
     return 0;

@@ -357,6 +357,7 @@ static void on_tick(uv_timer_t *h)
         lex_route_expire_holds(sw);
     }
     commit_and_flush(sw);
+    lex_access_tick(sw, now, 0);
     lex_log_stats_t before, after;
     lex_log_get_stats(sw->log, &before);
     lex_log_tick(sw->log); /* a signed checkpoint when one is due on an idle log */
@@ -598,12 +599,14 @@ int lex_switch_new(const lex_switch_config_t *cfg, lex_switch_t **out, char *err
         goto fail;
     if ((rc = reload_rules(sw, err, errlen)) != 0)
         goto fail;
-    if ((rc = lex_diskwatch_check_start(sw, err, errlen)) != 0 ||
+    if ((rc = lex_access_secure_files(cfg, err, errlen)) != 0 ||
+        (rc = lex_diskwatch_check_start(sw, err, errlen)) != 0 ||
         (rc = lex_log_open(cfg->data_dir, cfg->durability, &sw->log, err, errlen)) != 0)
         goto fail;
     lex_log_set_directory(sw->log, sw->directory); /* requester family and level per record */
     lex_clock_start(sw); /* the reckoned time retention goes by */
     lex_log_defer_sync(sw->log); /* sync mode: the fsync on a worker thread (sync_start) */
+    lex_access_tick(sw, lex_mono_us(), 1); /* reads noted while no switch ran */
     char held_path[LEX_PATH_MAX + 16];
     snprintf(held_path, sizeof held_path, "%s/held", cfg->data_dir);
     if ((rc = lex_holds_open(held_path, &sw->holds, err, errlen)) != 0)

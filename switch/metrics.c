@@ -315,6 +315,12 @@ int lex_metrics_render(lex_switch_t *sw, lex_buf_t *out)
            st->log_failed_statuses);
     single(out, "lexswitch_rules_reloads_total", "counter",
            "Rules reloads attempted (SIGHUP).", sw->rules_generation);
+    single(out, "lexswitch_access_journal_recorded_total", "counter",
+           "Reads of the log by lexctl moved from the access journal into the log.",
+           sw->access_recorded);
+    single(out, "lexswitch_access_journal_failures_total", "counter",
+           "Passes over the access journal that failed (its entries wait).",
+           sw->access_failures);
     single(out, "lexswitch_draining", "gauge",
            "1 while the switch drains open queries before stopping.", (uint64_t)(sw->draining ? 1 : 0));
     single(out, "lexswitch_hello_refused_total", "counter",

@@ -677,8 +677,9 @@ static void send_review_answer(lex_switch_t *sw, const uint8_t *rid, size_t rid_
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sw->scratch_body, lex_buf_write);
     size_t n = 0;
+    int every = strcmp(state, "*") == 0; /* a national operator's list */
     for (lex_hold_t *h = lex_holds_first(sw->holds); h; h = h->next)
-        n += only ? h == only : strcmp(h->state, state) == 0;
+        n += only ? h == only : every || strcmp(h->state, state) == 0;
     if (n > 1000)
         n = 1000;
     msgpack_pack_map(&pk, 3);
@@ -686,7 +687,7 @@ static void send_review_answer(lex_switch_t *sw, const uint8_t *rid, size_t rid_
     msgpack_pack_array(&pk, n);
     size_t packed = 0;
     for (lex_hold_t *h = lex_holds_first(sw->holds); h && packed < n; h = h->next) {
-        if (only ? h != only : strcmp(h->state, state) != 0)
+        if (only ? h != only : !every && strcmp(h->state, state) != 0)
             continue;
         const lex_agency_t *a = sw->directory ? lex_directory_find(sw->directory, h->req_ori) : NULL;
         msgpack_pack_map(&pk, with_body ? 12 : 11);
@@ -786,13 +787,26 @@ static void handle_operator(lex_switch_t *sw, const uint8_t *rid, size_t rid_len
         msgpack_unpacked_destroy(&up);
     }
     const lex_agency_t *a = sw->directory ? lex_directory_find(sw->directory, e->src) : NULL;
-    if (s->bind && (s->bind->role != LEX_KEY_OPERATOR || strcmp(s->bind->state, state) != 0)) {
+    /* a national operator sees every state's holds; deciding stays with
+     * each state's own operators */
+    char scope[LEX_STATE_LEN + 1];
+    int sees_all = s->bind && lex_operator_scope(s, scope) &&
+                   (strcmp(op, "list") == 0 || strcmp(op, "show") == 0);
+    if (sees_all) {
+        lex_hold_t *shown = strcmp(op, "show") == 0 ? lex_holds_find(sw->holds, id) : NULL;
+        if (shown)
+            copy_str(state, sizeof state, shown->state);
+        else if (!state[0])
+            copy_str(state, sizeof state, "*");
+    }
+    if (s->bind && !sees_all &&
+        (s->bind->role != LEX_KEY_OPERATOR || strcmp(s->bind->state, state) != 0)) {
         /* with CURVE, only a state's own operator keys decide its holds */
         refuse(sw, rid, rid_len, s->conn, e, env, env_len, body, body_len, LEX_ST_NOT_AUTHORISED,
                "key '%s' is not an operator key of this state", s->bind->label);
         return;
     }
-    if (!a || strcmp(a->family, "OPS") != 0 || strcmp(a->home_state, state) != 0) {
+    if (!a || strcmp(a->family, "OPS") != 0 || (!sees_all && strcmp(a->home_state, state) != 0)) {
         refuse(sw, rid, rid_len, s->conn, e, env, env_len, body, body_len, LEX_ST_NOT_AUTHORISED,
                "%s is not a review desk of this state", e->src);
         return;
@@ -810,7 +824,7 @@ static void handle_operator(lex_switch_t *sw, const uint8_t *rid, size_t rid_len
                "%s", "no query is held with that id");
         return;
     }
-    if (h && strcmp(h->state, state) != 0) {
+    if (h && strcmp(h->state, state) != 0 && strcmp(state, "*") != 0) {
         /* another state's hold: its operators alone decide */
         refuse(sw, rid, rid_len, s->conn, e, env, env_len, body, body_len, LEX_ST_NOT_AUTHORISED,
                "that query is held for %s", h->state);
@@ -818,10 +832,17 @@ static void handle_operator(lex_switch_t *sw, const uint8_t *rid, size_t rid_len
     }
     lex_route_log_record(sw, LEX_DIR_IN, s->conn, e->key, e->src, state, e->id, 0, op, "", 0, env, env_len,
                body, body_len);
+    char cmd[32], filter[64];
+    snprintf(cmd, sizeof cmd, "review %s", op);
+    if (listing)
+        snprintf(filter, sizeof filter, "state=%s", state);
+    else
+        snprintf(filter, sizeof filter, "state=%s id=%llu", state, (unsigned long long)id);
+    lex_operator_access(sw, s, e, cmd, filter, strcmp(state, "*") == 0 ? "" : state);
     if (listing) {
         size_t n = 0;
         for (lex_hold_t *x = lex_holds_first(sw->holds); x; x = x->next)
-            n += strcmp(x->state, state) == 0;
+            n += strcmp(state, "*") == 0 || strcmp(x->state, state) == 0;
         send_review_answer(sw, rid, rid_len, s->conn, e, NULL, state, 0, "%zu held for %s", n,
                            state);
         return;

@@ -207,6 +207,10 @@ struct lex_switch {
     uint64_t log_full_since_us;   /* wall clock, when log_full was raised */
     int log_failed;               /* a commit or fsync failed: answering what is open, stopping */
     int exit_code;                /* for main(): 0 or LEX_EXIT_LOG_FAILED */
+    uint64_t access_scan_us;      /* monotonic time the access journal was last read (access.c) */
+    int access_failing;           /* the last journal read failed (reported once) */
+    uint64_t access_recorded;     /* journal entries moved into the log, for metrics */
+    uint64_t access_failures;     /* journal passes that failed */
 };
 
 /* session.c */
@@ -487,5 +491,24 @@ void lex_admin_status(lex_switch_t *sw, const uint8_t *rid, size_t rid_len, sess
 int lex_metrics_http_start(lex_switch_t *sw, char *err, size_t errlen);
 void lex_metrics_http_close(lex_switch_t *sw);   /* closes listener and connections */
 
+
+/* access.c: who may look (docs/OPERATIONS.md "Files in the data
+ * directory" and "Operator scope") */
+/* Sets the umask to 077, makes the data directory (0700), closes it and
+ * every file in it to group and others (with a warning when it had to), and
+ * refuses when a secret key (the log's signing key, curve_key) can be read
+ * by group or others (LEX_EINVAL, err says which and how to fix it). */
+int lex_access_secure_files(const lex_switch_config_t *cfg, char *err, size_t errlen);
+/* The state an operator session may see: returns 1 (state "") for a
+ * national operator (a key bound with the national marker, or no key at
+ * all without CURVE), else 0 with the key's state ("" for a key that is
+ * not an operator's: it sees nothing). The one place roles meet scope. */
+int lex_operator_scope(const session_t *s, char state[LEX_STATE_LEN + 1]);
+/* Appends the access record of an operator request: who (key label, key,
+ * desk ORI), what (cmd and filter) and the state it concerns ("" = all). */
+void lex_operator_access(lex_switch_t *sw, const session_t *s, const lex_envelope_t *e,
+                         const char *cmd, const char *filter, const char *state);
+/* Moves the access journal into the log (every 200 ms, or now with force). */
+void lex_access_tick(lex_switch_t *sw, uint64_t now_us, int force);
 
 #endif

@@ -2,6 +2,7 @@
  * subcommand files (lexctl_send.c, lexctl_log.c, lexctl_rules.c); each one
  * parses its own flags and talks to the switch or reads its log. */
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include "lexctl.h"
@@ -67,6 +68,7 @@ static int take_key_flags(int *argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    umask(077); /* exports, reports and keys hold what only their owner may read */
     if (take_key_flags(&argc, argv) != 0)
         return 2;
     if (argc < 2) {

@@ -35,6 +35,13 @@ int lexctl_retention(int argc, char **argv); /* lexctl_retention.c */
 struct lex_node;
 struct lex_node *lexctl_operator_connect(const char *cmd, const char *endpoint, const char *ori);
 
+/* Writes the access note of a read of the log in data (lexctl_access.c)
+ * before anything is shown: argv are the subcommand's arguments, state/ori
+ * what the read is limited to (NULL = national). 0, or 1 after printing
+ * why, and the command must then stop. */
+int lexctl_access_note(const char *cmd, const char *data, int argc, char **argv,
+                       const char *state, const char *ori);
+
 /* `lexctl CMD reload`: SIGHUP to the switch of --data DIR, then waits for
  * <DIR>/<status_name> to report the outcome (lexctl_reload.c). */
 int lexctl_reload(const char *cmd, const char *status_name, int argc, char **argv);

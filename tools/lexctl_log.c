@@ -238,6 +238,8 @@ int lexctl_tail(int argc, char **argv)
         fprintf(stderr, "lexctl tail: bad arguments (see --help)\n");
         return 2;
     }
+    if (lexctl_access_note("tail", data, argc, argv, NULL, NULL) != 0)
+        return 1;
     lex_log_t *log = NULL;
     if (open_reader(data, &log) != 0)
         return 1;
@@ -348,7 +350,8 @@ int lexctl_audit(int argc, char **argv)
         q.family = NULL;
     }
     lex_log_t *log = NULL;
-    if (open_reader(data, &log) != 0) {
+    if (lexctl_access_note("audit", data, argc, argv, q.state, q.ori) != 0 ||
+        open_reader(data, &log) != 0) {
         lex_directory_destroy(&directory);
         return 1;
     }
@@ -441,6 +444,8 @@ int lexctl_export(int argc, char **argv)
         fprintf(stderr, "lexctl export: unexpected '%s' (see --help)\n", argv[optind]);
         return 2;
     }
+    if (lexctl_access_note("export", data, argc, argv, NULL, NULL) != 0)
+        return 1;
     exporter_t x = {.out = stdout, .from_us = from_us, .to_us = to_us};
     if (out_path && !(x.out = fopen(out_path, "w"))) {
         fprintf(stderr, "lexctl export: cannot write %s: %s\n", out_path, strerror(errno));
@@ -528,6 +533,8 @@ int lexctl_verify(int argc, char **argv)
         fprintf(stderr, "lexctl verify: bad arguments (see --help)\n");
         return 2;
     }
+    if (lexctl_access_note("verify", data, argc, argv, NULL, NULL) != 0)
+        return 1;
     lex_log_t *log = NULL;
     if (open_reader(data, &log) != 0)
         return 1;

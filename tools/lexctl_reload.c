@@ -56,6 +56,10 @@ int lexctl_reload(const char *cmd, const char *status_name, int argc, char **arg
         default: return 2;
         }
     }
+    char what[32];
+    snprintf(what, sizeof what, "%s reload", cmd);
+    if (lexctl_access_note(what, data, argc, argv, NULL, NULL) != 0)
+        return 1;
     char path[1024], msg[1024], state[16];
     snprintf(path, sizeof path, "%s/lexswitch.pid", data);
     FILE *f = fopen(path, "r");

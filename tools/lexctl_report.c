@@ -3,7 +3,9 @@
  * message key and by month, and what became of them (allowed, redacted,
  * denied, held for review, refused by the switch). It reads only the log's
  * rollups (lex_log_rollups), so a year of national traffic takes a moment,
- * and prints text, CSV, JSON or an HTML page (lexctl_report_html.c). */
+ * and prints text, CSV, JSON or an HTML page (lexctl_report_html.c). Each
+ * format ends with who looked at the state's records: the access records
+ * (lex_log_scan_access) limited to the state, and the national ones. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -74,6 +76,86 @@ static int collect_row(const lex_log_rollup_t *row, void *arg)
     add_to(k, outcome, row->count);
     add_to(m, outcome, row->count);
     return 0;
+}
+
+/* ---- who looked ---- */
+
+/* 1 when an access touched the state's records: limited to the state or
+ * one of its ORIs, or national (unlimited). */
+static int access_touches(const lex_access_info_t *a, const char *state)
+{
+    if (strcmp(a->tool, "wire") == 0)
+        return !a->state[0] || strcmp(a->state, state) == 0;
+    if (a->state[0])
+        return strcmp(a->state, state) == 0;
+    if (a->ori[0])
+        return strncmp(a->ori, state, 2) == 0;
+    return 1;
+}
+
+static int collect_access(const lex_log_record_t *rec, void *arg)
+{
+    report_t *r = arg;
+    lex_access_info_t a;
+    if (lex_access_info(rec, &a) != 0) {
+        /* an unreadable journal entry: shown, since it may have touched anyone */
+        memset(&a, 0, sizeof a);
+        snprintf(a.cmd, sizeof a.cmd, "%.31s", rec->rule_id);
+        a.time_us = rec->time_us;
+    }
+    if (!access_touches(&a, r->state))
+        return 0;
+    char month[8];
+    time_t secs = (time_t)(a.time_us / 1000000u);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    strftime(month, sizeof month, "%Y-%m", &tm);
+    if ((r->from[0] && strcmp(month, r->from) < 0) || (r->to[0] && strcmp(month, r->to) > 0))
+        return 0;
+    if (r->nlooked == r->looked_cap) {
+        size_t cap = r->looked_cap ? r->looked_cap * 2 : 16;
+        report_access_t *grown = realloc(r->looked, cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        r->looked = grown;
+        r->looked_cap = cap;
+    }
+    report_access_t *l = &r->looked[r->nlooked++];
+    memset(l, 0, sizeof *l);
+    strftime(l->when, sizeof l->when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (strcmp(a.tool, "lexctl") == 0)
+        snprintf(l->who, sizeof l->who, "%s (uid %llu)", a.who, (unsigned long long)a.uid);
+    else
+        snprintf(l->who, sizeof l->who, "%s %s", a.who[0] ? a.who : "(no key)", a.ori);
+    snprintf(l->how, sizeof l->how, "%s", a.tool);
+    snprintf(l->cmd, sizeof l->cmd, "%s", a.cmd);
+    snprintf(l->filter, sizeof l->filter, "%s", a.filter);
+    snprintf(l->scope, sizeof l->scope, "%s",
+             a.state[0] ? a.state : strcmp(a.tool, "lexctl") == 0 && a.ori[0] ? a.ori : "national");
+    l->seq = rec->seq;
+    return 0;
+}
+
+static int by_when(const void *a, const void *b)
+{
+    return strcmp(((const report_access_t *)a)->when, ((const report_access_t *)b)->when);
+}
+
+static void text_looked(FILE *f, const report_t *r)
+{
+    fprintf(f, "\nWho looked at this state's records (reads of the log and operator requests "
+               "limited to %s, and national ones)\n", r->state);
+    if (!r->nlooked)
+        fprintf(f, "  no one\n");
+    for (size_t i = 0; i < r->nlooked; i++) {
+        const report_access_t *l = &r->looked[i];
+        fprintf(f, "  %s  %-24s %-6s %-14s %-9s %s", l->when, l->who, l->how, l->cmd, l->scope,
+                l->filter);
+        if (l->seq)
+            fprintf(f, "  (record %llu)\n", (unsigned long long)l->seq);
+        else
+            fprintf(f, "  (in the access journal)\n");
+    }
 }
 
 static int by_total(const void *a, const void *b)
@@ -192,6 +274,7 @@ static void write_text(FILE *f, const report_t *r)
     if (r->log_base)
         fprintf(f, "Records up to %llu were removed by retention; their counts remain here.\n",
                 (unsigned long long)r->log_base);
+    text_looked(f, r);
 }
 
 /* ---- CSV and JSON ---- */
@@ -226,7 +309,27 @@ static void csv_line(FILE *f, const report_t *r, const char *view, const char *m
     fprintf(f, ",%llu", (unsigned long long)l->total);
     for (int i = 0; i < REPORT_OUTCOMES; i++)
         fprintf(f, ",%llu", (unsigned long long)l->n[i]);
-    fputc('\n', f);
+    fputs(",,,,,,,\n", f);
+}
+
+/* A "looked" row: the count columns empty, the access columns filled. */
+static void csv_looked(FILE *f, const report_t *r, const report_access_t *l)
+{
+    fprintf(f, "%s,looked,%.7s,,,,", r->state, l->when);
+    for (int i = 0; i <= REPORT_OUTCOMES; i++)
+        fputc(',', f);
+    csv_field(f, l->when);
+    fputc(',', f);
+    csv_field(f, l->who);
+    fputc(',', f);
+    csv_field(f, l->how);
+    fputc(',', f);
+    csv_field(f, l->cmd);
+    fputc(',', f);
+    csv_field(f, l->filter);
+    fputc(',', f);
+    csv_field(f, l->scope);
+    fprintf(f, ",%llu\n", (unsigned long long)l->seq);
 }
 
 static void write_csv(FILE *f, const report_t *r)
@@ -234,7 +337,7 @@ static void write_csv(FILE *f, const report_t *r)
     fprintf(f, "state,view,month,level,family,key,queries");
     for (int i = 0; i < REPORT_OUTCOMES; i++)
         fprintf(f, ",%s", report_outcome_names[i]);
-    fputc('\n', f);
+    fputs(",when,who,how,command,filter,scope,record\n", f);
     csv_line(f, r, "all", "", "", "", "", &r->all);
     for (size_t i = 0; i < r->agencies.count; i++)
         csv_line(f, r, "agency", "", r->agencies.lines[i].level, r->agencies.lines[i].family, "",
@@ -243,6 +346,8 @@ static void write_csv(FILE *f, const report_t *r)
         csv_line(f, r, "key", "", "", "", r->keys.lines[i].label, &r->keys.lines[i]);
     for (size_t i = 0; i < r->months.count; i++)
         csv_line(f, r, "month", r->months.lines[i].label, "", "", "", &r->months.lines[i]);
+    for (size_t i = 0; i < r->nlooked; i++)
+        csv_looked(f, r, &r->looked[i]);
 }
 
 static void json_counts(FILE *f, const report_line_t *l)
@@ -286,7 +391,22 @@ static void write_json(FILE *f, const report_t *r)
     json_view(f, "by_agency", &r->agencies, 1);
     json_view(f, "by_key", &r->keys, 0);
     json_view(f, "by_month", &r->months, 0);
-    fprintf(f, "\n}\n");
+    fprintf(f, ",\n  \"looked\": [");
+    for (size_t i = 0; i < r->nlooked; i++) {
+        const report_access_t *l = &r->looked[i];
+        fprintf(f, "%s\n    {\"when\": \"%s\", \"who\": ", i ? "," : "", l->when);
+        lex_json_write_cstr(f, l->who);
+        fprintf(f, ", \"how\": ");
+        lex_json_write_cstr(f, l->how);
+        fprintf(f, ", \"command\": ");
+        lex_json_write_cstr(f, l->cmd);
+        fprintf(f, ", \"filter\": ");
+        lex_json_write_cstr(f, l->filter);
+        fprintf(f, ", \"scope\": ");
+        lex_json_write_cstr(f, l->scope);
+        fprintf(f, ", \"record\": %llu}", (unsigned long long)l->seq);
+    }
+    fprintf(f, "%s]\n}\n", r->nlooked ? "\n  " : "");
 }
 
 /* ---- the command ---- */
@@ -318,6 +438,7 @@ static void free_report(report_t *r)
     free(r->agencies.lines);
     free(r->keys.lines);
     free(r->months.lines);
+    free(r->looked);
 }
 
 int lexctl_report(int argc, char **argv)
@@ -376,6 +497,8 @@ int lexctl_report(int argc, char **argv)
     gmtime_r(&now, &tm);
     strftime(r.generated, sizeof r.generated, "%Y-%m-%dT%H:%M:%SZ", &tm);
 
+    if (lexctl_access_note("report", data, argc, argv, state, NULL) != 0)
+        return 1;
     lex_log_t *log = NULL;
     char err[512];
     if (lex_log_open_reader(data, &log, err, sizeof err) != 0) {
@@ -385,7 +508,13 @@ int lexctl_report(int argc, char **argv)
     int rc = lex_log_rollups(log, state, r.from[0] ? r.from : NULL, r.to[0] ? r.to : NULL,
                              collect_row, &r);
     r.log_base = lex_log_base(log);
+    if (rc == 0)
+        rc = lex_log_scan_access(log, collect_access, &r);
     lex_log_close(&log);
+    if (rc == 0)
+        rc = lex_access_pending(data, collect_access, &r); /* not yet in the chain */
+    if (rc == 0 && r.nlooked)
+        qsort(r.looked, r.nlooked, sizeof *r.looked, by_when);
     if (rc == 0)
         rc = fill_months(&r);
     if (rc != 0) {

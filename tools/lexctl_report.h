@@ -24,6 +24,18 @@ typedef struct {
     size_t count, cap;
 } report_view_t;
 
+/* One look at the state's records: a read of the log by lexctl or an
+ * operator request (an access record, docs/LOG.md "Access records"). */
+typedef struct {
+    char when[32];                /* UTC */
+    char who[112];                /* OS user and uid, or operator key label and desk */
+    char how[16];                 /* "lexctl" or "wire" */
+    char cmd[32];
+    char filter[256];
+    char scope[16];               /* the state or ORI it was limited to, or "national" */
+    uint64_t seq;                 /* its record; 0 while still in the access journal */
+} report_access_t;
+
 typedef struct {
     char state[3];
     char from[8], to[8];          /* months covered ("" = no bound given) */
@@ -31,6 +43,8 @@ typedef struct {
     report_line_t all;
     report_view_t agencies, keys, months;
     uint64_t log_base;            /* records up to it removed by retention */
+    report_access_t *looked;      /* who looked at the state's records, oldest first */
+    size_t nlooked, looked_cap;
 } report_t;
 
 extern const char *const report_outcome_names[REPORT_OUTCOMES];  /* "allowed" ... */

@@ -208,6 +208,48 @@ static void table(FILE *f, const char *first, const report_view_t *v, const repo
     fprintf(f, "</table>\n");
 }
 
+/* Text into HTML: user names and filters are anyone's text. */
+static void esc(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '&': fputs("&amp;", f); break;
+        case '"': fputs("&quot;", f); break;
+        default: fputc(*s, f);
+        }
+    }
+}
+
+static void looked(FILE *f, const report_t *r)
+{
+    fprintf(f, "<h2>Who looked at this state's records</h2>\n<p class=\"lead\">Reads of the "
+               "audit log and operator requests limited to %s, and national ones, each an "
+               "access record in the log.</p>\n", r->state);
+    if (!r->nlooked) {
+        fprintf(f, "<p>No one.</p>\n");
+        return;
+    }
+    fprintf(f, "<table>\n<tr><th>when (UTC)</th><th>who</th><th>how</th><th>command</th>"
+               "<th>scope</th><th>filter</th><th class=\"n\">record</th></tr>\n");
+    for (size_t i = 0; i < r->nlooked; i++) {
+        const report_access_t *l = &r->looked[i];
+        const char *cells[] = {l->when, l->who, l->how, l->cmd, l->scope, l->filter};
+        fprintf(f, "<tr>");
+        for (size_t c = 0; c < sizeof cells / sizeof cells[0]; c++) {
+            fprintf(f, "<td>");
+            esc(f, cells[c]);
+            fprintf(f, "</td>");
+        }
+        if (l->seq)
+            fprintf(f, "<td class=\"n\">%llu</td></tr>\n", (unsigned long long)l->seq);
+        else
+            fprintf(f, "<td class=\"n\">journal</td></tr>\n");
+    }
+    fprintf(f, "</table>\n");
+}
+
 int lexctl_report_html(FILE *f, const report_t *r)
 {
     const char *first = r->months.count ? r->months.lines[0].label : "-";
@@ -262,6 +304,8 @@ int lexctl_report_html(FILE *f, const report_t *r)
     table(f, "requesting agency", &r->agencies, &r->all);
     table(f, "key", &r->keys, &r->all);
     table(f, "month", &r->months, &r->all);
+
+    looked(f, r);
 
     fprintf(f, "<h2>What the outcomes mean</h2>\n<dl>\n"
                "<dt>allowed</dt><dd>forwarded to the state, answered in full</dd>\n"

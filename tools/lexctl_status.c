@@ -101,24 +101,34 @@ static void print_text(const char *endpoint, const msgpack_object *st, int max_n
     printf("lexswitch %s  up %lluh%02llum%02llus%s\n", endpoint,
            (unsigned long long)(up / 3600), (unsigned long long)(up / 60 % 60),
            (unsigned long long)(up % 60), draining ? "  DRAINING" : "");
-    printf("messages   received %llu (%.1f/s)  forwarded %llu (%.1f/s)  statuses %llu\n",
-           (unsigned long long)get_u(st, "received"), rate(st, "received_window"),
-           (unsigned long long)get_u(st, "forwarded"), rate(st, "forwarded_window"),
-           (unsigned long long)get_u(st, "statuses"));
-    printf("refused    rejected %llu  malformed %llu  timeouts %llu  send failures %llu\n",
-           (unsigned long long)get_u(st, "rejected"), (unsigned long long)get_u(st, "malformed"),
-           (unsigned long long)get_u(st, "timeouts"),
-           (unsigned long long)get_u(st, "send_failures"));
+    char scope[16] = "national";
+    lex_mp_str(lex_mp_get(st, "scope"), scope, sizeof scope);
+    int national = strcmp(scope, "national") == 0;
+    if (!national)
+        printf("scope      %s only: this key is one state's operator; the switch's totals "
+               "and its log are for national operators\n", scope);
     printf("queues     in flight %llu  held for review %llu\n",
            (unsigned long long)get_u(st, "in_flight"), (unsigned long long)get_u(st, "held"));
-    uint64_t commits = get_u(st, "log_commits");
     const msgpack_object *lf = lex_mp_get(st, "log_full");
     int log_full = lf && lf->type == MSGPACK_OBJECT_BOOLEAN && lf->via.boolean;
-    printf("audit log  last seq %llu  commits %llu  records/commit %.1f  disk free %llu MB%s\n",
-           (unsigned long long)get_u(st, "log_seq"), (unsigned long long)commits,
-           commits ? (double)get_u(st, "log_records") / (double)commits : 0.0,
-           (unsigned long long)get_u(st, "disk_free_mb"),
-           log_full ? "  LOG-FULL: new queries refused" : "");
+    if (national) {
+        uint64_t commits = get_u(st, "log_commits");
+        printf("messages   received %llu (%.1f/s)  forwarded %llu (%.1f/s)  statuses %llu\n",
+               (unsigned long long)get_u(st, "received"), rate(st, "received_window"),
+               (unsigned long long)get_u(st, "forwarded"), rate(st, "forwarded_window"),
+               (unsigned long long)get_u(st, "statuses"));
+        printf("refused    rejected %llu  malformed %llu  timeouts %llu  send failures %llu\n",
+               (unsigned long long)get_u(st, "rejected"),
+               (unsigned long long)get_u(st, "malformed"), (unsigned long long)get_u(st, "timeouts"),
+               (unsigned long long)get_u(st, "send_failures"));
+        printf("audit log  last seq %llu  commits %llu  records/commit %.1f  disk free %llu MB%s\n",
+               (unsigned long long)get_u(st, "log_seq"), (unsigned long long)commits,
+               commits ? (double)get_u(st, "log_records") / (double)commits : 0.0,
+               (unsigned long long)get_u(st, "disk_free_mb"),
+               log_full ? "  LOG-FULL: new queries refused" : "");
+    } else if (log_full) {
+        printf("audit log  LOG-FULL: new queries refused\n");
+    }
     uint64_t total = get_u(st, "sessions_total");
     printf("nodes      %llu connected\n", (unsigned long long)total);
     const msgpack_object *ss = lex_mp_get(st, "sessions");

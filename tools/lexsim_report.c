@@ -56,7 +56,15 @@ int lexsim_report_decisions(const char *data_dir, lexsim_state_decisions_t *out,
     *n = 0;
     char err[512];
     lex_log_t *log = NULL;
-    int rc = lex_log_open_reader(data_dir, &log, err, sizeof err);
+    /* a read of the log like any other: on the record first (docs/LOG.md) */
+    lex_access_t a = {"lexsim", "report", "decisions by state for --html", NULL, NULL};
+    int rc = lex_access_note(data_dir, &a, err, sizeof err);
+    if (rc != 0) {
+        fprintf(stderr, "lexsim: not reading the audit log without a record of the read: %s\n",
+                err);
+        return rc;
+    }
+    rc = lex_log_open_reader(data_dir, &log, err, sizeof err);
     if (rc != 0) {
         fprintf(stderr, "lexsim: cannot read the audit log: %s\n", err);
         return rc;

@@ -322,4 +322,63 @@ const char *lex_direction_name(lex_direction_t dir);
 /* Parses "sync" | "batch" | "none"; -1 if unknown. */
 int lex_durability_from_name(const char *name);
 
+/* ---- Access records (docs/LOG.md "Access records") ----
+ * Every read of the log and every operator request leaves a record with
+ * decision "access": who (an OS user, or an operator key), what (the
+ * command and its filter) and which state it concerns ("" = national).
+ * Tools cannot write the log while the switch holds it, so they note the
+ * access in a journal under <data>/access/ first (lex_access_note), and the
+ * writer moves journal entries into the chain (lex_log_access_ingest). */
+
+/* What a reader is about to do, for lex_access_note. */
+typedef struct {
+    const char *tool;     /* "lexctl" */
+    const char *cmd;      /* subcommand: "audit", "export", "tail", "report", "verify" */
+    const char *filter;   /* the query as given ("--state IL --key DQ"), may be "" */
+    const char *state;    /* the state it is limited to, NULL/"" = national */
+    const char *ori;      /* the ORI it is limited to, or NULL */
+} lex_access_t;
+
+/* An access record's details, decoded from its body. */
+typedef struct {
+    char who[64];         /* OS user name, or the operator key's label */
+    uint64_t uid;         /* OS uid (lexctl), 0 for the wire */
+    uint64_t pid;
+    char key[41];         /* operator key (Z85), "" for lexctl */
+    char ori[LEX_ORI_LEN + 1];   /* the operator desk, or the ORI a read was limited to */
+    char tool[16];        /* "lexctl" or "wire" */
+    char cmd[32];
+    char filter[256];
+    char state[LEX_STATE_LEN + 1];  /* "" = national */
+    uint64_t time_us;     /* when the access was made */
+    uint64_t id;          /* journal id (lexctl), 0 for the wire */
+} lex_access_info_t;
+
+#define LEX_ACCESS_DIR "access"   /* under the data directory */
+
+/* Writes one journal entry for the calling process (user from the
+ * effective uid) into <data_dir>/access/ and makes it durable (file and
+ * directory fsync'd, mode 0600) before returning 0. A reader must not show
+ * anything when this fails. */
+int lex_access_note(const char *data_dir, const lex_access_t *a, char *err, size_t errlen);
+
+/* Writer: appends a record for each journal entry under data_dir (at most
+ * max, 0 = all, oldest first), commits them durably (fsync, even when the
+ * sync is deferred), then removes the entries. An entry already in the chain
+ * (a crash between commit and removal) is removed without a second record.
+ * Does nothing while other records are pending. Sets *ingested. */
+int lex_log_access_ingest(lex_log_t *log, const char *data_dir, size_t max, size_t *ingested);
+
+/* Decodes an access record's body (0, or LEX_EINVAL when rec is not an
+ * access record, LEX_EPARSE when its body is unreadable). */
+int lex_access_info(const lex_log_record_t *rec, lex_access_info_t *out);
+
+/* Visits the access records in sequence order (by their own index, so the
+ * cost is the number of access records, not the size of the log). */
+int lex_log_scan_access(lex_log_t *log, lex_log_visit_fn fn, void *arg);
+
+/* Visits the journal entries not yet in the chain (a switch has not run
+ * since); rec is a record built from the entry (seq 0). */
+int lex_access_pending(const char *data_dir, lex_log_visit_fn fn, void *arg);
+
 #endif
