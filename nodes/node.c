@@ -486,7 +486,8 @@ int lex_node_wait_ready(lex_node_t *n, int timeout_ms)
                                           "key bound in the switch's directory, and the "
                                           "switch's key the right one?)"
                                         : "no WELCOME from the switch in time (a switch with "
-                                          "CURVE needs --key and --switch-key)");
+                                          "CURVE needs --key-file and --switch-key, "
+                                          "or LEX_KEY and LEX_SWITCH_KEY)");
             return LEX_ETIMEOUT;
         }
         if (n->in_use_retry_us && now >= n->in_use_retry_us) {

@@ -190,7 +190,14 @@ static int open_common(const char *dir, int reader, lex_durability_t mode,
     log->batch = rocksdb_writebatch_create();
     log->cp_every_records = 1000;
     log->cp_every_ms = 10000;
-    int rc = open_db(log, err, errlen);
+    int rc = 0;
+    if (!reader && how == LEX_LOG_OPEN_STRICT &&
+        lex_log_trim_interrupted_write(dir, log->interrupted, sizeof log->interrupted) < 0) {
+        snprintf(err, errlen, "%s", log->interrupted);
+        rc = LEX_EIO;
+    }
+    if (rc == 0)
+        rc = open_db(log, err, errlen);
     if (rc == 0)
         rc = lex_log_load_head(log, &log->committed_seq, log->committed_hash, err, errlen);
     if (rc == 0 && !reader)
@@ -212,6 +219,11 @@ static int open_common(const char *dir, int reader, lex_durability_t mode,
     memcpy(log->last_hash, log->committed_hash, 32);
     *out = log;
     return 0;
+}
+
+const char *lex_log_interrupted_write(const lex_log_t *log)
+{
+    return log->interrupted[0] ? log->interrupted : NULL;
 }
 
 int lex_log_open(const char *dir, lex_durability_t mode, lex_log_t **out, char *err,

@@ -46,6 +46,14 @@ int lex_log_integrity_fail(const char *dir, const char *const *cf_names, int ncf
  * before the head and matches the record at its seq. 0 or LEX_EPARSE. */
 int lex_log_integrity_check_head(lex_log_t *log, char *err, size_t errlen);
 
+/* auditlog_torn.c: before a writer opens dir, cuts off the newest WAL's
+ * last record when it is unfinished and the file stops on a page boundary
+ * (what a write interrupted by SIGKILL leaves; never acknowledged), keeping
+ * a copy in dir/interrupted-wal-<time>. 1 with what (one line for the
+ * operator and the log) when it cut, 0 when there was nothing such to cut,
+ * a negative code when it could not. */
+int lex_log_trim_interrupted_write(const char *dir, char *what, size_t n);
+
 /* auditlog_logfile.c. Walks a file in RocksDB's log format (WAL and MANIFEST): 0 when every
  * record is whole and its checksum holds, 1 with *bad_at (byte offset) and
  * why when not, a negative code when the file cannot be read. */

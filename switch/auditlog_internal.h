@@ -55,6 +55,7 @@ typedef struct {
 struct lex_log {
     char *path;
     int reader;
+    char interrupted[1024];        /* the unfinished write cut off at open (auditlog_torn.c), or "" */
     lex_durability_t mode;
     rocksdb_options_t *opts;
     rocksdb_options_t *read_cf_opts;  /* column families read while writing: skiplist memtable */

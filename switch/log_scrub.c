@@ -4,12 +4,35 @@
  * and the lexswitch_log_damaged_records metric) instead of waiting for an
  * auditor's `lexctl verify`. The switch goes on: old records are read-only,
  * and new ones go to new tables (docs/LOG.md "Damage"). */
+#include <msgpack.h>
 #include <stdio.h>
 #include "lex_auditlog_repair.h"
+#include "lex_body.h"
+#include "lex_buf.h"
 #include "logline.h"
 #include "s2s.h"
 
 #define SCRUB_SLICE 2000   /* records read per tick (25 ms): about 1 ms of the loop */
+
+void lex_scrub_start(lex_switch_t *sw)
+{
+    const char *what = lex_log_interrupted_write(sw->log);
+    if (!what)
+        return;
+    sw->log_interrupted_write = 1;
+    lex_logline_write(LEX_LOG_WARN, "audit log: the previous process was killed while writing: %s",
+                      what);
+    lex_buf_t body;
+    lex_buf_init(&body);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &body, lex_buf_write);
+    msgpack_pack_map(&pk, 1);
+    lex_mp_pack_kv_str(&pk, "why", what);
+    if (!body.failed)
+        lex_route_log_record(sw, LEX_DIR_IN, "", "LOG", LEX_SWITCH_ORI, "", 0, 0, "recovery", "",
+                             0, NULL, 0, body.data, body.len);
+    lex_buf_free(&body);
+}
 
 void lex_scrub_tick(lex_switch_t *sw)
 {

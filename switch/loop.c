@@ -605,6 +605,7 @@ int lex_switch_new(const lex_switch_config_t *cfg, lex_switch_t **out, char *err
         goto fail;
     lex_log_set_directory(sw->log, sw->directory); /* requester family and level per record */
     lex_clock_start(sw); /* the reckoned time retention goes by */
+    lex_scrub_start(sw); /* a write the previous process was killed in, cut off at open */
     lex_log_defer_sync(sw->log); /* sync mode: the fsync on a worker thread (sync_start) */
     lex_access_tick(sw, lex_mono_us(), 1); /* reads noted while no switch ran */
     char held_path[LEX_PATH_MAX + 16];

@@ -18,7 +18,8 @@ static void usage(FILE *f)
         "      --bind-ipc EP        IPC endpoint, e.g. ipc:///tmp/lexswitch.sock\n"
         "  -d, --data DIR           audit log directory (default lexswitch-data)\n"
         "  -r, --rules DIR          directory of <STATE>.rules files\n"
-        "  -D, --directory FILE     agency directory (ORI|level|family|home|name)\n"
+        "  -D, --directory FILE     agency directory (ORI|level|family|home|name lines,\n"
+        "                           and @key|Z85|label|role|scope lines binding CURVE keys)\n"
         "      --durability MODE    sync (default), batch or none\n"
         "      --query-timeout-ms N unanswered queries get ST timeout (default 5000)\n"
         "      --heartbeat-ms N     heartbeat interval (default 1000)\n"
@@ -32,7 +33,13 @@ static void usage(FILE *f)
         "      --set NAME=VALUE     set any config option by name\n"
         "  -v, --verbose            log node registrations, and at debug level\n"
         "  -h, --help               this text\n\n"
-        "Signals: SIGINT/SIGTERM drain and stop; SIGHUP reloads the rules.\n");
+        "Signals: SIGINT/SIGTERM drain and stop; SIGHUP reloads the rules and the\n"
+        "directory with its keys (a removed key's sessions are cut off).\n\n"
+        "Exit status: 0 stopped; 1 cannot start (rules, directory, keys, or an audit\n"
+        "log that is damaged: the message says what to do, e.g. `lexctl repair`);\n"
+        "2 a bad option or config file; 74 an audit-log write or fsync failed\n"
+        "(what was open got ST log-failed; restart it).\n"
+        "Every option, --set names included, is in docs/CONFIG.md.\n");
 }
 
 static const struct option long_opts[] = {

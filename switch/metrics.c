@@ -285,6 +285,9 @@ int lex_metrics_render(lex_switch_t *sw, lex_buf_t *out)
     single(out, "lexswitch_log_last_sequence", "gauge",
            "Sequence number of the newest committed audit-log record.",
            lex_log_last_seq(sw->log));
+    single(out, "lexswitch_log_interrupted_write", "gauge",
+           "1 when the start cut off an unfinished write a kill of the previous process left.",
+           (uint64_t)sw->log_interrupted_write);
     single(out, "lexswitch_log_damaged_records", "gauge",
            "Audit-log records in table blocks that fail their checksum (found since start).",
            sw->log_damaged);

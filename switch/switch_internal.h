@@ -198,6 +198,7 @@ struct lex_switch {
     lex_log_t *scrub_log;         /* reader the start-up check reads through (log_scrub.c) */
     uint64_t scrub_cursor;        /* next record it reads */
     int scrub_done;
+    int log_interrupted_write;    /* the open cut off a write a kill interrupted (log_scrub.c) */
     uint64_t log_damaged;         /* records it found it cannot read */
     struct lex_handshake_watch *handshakes;  /* failed-handshake monitor (CURVE only), or NULL */
     /* disk space (diskwatch.c) and a dead log (logfail.c) */
@@ -456,6 +457,9 @@ size_t lex_witness_answer_due(lex_switch_t *sw);
  * and reports records in damaged table blocks; close frees its reader. */
 void lex_scrub_tick(lex_switch_t *sw);
 void lex_scrub_close(lex_switch_t *sw);
+/* After the log opened: an unfinished write the open cut off (a kill in the
+ * middle of a batch) is logged and recorded (decision "recovery"). */
+void lex_scrub_start(lex_switch_t *sw);
 /* clock.c: start sets the reckoned time once the log is open; tick checks
  * the wall clock against the monotonic one (a step is logged, counted and
  * recorded with decision "clock") and gives the log the reckoned time;

@@ -110,12 +110,29 @@ static void newest_wal(const char *data, char out[LEX_TEST_PATH * 2])
     cr_assert_geq(best, 0, "no write-ahead log with records in %s", data);
 }
 
+/* Cuts bytes (one more where the cut would fall on a page boundary: that
+ * is a write a kill interrupted, which the open cuts off by itself). */
 static void cut_tail(const char *path, off_t bytes)
 {
     struct stat st;
     cr_assert_eq(stat(path, &st), 0);
+    if ((st.st_size - bytes) % 4096 == 0)
+        bytes++;
     cr_assert_gt(st.st_size, bytes);
     cr_assert_eq(truncate(path, st.st_size - bytes), 0);
+}
+
+/* Cuts the WAL back to the page boundary inside its last record, as the
+ * kernel leaves a write a SIGKILL interrupted. */
+static void cut_to_page(const char *path)
+{
+    struct stat st;
+    cr_assert_eq(stat(path, &st), 0);
+    off_t to = st.st_size / 4096 * 4096;
+    if (to == st.st_size)
+        to -= 4096;
+    cr_assert_gt(to, 0);
+    cr_assert_eq(truncate(path, to), 0);
 }
 
 Test(corruption, a_cut_wal_tail_refuses_start_and_repair_records_a_signed_gap)
@@ -178,6 +195,62 @@ Test(corruption, a_cut_wal_tail_refuses_start_and_repair_records_a_signed_gap)
                  (unsigned long long)res.gap_from, (unsigned long long)res.gap_to);
         cr_assert(strstr(out, want), "verify does not report the gap (%s): %s", want, out);
     }
+}
+
+static int find_recovery(const lex_log_record_t *rec, void *arg)
+{
+    if (strcmp(rec->decision, "recovery") == 0)
+        *(uint64_t *)arg = rec->seq;
+    return 0;
+}
+
+Test(corruption, a_write_cut_on_a_page_boundary_by_a_kill_is_cut_off_and_recorded_at_start)
+{
+    lex_test_switch_start(&sw, (const char *const[]){"--durability", "sync", NULL});
+    lex_test_states_start(&sw, "IL", 200);
+    lex_node_t *req = lex_test_node(&sw, lex_test_ori_of(&sw, "PD", "CA"));
+    unsigned next = 0;
+    cr_assert_eq(lex_test_ask_answered(req, "IL", 120, &next), 120);
+    cr_assert_eq(kill(sw.pid, SIGKILL), 0);
+    int status;
+    waitpid(sw.pid, &status, 0);
+    sw.pid = 0;
+
+    /* what the kernel leaves of a write a SIGKILL interrupted */
+    char wal[LEX_TEST_PATH * 2], out[16384];
+    newest_wal(sw.data, wal);
+    cut_to_page(wal);
+    cr_assert_eq(lexctl(out, sizeof out, "verify --data %s", sw.data), 1,
+                 "a reader takes the cut WAL as intact: %s", out);
+
+    /* the switch starts by itself, says what it cut, and records it */
+    lex_test_switch_start(&sw, NULL);
+    uint64_t deadline = lex_mono_us() + 20000000u;
+    while (lex_test_ask_answered(req, "IL", 1, &next) < 1 && lex_mono_us() < deadline)
+        ;
+    cr_assert_eq(lex_test_ask_answered(req, "IL", 20, &next), 20);
+    lex_node_destroy(&req);
+    cr_assert_eq(lex_test_switch_stop(&sw), 0);
+    char path[LEX_TEST_PATH + 16];
+    snprintf(path, sizeof path, "%s/switch.log", sw.dir);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f);
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = 0;
+    fclose(f);
+    cr_assert(strstr(out, "killed while writing") && strstr(out, "interrupted-wal-"),
+              "the start does not say what it cut: %s", out);
+
+    lex_log_t *log = NULL;
+    char err[512];
+    cr_assert_eq(lex_log_open_reader(sw.data, &log, err, sizeof err), 0, "%s", err);
+    uint64_t recovery = 0;
+    cr_assert_eq(lex_log_scan(log, 1, 0, find_recovery, &recovery), 0);
+    cr_assert_gt(recovery, 0, "no recovery record in the log");
+    lex_log_verify_t res;
+    cr_assert_eq(lex_log_verify_full(log, NULL, &res), 0, "%s", res.what);
+    lex_log_close(&log);
+    cr_assert_eq(lexctl(out, sizeof out, "verify --data %s", sw.data), 0, "%s", out);
 }
 
 /* Writes n records through the real writer, then compacts them into tables. */

@@ -188,7 +188,7 @@ static void start_on_small_fs(lex_node_t **req, lex_node_t **resp, unsigned *sen
 {
     mount_small_fs();
     lex_test_switch_start(&sw, reserve_opt);
-    *resp = lex_test_nv_responder(&sw);
+    *resp = lex_test_nv_responder(&sw, NULL);
     *req = lex_test_node(&sw, lex_test_ori_of(&sw, "PD", "CA"));
     for (int r = 0; r < rounds; r++)
         round_trip(*req, *resp, sent, 20);
@@ -245,7 +245,7 @@ Test(diskfull, a_filled_disk_refuses_new_queries_answers_open_ones_and_resumes_b
     fill((uint64_t)RESERVE_MB << 19);
     lex_test_switch_start(&sw, reserve_opt);
     cr_assert(log_has("AUDIT LOG DISK LOW AT START"), "no alarm line at start");
-    resp = lex_test_nv_responder(&sw);
+    resp = lex_test_nv_responder(&sw, NULL);
     req = lex_test_node(&sw, lex_test_ori_of(&sw, "PD", "CA"));
     ask_until(req, resp, &sent, LEX_ST_LOG_FULL, 0, "no ST log-full after a start on a full disk");
     cr_assert_eq(unlink(filler), 0);
@@ -303,7 +303,7 @@ Test(diskfull, a_disk_full_to_the_last_block_never_aborts_the_switch)
     char ready[LEX_TEST_PATH + 16];
     snprintf(ready, sizeof ready, "%s/switch.ready", sw.dir);
     lex_test_wait_file(ready, pid, "lexswitch after space came back");
-    resp = lex_test_nv_responder(&sw);
+    resp = lex_test_nv_responder(&sw, NULL);
     req = lex_test_node(&sw, lex_test_ori_of(&sw, "PD", "CA"));
     tr.nasked = 0;
     round_trip(req, resp, &sent, 20);

@@ -103,7 +103,7 @@ static void one_fault_under_load(const char *ops, const char *errno_name)
     snprintf(stats, sizeof stats, "%s/stats.json", sw.dir);
     snprintf(log, sizeof log, "%s/switch.log", sw.dir);
     start_faulty(ops, errno_name, control, stats);
-    lex_node_t *resp = lex_test_nv_responder(&sw);
+    lex_node_t *resp = lex_test_nv_responder(&sw, NULL);
     lex_node_t *req = lex_test_node(&sw, lex_test_ori_of(&sw, "PD", "CA"));
 
     unsigned sent = 0;
@@ -162,7 +162,7 @@ static void one_fault_under_load(const char *ops, const char *errno_name)
     lex_node_destroy(&req);
     lex_node_destroy(&resp);
     lex_test_switch_start(&sw, NULL);
-    resp = lex_test_nv_responder(&sw);
+    resp = lex_test_nv_responder(&sw, NULL);
     req = lex_test_node(&sw, lex_test_ori_of(&sw, "PD", "CA"));
     tr.nasked = 0;
     for (int r = 0; r < 3; r++)

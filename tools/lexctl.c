@@ -19,14 +19,14 @@ static const subcommand_t subcommands[] = {
     {"audit", lexctl_audit, "search the audit log by ORI, state, family, key, decision, id, time"},
     {"export", lexctl_export, "write audit-log records as JSON lines (with frames and hashes)"},
     {"report", lexctl_report, "a state's transparency report from the audit log's running counts"},
-    {"verify", lexctl_verify, "walk the audit log's hash chain and report the first broken link"},
+    {"verify", lexctl_verify, "walk the log's chain and checkpoints; name gaps, damage, young cuts"},
     {"repair", lexctl_repair, "salvage a log with a damaged WAL and record the loss (signed gap)"},
     {"witness", lexctl_witness, "keep a switch's signed audit-log checkpoints outside its data dir"},
     {"retention", lexctl_retention, "show or confirm a retention cut that waits (over the share)"},
     {"rules", lexctl_rules, "check rules files, or test what a state's rules decide"},
-    {"status", lexctl_status, "show a running switch: rates, queues, connected nodes"},
+    {"status", lexctl_status, "show a running switch (as an operator): rates, queues, nodes"},
     {"review", lexctl_review, "a state operator lists, shows, approves or denies held queries"},
-    {"directory", lexctl_directory, "print the simulation's agency directory, or reload a switch's"},
+    {"directory", lexctl_directory, "print the simulation's agency directory; reload a switch's (keys too)"},
     {"sample", lexctl_sample, "print real subjects of a state's synthetic population"},
     {"keys", lexctl_keys, "make CURVE key pairs and the directory line that binds them"},
 };
@@ -36,7 +36,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: lexctl COMMAND [options]   (lexctl COMMAND --help for its options)\n\n"
                "commands:\n");
     for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
-        fprintf(f, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
+        fprintf(f, "  %-10s %s\n", subcommands[i].name, subcommands[i].summary);
     fprintf(f, "\nCommands that connect to a switch with CURVE take, anywhere on the line:\n"
                "  --key-file FILE     this operator's or node's key file (or env LEX_KEY)\n"
                "  --switch-key FILE   the switch's public key file (or env LEX_SWITCH_KEY)\n");

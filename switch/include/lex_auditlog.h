@@ -110,6 +110,11 @@ typedef struct {
 int lex_log_open(const char *dir, lex_durability_t mode, lex_log_t **out,
                  char *err, size_t errlen);
 
+/* When the open cut off a write the previous process was killed in the
+ * middle of (docs/LOG.md "Damage"): one line saying what was cut and where
+ * the copy is; NULL otherwise. Owned by the log. */
+const char *lex_log_interrupted_write(const lex_log_t *log);
+
 /* Opens the log for reading while a writer may hold it (RocksDB secondary
  * instance; lex_log_refresh catches up with the writer). */
 int lex_log_open_reader(const char *dir, lex_log_t **out, char *err, size_t errlen);

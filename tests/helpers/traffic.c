@@ -67,14 +67,16 @@ void lex_test_ask_drivers(lex_node_t *n, const char *state, unsigned count, int 
     lex_population_destroy(&pop);
 }
 
-lex_node_t *lex_test_nv_responder(const lex_test_switch_t *t)
+lex_node_t *lex_test_nv_responder(const lex_test_switch_t *t, const char *key_file)
 {
     const char *oris[] = {"NVDMV0000"}, *states[] = {"NV"}, *keys[] = {"DQ"};
     lex_node_config_t cfg = {.endpoint = t->endpoint, .role = "state", .oris = oris, .noris = 1,
                              .states = states, .nstates = 1, .keys = keys, .nkeys = 1,
-                             .heartbeat_ms = 200};
+                             .heartbeat_ms = 200, .key_file = key_file,
+                             .switch_key_file = key_file && key_file[0] ? t->switch_pub : key_file};
     lex_node_t *n = NULL;
-    cr_assert_eq(lex_node_new(&cfg, &n), 0);
+    char err[512] = "";
+    cr_assert_eq(lex_node_new_err(&cfg, &n, err, sizeof err), 0, "responder: %s", err);
     cr_assert_eq(lex_node_wait_ready(n, 10000), 0, "responder: %s", lex_node_error(n));
     return n;
 }

@@ -49,8 +49,9 @@ unsigned lex_test_ask_answered(lex_node_t *req, const char *state, unsigned n, u
 void lex_test_ask_drivers(lex_node_t *n, const char *state, unsigned count, int want_dr);
 
 /* A registered responder for Nevada's DMV (NVDMV0000, key DQ, 200 ms
- * heartbeat) in the test process; caller owns it. */
-lex_node_t *lex_test_nv_responder(const lex_test_switch_t *t);
+ * heartbeat) in the test process; caller owns it. key_file: its CURVE key
+ * (with the switch's public key from t), or NULL or "" for none. */
+lex_node_t *lex_test_nv_responder(const lex_test_switch_t *t, const char *key_file);
 
 /* Answers q, when it is a DQ, with an empty DR (a miss in the state's
  * records); a send the switch cannot take is a loss, not a failure. */
