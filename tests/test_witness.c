@@ -98,9 +98,7 @@ Test(witness, a_rolled_back_log_is_caught_by_its_witnesses)
     cr_assert_eq(system(cmd), 0);
 
     lex_test_switch_start(&sw, NULL);
-    uint64_t deadline = lex_mono_us() + 20000000u;
-    while (lex_test_ask_answered(req, "IL", 1, &next) < 1 && lex_mono_us() < deadline)
-        ;
+    lex_test_wait_answered(req, "IL", &next);
     cr_assert_eq(lex_test_ask_answered(req, "IL", 300, &next), 300);
     wait_witnessed(witness_dir, first);
     wait_witnessed(state_witness_dir, first);
@@ -124,7 +122,7 @@ Test(witness, a_rolled_back_log_is_caught_by_its_witnesses)
      * witnesses saw signed: they keep its step back apart, and verify
      * names the first rewritten record */
     lex_test_switch_start(&sw, NULL);
-    deadline = lex_mono_us() + 20000000u;
+    uint64_t deadline = lex_mono_us() + 20000000u;
     while (lex_test_ask_answered(req, "IL", 1, &next) < 1 && lex_mono_us() < deadline)
         ;
     /* the witnesses ask again when they register with the restarted switch */

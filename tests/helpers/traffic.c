@@ -49,6 +49,13 @@ unsigned lex_test_ask_answered(lex_node_t *req, const char *state, unsigned n, u
     return got;
 }
 
+void lex_test_wait_answered(lex_node_t *req, const char *state, unsigned *next)
+{
+    uint64_t deadline = lex_mono_us() + 20000000u;
+    while (lex_test_ask_answered(req, state, 1, next) < 1 && lex_mono_us() < deadline)
+        ;
+}
+
 void lex_test_ask_drivers(lex_node_t *n, const char *state, unsigned count, int want_dr)
 {
     lex_population_t *pop = NULL;

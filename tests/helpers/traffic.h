@@ -43,6 +43,10 @@ int lex_test_send_dq(lex_node_t *req, const char *state, unsigned i, uint64_t *i
  * *next numbers the licences. Returns how many answers came. */
 unsigned lex_test_ask_answered(lex_node_t *req, const char *state, unsigned n, unsigned *next);
 
+/* After the switch (re)started: asks state one query at a time until one
+ * is answered, or 20 s pass, while the requester registers again. */
+void lex_test_wait_answered(lex_node_t *req, const char *state, unsigned *next);
+
 /* Asks `count` drivers of state's simulated population (1000 drivers, as
  * lex_test_states_start(..., 1000) serves) by licence, one at a time,
  * each answered; with want_dr, each answer must be a DR. */
