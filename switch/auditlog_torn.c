@@ -21,34 +21,34 @@
 
 #define PAGE_BYTES 4096
 
+/* 1 when name is a write-ahead log ("000123.log"), with its number. */
+static int wal_number(const char *name, unsigned long long *num)
+{
+    size_t len = strlen(name);
+    char *end = NULL;
+    *num = strtoull(name, &end, 10);
+    return len > 4 && strcmp(name + len - 4, ".log") == 0 && end == name + len - 4;
+}
+
 /* The newest write-ahead log of dir (highest number), into out; 0 if none.
  * *damaged_older is set when an older one is damaged too. */
 static int newest_wal(const char *dir, char *out, size_t n, int *damaged_older)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
-    unsigned long long best = 0;
+    unsigned long long best = 0, num;
     int found = 0;
     *damaged_older = 0;
     if (!d)
         return 0;
-    while ((e = readdir(d))) {
-        size_t len = strlen(e->d_name);
-        char *end = NULL;
-        unsigned long long num = strtoull(e->d_name, &end, 10);
-        if (len < 5 || strcmp(e->d_name + len - 4, ".log") != 0 || end != e->d_name + len - 4)
-            continue;
-        if (!found || num > best) {
+    while ((e = readdir(d)))
+        if (wal_number(e->d_name, &num) && (!found || num > best)) {
             best = num;
             found = 1;
         }
-    }
     rewinddir(d);
     while ((e = readdir(d))) {
-        size_t len = strlen(e->d_name);
-        char *end = NULL;
-        unsigned long long num = strtoull(e->d_name, &end, 10);
-        if (len < 5 || strcmp(e->d_name + len - 4, ".log") != 0 || end != e->d_name + len - 4)
+        if (!wal_number(e->d_name, &num))
             continue;
         char path[4096], why[128];
         uint64_t at;
