@@ -509,11 +509,14 @@ Test(security, a_flood_of_failed_handshakes_is_counted_but_recorded_a_few_times)
     }
     cr_assert_eq(failures, PEERS, "every failed handshake is counted: %g\n%s", failures,
                  strstr(text, "# HELP lexswitch_handshake_failures_total"));
+    /* at most 5 records per peer address a minute; a connection that fails
+     * before the loop reads its accept event is named by the listening
+     * endpoint instead, so one process's flood can fill two such buckets */
     cr_assert_geq(lex_test_metric(text, "lexswitch_handshake_records_suppressed_total"),
-                  PEERS - 5, "%s", text);
+                  PEERS - 10, "%s", text);
     int records = wait_records(LEX_ST_HANDSHAKE_FAILED, NULL, 1);
-    cr_assert(records >= 1 && records <= 5, "%d records for %d failures from one peer", records,
-              PEERS);
+    cr_assert(records >= 1 && records <= 10, "%d records for %d failures from one peer",
+              records, PEERS);
     for (int i = 0; i < PEERS; i++)
         zmq_close(peers[i]);
     zmq_ctx_term(ctx);
