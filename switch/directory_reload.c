@@ -15,20 +15,9 @@
 #include "logline.h"
 #include "s2s.h"
 
-/* <data>/directory-status tells `lexctl directory reload` how the last
- * reload went: "<generation> ok|refused <message>". Written atomically. */
 static void write_status(lex_switch_t *sw, int ok, const char *message)
 {
-    char path[LEX_PATH_MAX + 32], tmp[LEX_PATH_MAX + 40];
-    snprintf(path, sizeof path, "%s/directory-status", sw->cfg.data_dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return;
-    fprintf(f, "%llu %s %s\n", (unsigned long long)sw->stats.directory_reloads,
-            ok ? "ok" : "refused", message);
-    if (fclose(f) == 0)
-        rename(tmp, path);
+    lex_reload_status_write(sw, "directory-status", sw->stats.directory_reloads, ok, message);
 }
 
 /* Queues one switch-made message to s, with its out-record. */

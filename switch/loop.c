@@ -15,6 +15,7 @@
 #include <zmq.h>
 #include "lex_error.h"
 #include "lex_keys.h"
+#include "lex_textfile.h"
 #include "logline.h"
 #include "s2s.h"
 
@@ -424,20 +425,22 @@ static int reload_rules(lex_switch_t *sw, char *err, size_t errlen)
     return 0;
 }
 
-/* <data>/rules-status tells `lexctl rules reload` how the last reload went:
+/* <data>/<name> (rules-status, directory-status) tells `lexctl rules
+ * reload` or `lexctl directory reload` how the last reload went:
  * "<generation> ok|refused <message>". Written atomically. */
+void lex_reload_status_write(lex_switch_t *sw, const char *name, uint64_t generation, int ok,
+                             const char *message)
+{
+    char path[LEX_PATH_MAX + 32], line[1024];
+    snprintf(path, sizeof path, "%s/%s", sw->cfg.data_dir, name);
+    snprintf(line, sizeof line, "%llu %s %s\n", (unsigned long long)generation,
+             ok ? "ok" : "refused", message);
+    lex_textfile_write_atomic(path, line);
+}
+
 static void write_rules_status(lex_switch_t *sw, int ok, const char *message)
 {
-    char path[LEX_PATH_MAX + 32], tmp[LEX_PATH_MAX + 40];
-    snprintf(path, sizeof path, "%s/rules-status", sw->cfg.data_dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return;
-    fprintf(f, "%llu %s %s\n", (unsigned long long)sw->rules_generation, ok ? "ok" : "refused",
-            message);
-    if (fclose(f) == 0)
-        rename(tmp, path);
+    lex_reload_status_write(sw, "rules-status", sw->rules_generation, ok, message);
 }
 
 static void on_sighup(uv_signal_t *h, int signum)

@@ -434,6 +434,11 @@ void lex_logfail_answer(lex_switch_t *sw, outbox_t *held);
  * assertion on a failed WAL, reached from the fsync thread). */
 void lex_logfail_arm(lex_switch_t *sw);
 
+/* loop.c: <data>/<name> says how the last reload went ("<generation>
+ * ok|refused <message>"), for the lexctl command that asked (atomic). */
+void lex_reload_status_write(lex_switch_t *sw, const char *name, uint64_t generation, int ok,
+                             const char *message);
+
 /* retention.c: removes audit-log records older than retention_days by the
  * reckoned time, a bounded slice per tick while a pass runs, a pass every
  * retention_check_s; a pass over retention_max_share waits for
